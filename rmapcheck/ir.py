@@ -1,0 +1,489 @@
+"""The typed intermediate representation every back end reads.
+
+The front end (``rmapcheck.frontend``) checks a spec and lowers it to one
+``Model``: sorts, constants, state variables, an initialisation block,
+actions and properties. Helper functions and procedures have been inlined, so
+the back ends see only the constructs below; ``Model.functions`` keeps the pure
+functions by name so that renderers can explain what a walk did.
+
+Sorts keep their bounds symbolic (a ``RangeSort`` bound is an expression over
+constants), and quantifiers stay quantifiers: a finite back end fixes the
+constants through ``rmapcheck.instance.Instance`` and only then enumerates. A
+parametric back end may leave the sorts uninterpreted.
+
+Every node is a frozen attrs class and carries the ``Span`` of the spec text
+it came from, so every engine can point back at the source.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+import attrs
+from attrs import frozen
+
+
+@frozen
+class Span:
+    file: str
+    line: int
+    col: int
+    end_line: int = 0
+    end_col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NOWHERE = Span("<builtin>", 0, 0)
+
+
+# ---------------------------------------------------------------- sorts
+
+
+@frozen
+class BoolSort:
+    def __str__(self) -> str:
+        return "Bool"
+
+
+@frozen
+class IntSort:
+    """Unbounded integers: the sort of arithmetic results and constants."""
+
+    def __str__(self) -> str:
+        return "Int"
+
+
+@frozen
+class RangeSort:
+    """Integers lo..hi inclusive. A symmetric range is a set of interchangeable
+    ids (processes, frames): its values only compare for equality and index
+    maps, so every permutation of them is an automorphism of the model."""
+
+    name: str
+    lo: Expr
+    hi: Expr
+    symmetric: bool = False
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@frozen
+class EnumSort:
+    name: str
+    members: tuple[str, ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@frozen
+class OptionSort:
+    """``inner?``: a value of ``inner`` or ``none``."""
+
+    inner: Sort
+
+    def __str__(self) -> str:
+        return f"{self.inner}?"
+
+
+@frozen
+class RecordSort:
+    name: str
+    fields: tuple[tuple[str, Sort], ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def field_sort(self, name: str) -> Sort:
+        for field_name, sort in self.fields:
+            if field_name == name:
+                return sort
+        raise KeyError(name)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@frozen
+class SetSort:
+    """A finite set of elements of a finite sort."""
+
+    elem: Sort
+
+    def __str__(self) -> str:
+        return f"set {self.elem}"
+
+
+Sort = Union[BoolSort, IntSort, RangeSort, EnumSort, OptionSort, RecordSort, SetSort]
+
+BOOL = BoolSort()
+INT = IntSort()
+
+
+def is_finite_scalar(sort: Sort) -> bool:
+    """Sorts that may index maps, be quantified over and be set elements."""
+    return isinstance(sort, (BoolSort, RangeSort, EnumSort))
+
+
+# ---------------------------------------------------------------- expressions
+
+UnaryOp = Literal["not", "neg"]
+BinaryOp = Literal[
+    "and", "or", "implies", "iff",
+    "eq", "ne", "lt", "le", "gt", "ge",
+    "add", "sub", "mul", "div", "mod",
+    "union", "inter", "diff", "in",
+]
+QuantKind = Literal["forall", "exists", "count", "choose"]
+
+
+@frozen
+class BoolLit:
+    value: bool
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+    sort: Sort = BOOL
+
+
+@frozen
+class IntLit:
+    value: int
+    sort: Sort = INT
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class EnumLit:
+    sort: EnumSort
+    member: str
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    @property
+    def index(self) -> int:
+        return self.sort.members.index(self.member)
+
+
+@frozen
+class NoneLit:
+    sort: OptionSort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class ConstRef:
+    """A model constant (``const PROCS = 2``); its value is fixed per instance."""
+
+    name: str
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+    sort: Sort = INT
+
+
+@frozen
+class Local:
+    """An action parameter, a ``let`` binding or a quantified variable. The
+    front end gives every binder a name unique within its action or property."""
+
+    name: str
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class StateRead:
+    """The value of state variable ``var`` at ``keys`` (empty for a scalar)."""
+
+    var: str
+    keys: tuple[Expr, ...]
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Field:
+    """``base.name``; ``base`` is a record, or an optional record, in which case
+    reading a field of ``none`` is a run-time error of the spec."""
+
+    base: Expr
+    name: str
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Unary:
+    op: UnaryOp
+    arg: Expr
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Binary:
+    op: BinaryOp
+    lhs: Expr
+    rhs: Expr
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Ite:
+    cond: Expr
+    then: Expr
+    else_: Expr
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Quant:
+    """``forall``/``exists`` (Bool), ``count`` (Int) over the product of the
+    variables' sorts, and ``choose`` (one variable; the least value that
+    satisfies the body, or ``none``: sort ``Option(var sort)``)."""
+
+    kind: QuantKind
+    vars: tuple[Local, ...]
+    body: Expr
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class RecordLit:
+    """Every field present: the front end fills omitted fields with defaults."""
+
+    sort: RecordSort
+    fields: tuple[tuple[str, Expr], ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class SetLit:
+    sort: SetSort
+    elems: tuple[Expr, ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Wrap:
+    """A value of ``inner`` used where ``inner?`` is expected."""
+
+    arg: Expr
+    sort: OptionSort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Unwrap:
+    """A value of ``inner?`` used where ``inner`` is expected: a run-time error
+    of the spec when it is ``none``."""
+
+    arg: Expr
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+Expr = Union[
+    BoolLit, IntLit, EnumLit, NoneLit, ConstRef, Local, StateRead, Field,
+    Unary, Binary, Ite, Quant, RecordLit, SetLit, Wrap, Unwrap,
+]
+
+
+# ---------------------------------------------------------------- statements
+
+
+@frozen
+class LValue:
+    """``var[keys].path``: a state location, possibly a field inside a record
+    (path of field names, outermost first)."""
+
+    var: str
+    keys: tuple[Expr, ...]
+    path: tuple[str, ...]
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Assign:
+    target: LValue
+    value: Expr
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class If:
+    cond: Expr
+    then: tuple[Stmt, ...]
+    else_: tuple[Stmt, ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class For:
+    """Runs ``body`` for each value of ``var.sort`` in increasing order."""
+
+    var: Local
+    body: tuple[Stmt, ...]
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Let:
+    """Binds ``var`` (immutable) for the statements after it in its block."""
+
+    var: Local
+    value: Expr
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Require:
+    """A guard: the action is not enabled when ``cond`` is false at this point
+    of the body (evaluated on the state as updated by the statements before)."""
+
+    cond: Expr
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Assert:
+    """A property of the transition: when ``cond`` is false at this point, the
+    step violates the property ``name``."""
+
+    name: str
+    cond: Expr
+    doc: str
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+Stmt = Union[Assign, If, For, Let, Require, Assert]
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@frozen
+class Const:
+    name: str
+    default: int
+    lo: int
+    hi: int
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class StateVar:
+    """A scalar (no keys) or a total map from the product of ``keys``."""
+
+    name: str
+    keys: tuple[Sort, ...]
+    value: Sort
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Action:
+    name: str
+    params: tuple[Local, ...]
+    body: tuple[Stmt, ...]
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+PropertyKind = Literal["invariant", "lemma", "sometimes"]
+
+
+@frozen
+class Property:
+    """``invariant``: must hold in every reachable state. ``lemma``: an
+    auxiliary invariant for proofs, checked like an invariant. ``sometimes``:
+    must hold in at least one reachable state (a witness that the model is not
+    vacuous)."""
+
+    name: str
+    kind: PropertyKind
+    expr: Expr
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Function:
+    name: str
+    params: tuple[Local, ...]
+    body: Expr
+    sort: Sort
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Model:
+    name: str
+    doc: str
+    consts: tuple[Const, ...]
+    sorts: tuple[Sort, ...]
+    state: tuple[StateVar, ...]
+    init: tuple[Stmt, ...]
+    actions: tuple[Action, ...]
+    properties: tuple[Property, ...]
+    functions: tuple[Function, ...] = ()
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def action(self, name: str) -> Action:
+        for action in self.actions:
+            if action.name == name:
+                return action
+        raise KeyError(name)
+
+    def prop(self, name: str) -> Property:
+        for prop in self.properties:
+            if prop.name == name:
+                return prop
+        raise KeyError(name)
+
+    def state_var(self, name: str) -> StateVar:
+        for var in self.state:
+            if var.name == name:
+                return var
+        raise KeyError(name)
+
+    def function(self, name: str) -> Function:
+        for fn in self.functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(name)
+
+    @property
+    def invariants(self) -> tuple[Property, ...]:
+        return tuple(p for p in self.properties if p.kind in ("invariant", "lemma"))
+
+    @property
+    def witnesses(self) -> tuple[Property, ...]:
+        return tuple(p for p in self.properties if p.kind == "sometimes")
+
+    def assertions(self) -> tuple[Assert, ...]:
+        found: list[Assert] = []
+
+        def visit(stmts: tuple[Stmt, ...]) -> None:
+            for stmt in stmts:
+                if isinstance(stmt, Assert):
+                    found.append(stmt)
+                elif isinstance(stmt, If):
+                    visit(stmt.then)
+                    visit(stmt.else_)
+                elif isinstance(stmt, For):
+                    visit(stmt.body)
+
+        for action in self.actions:
+            visit(action.body)
+        return tuple(found)
+
+
+def with_sort(expr: Expr, sort: Sort) -> Expr:
+    return attrs.evolve(expr, sort=sort)  # type: ignore[misc]

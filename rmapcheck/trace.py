@@ -1,0 +1,133 @@
+"""The one trace type and the one verdict type that every engine returns.
+
+A ``Trace`` is an initial state and the steps after it, each step the action,
+its arguments, the state after it and the spec line of the action. States are
+the flat tuples of ``rmapcheck.instance``. A ``Verdict`` is exactly one of
+holds-to-a-bound, proved, violated or unknown; they are never mixed up.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import attrs
+from attrs import frozen
+
+from rmapcheck.ir import Span
+
+State = tuple[Any, ...]
+
+
+@frozen
+class Step:
+    action: str
+    args: tuple[tuple[str, Any], ...]  # (parameter name, encoded value)
+    state: State  # the state after the step
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@frozen
+class Trace:
+    initial: State
+    steps: tuple[Step, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @property
+    def last(self) -> State:
+        return self.steps[-1].state if self.steps else self.initial
+
+    def states(self) -> list[State]:
+        return [self.initial] + [s.state for s in self.steps]
+
+
+@frozen
+class Bound:
+    """How far a search went: what a "holds" verdict is a claim about."""
+
+    engine: str
+    states: int | None = None  # distinct states explored (explicit engine)
+    depth: int | None = None  # every behaviour of at most this many steps
+    complete: bool = False  # the whole reachable state space was explored
+    consts: tuple[tuple[str, int], ...] = ()
+
+    def describe(self) -> str:
+        parts = []
+        if self.complete:
+            parts.append("every reachable state")
+        elif self.depth is not None:
+            parts.append(f"every behaviour up to depth {self.depth}")
+        if self.states is not None:
+            parts.append(f"{self.states:,} states")
+        if self.consts:
+            parts.append(", ".join(f"{k}={v}" for k, v in self.consts))
+        return "; ".join(parts)
+
+
+@frozen
+class Holds:
+    """No violation within ``bound``; not a proof beyond it unless complete."""
+
+    bound: Bound
+
+
+@frozen
+class Proved:
+    """Holds in every reachable state of the instance (or of every instance,
+    for a parametric method)."""
+
+    method: str  # "induction", "k-induction (k=3)", "spacer", "explicit fixpoint" ...
+    lemmas: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@frozen
+class Violated:
+    trace: Trace
+    detail: str = ""  # the failing conjunct and its bound values, when known
+
+
+@frozen
+class Unknown:
+    """No verdict: a limit was reached or the solver gave up, with the reason."""
+
+    reason: str
+
+
+Verdict = Union[Holds, Proved, Violated, Unknown]
+
+
+@frozen
+class Stats:
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    peak_memory: int | None = None  # bytes
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
+@frozen
+class Result:
+    """What one engine run says about each property it was asked about."""
+
+    model: str
+    engine: str
+    verdicts: tuple[tuple[str, Verdict], ...]
+    stats: Stats = Stats()
+    consts: tuple[tuple[str, int], ...] = ()
+
+    def verdict(self, prop: str) -> Verdict:
+        for name, verdict in self.verdicts:
+            if name == prop:
+                return verdict
+        raise KeyError(prop)
+
+    @property
+    def violations(self) -> list[tuple[str, Violated]]:
+        return [(n, v) for n, v in self.verdicts if isinstance(v, Violated)]
+
+    @property
+    def unknowns(self) -> list[tuple[str, Unknown]]:
+        return [(n, v) for n, v in self.verdicts if isinstance(v, Unknown)]
