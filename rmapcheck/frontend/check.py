@@ -1,0 +1,904 @@
+"""Names, types and finiteness: the AST of a spec and its ``use``d library, lowered to IR.
+
+One pass collects the declarations of every module in ``use`` order (a library
+before the designs built on it), applying the hook and override rules; a
+second lowers every body to typed IR. Helper functions and procedures are
+expanded at each call, so the IR has no calls: a function's body is lowered in
+an environment that maps its parameters to the caller's IR expressions (pure,
+so substitution is sound), and a procedure's parameters are bound with ``let``
+first so that a procedure sees its arguments' values at the call, as a C
+programmer expects. Every binder gets a name unique within its action.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import NoReturn, assert_never
+
+import attrs
+
+from rmapcheck import ir
+from rmapcheck.errors import SpecError
+from rmapcheck.frontend import ast
+from rmapcheck.frontend.parser import parse_text
+from rmapcheck.resources import models_dir
+
+_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
+_SETOPS = {"|": "union", "&": "inter", "-": "diff", "+": "union"}
+_CMP = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_LOGIC = {"and": "and", "or": "or", "->": "implies", "<->": "iff"}
+
+
+def _fail(message: str, span: ir.Span | None, note: str | None = None) -> NoReturn:
+    raise SpecError(message, span, note)
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def is_int_like(sort: ir.Sort) -> bool:
+    return isinstance(sort, ir.IntSort) or (isinstance(sort, ir.RangeSort) and not sort.symmetric)
+
+
+def _unopt(sort: ir.Sort) -> ir.Sort:
+    return sort.inner if isinstance(sort, ir.OptionSort) else sort
+
+
+# ---------------------------------------------------------------- loading
+
+
+def resolve_spec_path(name: str, relative_to: Path | None = None) -> Path:
+    """A path as given, else a bundled model (``anonmm`` or ``anonmm.spec``)."""
+    candidate = Path(name)
+    if candidate.is_file():
+        return candidate
+    file_name = name if name.endswith(".spec") else f"{name}.spec"
+    places = []
+    if relative_to is not None:
+        places.append(relative_to / file_name)
+    places.append(models_dir() / file_name)
+    places.append(models_dir() / "broken" / file_name)
+    for place in places:
+        if place.is_file():
+            return place
+    bundled = sorted(p.stem for p in models_dir().glob("*.spec"))
+    raise SpecError(f"no spec file '{name}' here and no bundled model of that name "
+                    f"(bundled: {', '.join(bundled)})", None)
+
+
+def load_model(path: str | Path, consts: Mapping[str, int] | None = None) -> ir.Model:
+    """Parses and checks the spec at ``path`` (or a bundled model's name).
+
+    ``consts`` is accepted for convenience and checked against the model's
+    constants; bounds stay symbolic in the IR and are fixed by ``Instance``.
+    """
+    spec_path = resolve_spec_path(str(path))
+    modules = _load_modules(spec_path)
+    model = _Checker(modules).model()
+    if consts:
+        known = {c.name for c in model.consts}
+        for name in consts:
+            if name not in known:
+                _fail(f"--const {name}: the model has no constant {name} "
+                      f"(its constants: {', '.join(sorted(known))})", None)
+    return model
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_modules(top: Path) -> list[ast.SpecFile]:
+    """The top spec and everything it uses, each once, dependencies first."""
+    ordered: list[ast.SpecFile] = []
+    loaded: set[Path] = set()
+    loading: list[Path] = []
+
+    def visit(path: Path, used_at: ir.Span | None) -> None:
+        real = path.resolve()
+        if real in loaded:
+            return
+        if real in loading:
+            _fail(f"'use' makes a cycle: {' -> '.join(p.stem for p in loading)} -> {path.stem}",
+                  used_at)
+        loading.append(real)
+        try:
+            text = path.read_text()
+        except OSError as err:
+            _fail(f"cannot read {path}: {err.strerror}", used_at)
+        spec = parse_text(text, _display_path(path))
+        for item in spec.items:
+            if isinstance(item, ast.Use):
+                try:
+                    dep = resolve_spec_path(item.module, path.parent)
+                except SpecError as err:
+                    _fail(f"'use {item.module}': {err.message}", item.span)
+                visit(dep, item.span)
+        loading.pop()
+        loaded.add(real)
+        ordered.append(spec)
+
+    visit(top, None)
+    return ordered
+
+
+# ---------------------------------------------------------------- checking
+
+
+@attrs.define
+class _Env:
+    """Names bound inside a body: parameters, lets and quantified variables."""
+
+    locals: dict[str, ir.Expr] = attrs.field(factory=dict)
+    in_init: bool = False
+    in_action: bool = False
+    calls: tuple[str, ...] = ()
+
+    def bind(self, name: str, value: ir.Expr) -> _Env:
+        return attrs.evolve(self, locals={**self.locals, name: value})
+
+
+class _Checker:
+    def __init__(self, modules: list[ast.SpecFile]) -> None:
+        self.modules = modules
+        self.top = modules[-1]
+        self.consts: dict[str, ir.Const] = {}
+        self.sorts: dict[str, ir.Sort] = {"Bool": ir.BOOL, "Int": ir.INT}
+        self.sort_decls: dict[str, ast.RangeType | ast.EnumType | ast.RecordDecl] = {}
+        self.record_fields: dict[str, list[ast.FieldDecl]] = {}
+        self.enum_members: dict[str, ir.EnumSort] = {}
+        self.vars: dict[str, ast.VarDecl] = {}
+        self.state: dict[str, ir.StateVar] = {}
+        self.defs: dict[str, ast.DefDecl] = {}
+        self.procs: dict[str, ast.ProcDecl] = {}
+        self.actions: dict[str, ast.ActionDecl] = {}
+        self.props: dict[str, ast.PropertyDecl] = {}
+        self.hooks: dict[str, ast.DefDecl | ast.ProcDecl] = {}
+        self.inits: list[ast.InitDecl] = []
+        self.counter = itertools.count(1)
+
+    # ------------------------------------------------------------ declarations
+
+    def _taken(self, name: str) -> ir.Span | None:
+        for table in (self.consts, self.sort_decls, self.vars, self.defs, self.procs,
+                      self.actions, self.props):
+            if name in table:
+                return table[name].span  # type: ignore[attr-defined, no-any-return]
+        return None
+
+    def _declare_unique(self, name: str, span: ir.Span) -> None:
+        previous = self._taken(name)
+        if previous is not None or name in ("Bool", "Int"):
+            where = f" at {previous}" if previous is not None else " (a built-in sort)"
+            _fail(f"'{name}' is already declared{where}; choose another name", span)
+
+    def _declare_callable(self, table: dict, decl: ast.DefDecl | ast.ProcDecl | ast.ActionDecl,
+                          kind: str) -> None:
+        existing = table.get(decl.name)
+        if existing is None:
+            if decl.modifier == "override":
+                _fail(f"'override {kind} {decl.name}' overrides nothing: no {kind} of that name "
+                      "is declared before it", decl.span,
+                      _suggest(decl.name, table))
+            self._declare_unique(decl.name, decl.span)
+            table[decl.name] = decl
+            if decl.modifier == "hook":
+                assert not isinstance(decl, ast.ActionDecl)
+                self.hooks[decl.name] = decl
+            return
+        is_hook = decl.name in self.hooks
+        if decl.modifier == "hook":
+            _fail(f"hook {kind} '{decl.name}' is already declared at {existing.span}", decl.span)
+        if decl.modifier is None and not is_hook:
+            _fail(f"{kind} '{decl.name}' is already defined at {existing.span}; write "
+                  f"'override {kind} {decl.name}' to replace it", decl.span)
+        if is_hook and not isinstance(decl, ast.ActionDecl):
+            hook = self.hooks[decl.name]
+            mine = [str(p.sort) for p in decl.params]
+            theirs = [str(p.sort) for p in hook.params]
+            if mine != theirs:
+                _fail(f"{kind} '{decl.name}' must take ({', '.join(theirs)}) as the hook "
+                      f"declared at {hook.span} does, not ({', '.join(mine)})", decl.span)
+            if isinstance(decl, ast.DefDecl) and isinstance(hook, ast.DefDecl) \
+                    and str(decl.sort) != str(hook.sort):
+                _fail(f"def '{decl.name}' must return {hook.sort} as the hook declared at "
+                      f"{hook.span} does", decl.sort.span)
+        table[decl.name] = decl
+
+    def _collect(self) -> None:
+        for module in self.modules:
+            for item in module.items:
+                match item:
+                    case ast.Use():
+                        pass
+                    case ast.ConstDecl():
+                        self._declare_unique(item.name, item.span)
+                        lo = item.lo if item.lo is not None else min(item.default, 0)
+                        hi = item.hi if item.hi is not None else max(item.default, 64)
+                        if not lo <= item.default <= hi:
+                            _fail(f"constant {item.name} = {item.default} is outside its own "
+                                  f"range {lo} .. {hi}", item.span)
+                        self.consts[item.name] = ir.Const(item.name, item.default, lo, hi,
+                                                          item.doc, item.span)
+                    case ast.RangeType() | ast.EnumType() | ast.RecordDecl():
+                        self._declare_unique(item.name, item.span)
+                        self.sort_decls[item.name] = item
+                        if isinstance(item, ast.RecordDecl):
+                            self.record_fields[item.name] = list(item.fields)
+                    case ast.ExtendDecl():
+                        if item.record not in self.record_fields:
+                            _fail(f"'extend record {item.record}': no record of that name",
+                                  item.span, _suggest(item.record, self.record_fields))
+                        have = {f.name for f in self.record_fields[item.record]}
+                        for f in item.fields:
+                            if f.name in have:
+                                _fail(f"record {item.record} already has a field '{f.name}'",
+                                      f.span)
+                        self.record_fields[item.record].extend(item.fields)
+                    case ast.VarDecl():
+                        self._declare_unique(item.name, item.span)
+                        self.vars[item.name] = item
+                    case ast.InitDecl():
+                        self.inits.append(item)
+                    case ast.DefDecl():
+                        self._declare_callable(self.defs, item, "def")
+                    case ast.ProcDecl():
+                        self._declare_callable(self.procs, item, "proc")
+                    case ast.ActionDecl():
+                        self._declare_callable(self.actions, item, "action")
+                    case ast.PropertyDecl():
+                        self._declare_unique(item.name, item.span)
+                        self.props[item.name] = item
+                    case _:
+                        assert_never(item)
+        for name, hook in self.hooks.items():
+            table = self.defs if isinstance(hook, ast.DefDecl) else self.procs
+            decl = table[name]
+            if decl.body is None:
+                kind = "def" if isinstance(hook, ast.DefDecl) else "proc"
+                _fail(f"hook {kind} '{name}' has no definition; the design must define "
+                      f"'{kind} {name}(...)'", hook.span,
+                      f"the model is {self.top.name} ({self.top.path})")
+
+    # ------------------------------------------------------------ sorts
+
+    def _resolve_sorts(self) -> None:
+        env = _Env()
+        for name, decl in self.sort_decls.items():
+            match decl:
+                case ast.RangeType():
+                    lo = self._const_expr(decl.lo, env)
+                    hi = self._const_expr(decl.hi, env)
+                    self.sorts[name] = ir.RangeSort(name, lo, hi, decl.symmetric, decl.span)
+                case ast.EnumType():
+                    if len(set(decl.members)) != len(decl.members):
+                        _fail(f"enum {name} lists a member twice", decl.span)
+                    sort = ir.EnumSort(name, decl.members, decl.span)
+                    self.sorts[name] = sort
+                    for member in decl.members:
+                        if member in self.enum_members:
+                            _fail(f"enum member '{member}' is already a member of "
+                                  f"{self.enum_members[member].name}", decl.span)
+                        self._declare_unique(member, decl.span)
+                        self.enum_members[member] = sort
+                case ast.RecordDecl():
+                    pass
+        resolving: list[str] = []
+
+        def record(name: str) -> ir.RecordSort:
+            existing = self.sorts.get(name)
+            if isinstance(existing, ir.RecordSort):
+                return existing
+            if name in resolving:
+                _fail(f"record {name} contains itself", self.sort_decls[name].span)
+            resolving.append(name)
+            fields = tuple((f.name, self._sort(f.sort, record)) for f in self.record_fields[name])
+            resolving.pop()
+            seen: set[str] = set()
+            for (fname, _), fdecl in zip(fields, self.record_fields[name]):
+                if fname in seen:
+                    _fail(f"record {name} has two fields named '{fname}'", fdecl.span)
+                seen.add(fname)
+            sort = ir.RecordSort(name, fields, self.sort_decls[name].span)
+            self.sorts[name] = sort
+            return sort
+
+        for name in self.record_fields:
+            record(name)
+
+    def _sort(self, ref: ast.SortRef, record_resolver: object = None) -> ir.Sort:
+        sort = self.sorts.get(ref.name)
+        if sort is None and record_resolver is not None and ref.name in self.record_fields:
+            sort = record_resolver(ref.name)  # type: ignore[operator]
+        if sort is None:
+            _fail(f"unknown sort '{ref.name}'", ref.span,
+                  _suggest(ref.name, list(self.sorts) + list(self.record_fields)))
+        if ref.is_set:
+            if not ir.is_finite_scalar(sort):
+                _fail(f"a set's elements must be of a finite sort (a range, an enum or Bool), "
+                      f"not {sort}", ref.span)
+            return ir.SetSort(sort)
+        if ref.optional:
+            if isinstance(sort, (ir.OptionSort, ir.SetSort)):
+                _fail(f"{sort} cannot be made optional", ref.span)
+            return ir.OptionSort(sort)
+        return sort
+
+    def _finite_sort(self, name: str, span: ir.Span) -> ir.Sort:
+        sort = self.sorts.get(name)
+        if sort is None:
+            _fail(f"unknown sort '{name}'", span, _suggest(name, self.sorts))
+        if not ir.is_finite_scalar(sort):
+            _fail(f"{name} is not a finite sort: only ranges, enums and Bool can be "
+                  "quantified over, looped over or used as keys", span)
+        return sort
+
+    def _const_expr(self, expr: ast.Expr, env: _Env) -> ir.Expr:
+        lowered = self.expr(expr, env, ir.INT)
+        for node in _walk_expr(lowered):
+            if not isinstance(node, (ir.IntLit, ir.ConstRef, ir.Binary, ir.Unary)):
+                _fail("a sort bound must be built from numbers and constants", expr.span)
+        return lowered
+
+    # ------------------------------------------------------------ model
+
+    def model(self) -> ir.Model:
+        self._collect()
+        self._resolve_sorts()
+        for name, decl in self.vars.items():
+            keys = tuple(self._sort(k) for k in decl.keys)
+            for key, ref in zip(keys, decl.keys):
+                if not ir.is_finite_scalar(key):
+                    _fail(f"a map must be indexed by finite sorts (ranges, enums, Bool), "
+                          f"not {key}", ref.span)
+            value = self._sort(decl.value)
+            if isinstance(value, ir.IntSort) or (isinstance(value, ir.OptionSort)
+                                                 and isinstance(value.inner, ir.IntSort)):
+                _fail(f"state variable {name} must have a finite sort, not Int; use a range "
+                      "such as 0 .. N", decl.value.span)
+            self._check_finite_record(value, decl.value.span)
+            self.state[name] = ir.StateVar(name, keys, value, decl.doc, decl.span)
+        init = self._init()
+        actions = tuple(self._action(decl) for decl in self.actions.values())
+        props = tuple(self._property(decl) for decl in self.props.values())
+        functions = tuple(self._function(decl) for decl in self.defs.values()
+                          if decl.body is not None)
+        sorts = tuple(s for n, s in self.sorts.items() if n not in ("Bool", "Int"))
+        if not actions:
+            _fail(f"model {self.top.name} has no actions", self.top.span)
+        return ir.Model(self.top.name, self.top.doc, tuple(self.consts.values()), sorts,
+                        tuple(self.state.values()), init, actions, props, functions,
+                        self.top.span)
+
+    def _check_finite_record(self, sort: ir.Sort, span: ir.Span) -> None:
+        sort = _unopt(sort)
+        if isinstance(sort, ir.RecordSort):
+            for fname, fsort in sort.fields:
+                if isinstance(_unopt(fsort), ir.IntSort):
+                    _fail(f"field {sort.name}.{fname} is stored in the state, so it needs a "
+                          "finite sort, not Int", span)
+                self._check_finite_record(fsort, span)
+
+    def _init(self) -> tuple[ir.Stmt, ...]:
+        out: list[ir.Stmt] = []
+        env = _Env(in_init=True)
+        for name, decl in self.vars.items():
+            if decl.init is None:
+                continue
+            var = self.state[name]
+            value = self.coerce(self.expr(decl.init, env, var.value), var.value, decl.init.span)
+            for node in _walk_expr(value):
+                if isinstance(node, ir.StateRead):
+                    _fail("an initial value cannot read the state; use an init block",
+                          decl.init.span)
+            key_locals = tuple(ir.Local(f"{name}#k{i}", k, decl.span)
+                               for i, k in enumerate(var.keys))
+            stmt: ir.Stmt = ir.Assign(ir.LValue(name, key_locals, (), var.value, decl.span),
+                                      value, decl.span)
+            for local in reversed(key_locals):
+                stmt = ir.For(local, (stmt,), decl.span)
+            out.append(stmt)
+        for block in self.inits:
+            out.extend(self.block(block.body, env))
+        return tuple(out)
+
+    def _action(self, decl: ast.ActionDecl) -> ir.Action:
+        env = _Env(in_action=True)
+        params = []
+        for param in decl.params:
+            sort = self._sort(param.sort)
+            if not ir.is_finite_scalar(sort):
+                _fail(f"parameter {param.name} must be of a finite sort (a range, an enum or "
+                      f"Bool), not {sort}", param.sort.span)
+            local = ir.Local(param.name, sort, param.span)
+            params.append(local)
+            env = env.bind(param.name, local)
+        if len({p.name for p in params}) != len(params):
+            _fail(f"action {decl.name} has two parameters of the same name", decl.span)
+        return ir.Action(decl.name, tuple(params), self.block(decl.body, env), decl.doc,
+                         decl.span)
+
+    def _property(self, decl: ast.PropertyDecl) -> ir.Property:
+        expr = self.coerce(self.expr(decl.expr, _Env(), ir.BOOL), ir.BOOL, decl.expr.span)
+        return ir.Property(decl.name, decl.kind, expr, decl.doc,  # type: ignore[arg-type]
+                           decl.span)
+
+    def _function(self, decl: ast.DefDecl) -> ir.Function:
+        env = _Env()
+        params = []
+        for param in decl.params:
+            local = ir.Local(param.name, self._sort(param.sort), param.span)
+            params.append(local)
+            env = env.bind(param.name, local)
+        sort = self._sort(decl.sort)
+        assert decl.body is not None
+        body = self.coerce(self.expr(decl.body, attrs.evolve(env, calls=(decl.name,)), sort),
+                           sort, decl.body.span)
+        return ir.Function(decl.name, tuple(params), body, sort, decl.doc, decl.span)
+
+    def fresh(self, name: str) -> str:
+        return f"{name}#{next(self.counter)}"
+
+    # ------------------------------------------------------------ statements
+
+    def block(self, stmts: Iterable[ast.Stmt], env: _Env) -> tuple[ir.Stmt, ...]:
+        out: list[ir.Stmt] = []
+        for stmt in stmts:
+            env = self.stmt(stmt, env, out)
+        return tuple(out)
+
+    def stmt(self, stmt: ast.Stmt, env: _Env, out: list[ir.Stmt]) -> _Env:
+        match stmt:
+            case ast.Assign(target=target, value=value):
+                lvalue = self.lvalue(target, env)
+                out.append(ir.Assign(lvalue, self.coerce(self.expr(value, env, lvalue.sort),
+                                                         lvalue.sort, value.span), stmt.span))
+            case ast.IfStmt(cond=cond, then=then, else_=else_):
+                out.append(ir.If(self.cond(cond, env), self.block(then, env),
+                                 self.block(else_, env), stmt.span))
+            case ast.ForStmt(var=var, sort=sort_name, where=where, body=body):
+                sort = self._finite_sort(sort_name, stmt.sort_span)
+                local = ir.Local(self.fresh(var), sort, stmt.span)
+                inner_env = env.bind(var, local)
+                inner = self.block(body, inner_env)
+                if where is not None:
+                    inner = (ir.If(self.cond(where, inner_env), inner, (), where.span),)
+                out.append(ir.For(local, inner, stmt.span))
+            case ast.LetStmt(name=name, value=value):
+                lowered = self.expr(value, env, None)
+                local = ir.Local(self.fresh(name), lowered.sort, stmt.span)
+                out.append(ir.Let(local, lowered, stmt.span))
+                return env.bind(name, local)
+            case ast.RequireStmt(cond=cond):
+                if env.in_init:
+                    _fail("'requires' belongs in an action; an init block runs unconditionally",
+                          stmt.span)
+                out.append(ir.Require(self.cond(cond, env), stmt.span))
+            case ast.AssertStmt(name=name, doc=doc, cond=cond):
+                out.append(ir.Assert(name, self.cond(cond, env), doc, stmt.span))
+            case ast.CallStmt(name=name, args=args):
+                self.call_proc(name, args, stmt.span, env, out)
+            case _:
+                assert_never(stmt)
+        return env
+
+    def call_proc(self, name: str, args: tuple[ast.Expr, ...], span: ir.Span, env: _Env,
+                  out: list[ir.Stmt]) -> None:
+        decl = self.procs.get(name)
+        if decl is None:
+            if name in self.defs:
+                _fail(f"'{name}' is a def, which computes a value; a statement can only call "
+                      "a proc", span)
+            _fail(f"unknown proc '{name}'", span, _suggest(name, self.procs))
+        if name in env.calls:
+            _fail(f"proc '{name}' calls itself (through {' -> '.join(env.calls)}); procs are "
+                  "expanded at each call, so they cannot recurse", span)
+        if len(args) != len(decl.params):
+            _fail(f"proc '{name}' takes {len(decl.params)} arguments, not {len(args)}", span)
+        inner = _Env(in_init=env.in_init, in_action=env.in_action, calls=env.calls + (name,))
+        for param, arg in zip(decl.params, args):
+            sort = self._sort(param.sort)
+            value = self.coerce(self.expr(arg, env, sort), sort, arg.span)
+            local = ir.Local(self.fresh(param.name), sort, arg.span)
+            out.append(ir.Let(local, value, arg.span))
+            inner = inner.bind(param.name, local)
+        assert decl.body is not None
+        out.extend(self.block(decl.body, inner))
+
+    def lvalue(self, target: ast.LValue, env: _Env) -> ir.LValue:
+        if target.name in env.locals:
+            _fail(f"'{target.name}' is a local name (a parameter, let or loop variable); only "
+                  "state variables can be assigned", target.span)
+        var = self.state.get(target.name)
+        if var is None:
+            _fail(f"unknown state variable '{target.name}'", target.span,
+                  _suggest(target.name, self.state))
+        keys = self.keys(var, target.keys, target.span, env)
+        sort: ir.Sort = var.value
+        for field in target.path:
+            record = _unopt(sort)
+            if not isinstance(record, ir.RecordSort):
+                _fail(f"{sort} has no fields; '.{field}' cannot be assigned", target.span)
+            try:
+                sort = record.field_sort(field)
+            except KeyError:
+                _fail(f"record {record.name} has no field '{field}'", target.span,
+                      _suggest(field, [f for f, _ in record.fields]))
+        return ir.LValue(var.name, keys, target.path, sort, target.span)
+
+    def keys(self, var: ir.StateVar, args: tuple[ast.Expr, ...], span: ir.Span,
+             env: _Env) -> tuple[ir.Expr, ...]:
+        if len(args) != len(var.keys):
+            if not var.keys:
+                _fail(f"'{var.name}' is not a map; use it without an index", span)
+            sorts = ", ".join(str(k) for k in var.keys)
+            _fail(f"'{var.name}' is a map over ({sorts}): it takes {len(var.keys)} "
+                  f"index{'es' if len(var.keys) > 1 else ''}, not {len(args)}", span)
+        return tuple(self.coerce(self.expr(a, env, k), k, a.span) for a, k in zip(args, var.keys))
+
+    def cond(self, expr: ast.Expr, env: _Env) -> ir.Expr:
+        return self.coerce(self.expr(expr, env, ir.BOOL), ir.BOOL, expr.span)
+
+    # ------------------------------------------------------------ coercion
+
+    def coerce(self, expr: ir.Expr, target: ir.Sort, span: ir.Span) -> ir.Expr:
+        """``expr`` as a value of ``target``, or a type error."""
+        source = expr.sort
+        if source == target:
+            return expr
+        if isinstance(expr, ir.NoneLit):
+            if isinstance(target, ir.OptionSort):
+                return ir.NoneLit(target, expr.span)
+            _fail(f"none is not a value of {target}; only optional sorts ({target}?) have none",
+                  span)
+        if isinstance(expr, ir.SetLit) and not expr.elems and isinstance(target, ir.SetSort):
+            return ir.SetLit(target, (), expr.span)
+        if isinstance(target, ir.OptionSort):
+            if isinstance(source, ir.OptionSort):
+                return ir.Wrap(self.coerce(ir.Unwrap(expr, source.inner, span), target.inner,
+                                           span), target, span)
+            return ir.Wrap(self.coerce(expr, target.inner, span), target, span)
+        if isinstance(source, ir.OptionSort):
+            return self.coerce(ir.Unwrap(expr, source.inner, span), target, span)
+        if isinstance(target, ir.RangeSort) and not target.symmetric and is_int_like(source):
+            return ir.with_sort(expr, target) if isinstance(expr, ir.IntLit) else expr
+        if isinstance(target, ir.RangeSort) and target.symmetric and isinstance(expr, ir.IntLit):
+            # A literal id of a symmetric sort names one process among equals:
+            # harmless when the initial state fixes who exists, wrong elsewhere.
+            return ir.IntLit(expr.value, target, expr.span)
+        if isinstance(target, ir.IntSort) and is_int_like(source):
+            return expr
+        _fail(f"expected {target}, found {source}", span)
+
+    def _unify(self, a: ir.Expr, b: ir.Expr, span: ir.Span) -> tuple[ir.Expr, ir.Expr]:
+        """Two operands of ``==``, ``!=`` or a conditional at one sort."""
+        sa, sb = a.sort, b.sort
+        if sa == sb:
+            return a, b
+        if isinstance(a, ir.NoneLit):
+            target = sb if isinstance(sb, ir.OptionSort) else ir.OptionSort(sb)
+            return ir.NoneLit(target, a.span), self.coerce(b, target, span)
+        if isinstance(b, ir.NoneLit):
+            target = sa if isinstance(sa, ir.OptionSort) else ir.OptionSort(sa)
+            return self.coerce(a, target, span), ir.NoneLit(target, b.span)
+        ua, ub = _unopt(sa), _unopt(sb)
+        if is_int_like(ua) and is_int_like(ub):
+            if isinstance(sa, ir.OptionSort) or isinstance(sb, ir.OptionSort):
+                return a, b
+            return a, b
+        if ua == ub:
+            target = ir.OptionSort(ua)
+            return self.coerce(a, target, span), self.coerce(b, target, span)
+        if isinstance(ua, ir.RangeSort) and ua.symmetric and isinstance(b, ir.IntLit):
+            return a, self.coerce(b, ua, span)
+        if isinstance(ub, ir.RangeSort) and ub.symmetric and isinstance(a, ir.IntLit):
+            return self.coerce(a, ub, span), b
+        if isinstance(ua, ir.SetSort) and isinstance(b, ir.SetLit) and not b.elems:
+            return a, ir.SetLit(ua, (), b.span)
+        _fail(f"cannot compare {sa} with {sb}", span)
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, expr: ast.Expr, env: _Env, expected: ir.Sort | None) -> ir.Expr:
+        """Lowers ``expr``; ``expected`` only guides ``none``, ``{}`` and literals."""
+        match expr:
+            case ast.IntLit(value=value):
+                return ir.IntLit(value, ir.INT, expr.span)
+            case ast.BoolLit(value=value):
+                return ir.BoolLit(value, expr.span)
+            case ast.NoneLit():
+                target = expected if isinstance(expected, ir.OptionSort) else \
+                    ir.OptionSort(expected or ir.INT)
+                return ir.NoneLit(target, expr.span)  # type: ignore[arg-type]
+            case ast.SetLit(elems=elems):
+                return self._set_lit(expr, elems, env, expected)
+            case ast.Name(id=name):
+                return self._name(name, expr.span, env)
+            case ast.Index(base=base, args=args):
+                if not isinstance(base, ast.Name) or base.id not in self.state \
+                        or base.id in env.locals:
+                    what = base.id if isinstance(base, ast.Name) else "this expression"
+                    _fail(f"only state maps can be indexed, and '{what}' is not one", base.span,
+                          _suggest(what, self.state) if isinstance(base, ast.Name) else None)
+                var = self.state[base.id]
+                keys = self.keys(var, args, expr.span, env)
+                return ir.StateRead(var.name, keys, var.value, expr.span)
+            case ast.FieldAccess(base=base, name=name):
+                lowered = self.expr(base, env, None)
+                record = _unopt(lowered.sort)
+                if not isinstance(record, ir.RecordSort):
+                    _fail(f"{lowered.sort} has no fields, so '.{name}' means nothing here",
+                          expr.span)
+                try:
+                    sort = record.field_sort(name)
+                except KeyError:
+                    _fail(f"record {record.name} has no field '{name}'", expr.span,
+                          _suggest(name, [f for f, _ in record.fields]))
+                return ir.Field(lowered, name, sort, expr.span)
+            case ast.Call(func=func, args=args):
+                return self._call(expr, func, args, env)
+            case ast.RecordLit(record=name, fields=fields):
+                sort = self.sorts.get(name)
+                if not isinstance(sort, ir.RecordSort):
+                    _fail(f"'{name}(field: value, ...)' builds a record, and {name} is not a "
+                          "record", expr.span, _suggest(name, self.record_fields))
+                return self._record(sort, fields, None, env, expr.span)
+            case ast.RecordWith(base=base, fields=fields):
+                lowered = self.expr(base, env, None)
+                record = _unopt(lowered.sort)
+                if not isinstance(record, ir.RecordSort):
+                    _fail(f"'with' updates a record, and this is {lowered.sort}", expr.span)
+                return self._record(record, fields, lowered, env, expr.span)
+            case ast.Unary(op="not", arg=arg):
+                return ir.Unary("not", self.cond(arg, env), ir.BOOL, expr.span)
+            case ast.Unary(op="neg", arg=arg):
+                lowered = self._int(arg, env)
+                return ir.Unary("neg", lowered, ir.INT, expr.span)
+            case ast.Unary():
+                raise AssertionError(expr.op)
+            case ast.Binary(op=op, lhs=lhs, rhs=rhs):
+                return self._binary(expr, op, lhs, rhs, env, expected)
+            case ast.Chain(operands=operands, ops=ops):
+                lowered = [self.expr(o, env, None) for o in operands]
+                parts = [self._compare(op, a, b, expr.span)
+                         for op, a, b in zip(ops, lowered, lowered[1:])]
+                result = parts[0]
+                for part in parts[1:]:
+                    result = ir.Binary("and", result, part, ir.BOOL, expr.span)
+                return result
+            case ast.Ite(cond=cond, then=then, else_=else_):
+                c = self.cond(cond, env)
+                a = self.expr(then, env, expected)
+                b = self.expr(else_, env, expected)
+                if expected is not None and not isinstance(expected, ir.IntSort):
+                    try:
+                        a, b = self.coerce(a, expected, then.span), self.coerce(b, expected,
+                                                                                else_.span)
+                    except SpecError:
+                        a, b = self._unify(a, b, expr.span)
+                else:
+                    a, b = self._unify(a, b, expr.span)
+                sort = a.sort if a.sort == b.sort else ir.INT
+                return ir.Ite(c, a, b, sort, expr.span)
+            case ast.Quant(kind=kind, binders=binders, body=body):
+                return self._quant(expr, kind, binders, body, env)
+            case _:
+                assert_never(expr)
+
+    def _int(self, expr: ast.Expr, env: _Env) -> ir.Expr:
+        lowered = self.expr(expr, env, ir.INT)
+        sort = lowered.sort
+        if isinstance(sort, ir.OptionSort) and is_int_like(sort.inner):
+            return ir.Unwrap(lowered, sort.inner, expr.span)
+        if not is_int_like(sort):
+            if isinstance(sort, ir.RangeSort) and sort.symmetric:
+                _fail(f"{sort} is a symmetric sort: its values are interchangeable ids, so "
+                      "arithmetic and ordering on them are not allowed", expr.span)
+            _fail(f"expected a number, found {sort}", expr.span)
+        return lowered
+
+    def _set_lit(self, expr: ast.SetLit, elems: tuple[ast.Expr, ...], env: _Env,
+                 expected: ir.Sort | None) -> ir.Expr:
+        if isinstance(expected, ir.SetSort):
+            sort = expected
+        elif elems:
+            first = self.expr(elems[0], env, None)
+            elem_sort = _unopt(first.sort)
+            if not ir.is_finite_scalar(elem_sort):
+                _fail(f"a set's elements must be of a finite sort, not {elem_sort}",
+                      elems[0].span)
+            sort = ir.SetSort(elem_sort)
+        else:
+            return ir.SetLit(ir.SetSort(ir.BOOL), (), expr.span)  # sort fixed by coerce
+        lowered = tuple(self.coerce(self.expr(e, env, sort.elem), sort.elem, e.span)
+                        for e in elems)
+        return ir.SetLit(sort, lowered, expr.span)
+
+    def _name(self, name: str, span: ir.Span, env: _Env) -> ir.Expr:
+        if name in env.locals:
+            local = env.locals[name]
+            return attrs.evolve(local, span=span) if isinstance(local, ir.Local) else local
+        if name in self.consts:
+            return ir.ConstRef(name, span)
+        if name in self.enum_members:
+            return ir.EnumLit(self.enum_members[name], name, span)
+        var = self.state.get(name)
+        if var is not None:
+            if var.keys:
+                sorts = ", ".join(str(k) for k in var.keys)
+                _fail(f"'{name}' is a map over ({sorts}); index it, as in "
+                      f"{name}[{', '.join(k.name if hasattr(k, 'name') else str(k) for k in var.keys).lower()}]",
+                      span)
+            return ir.StateRead(name, (), var.value, span)
+        if name in self.defs:
+            return self._call(ast.Call(name, (), span, span), name, (), env)
+        if name in self.vars:
+            _fail(f"state variable '{name}' is used before its sort is known", span)
+        visible = list(env.locals) + list(self.consts) + list(self.state) + \
+            list(self.enum_members) + list(self.defs)
+        _fail(f"unknown name '{name}'", span, _suggest(name, visible))
+
+    def _call(self, expr: ast.Call, func: str, args: tuple[ast.Expr, ...], env: _Env) -> ir.Expr:
+        sort = self.sorts.get(func)
+        if isinstance(sort, ir.RecordSort) and not args:
+            return self._record(sort, (), None, env, expr.span)
+        decl = self.defs.get(func)
+        if decl is None:
+            if func in self.procs:
+                _fail(f"'{func}' is a proc, which changes the state; only a def can be used "
+                      "in an expression", expr.func_span)
+            _fail(f"unknown function '{func}'", expr.func_span, _suggest(func, self.defs))
+        if func in env.calls:
+            _fail(f"def '{func}' calls itself (through {' -> '.join(env.calls)}); defs are "
+                  "expanded at each use, so they cannot recurse", expr.func_span)
+        if len(args) != len(decl.params):
+            _fail(f"def '{func}' takes {len(decl.params)} arguments, not {len(args)}", expr.span)
+        inner = _Env(in_init=env.in_init, in_action=env.in_action, calls=env.calls + (func,))
+        for param, arg in zip(decl.params, args):
+            psort = self._sort(param.sort)
+            inner = inner.bind(param.name, self.coerce(self.expr(arg, env, psort), psort,
+                                                       arg.span))
+        result_sort = self._sort(decl.sort)
+        assert decl.body is not None
+        return self.coerce(self.expr(decl.body, inner, result_sort), result_sort, decl.body.span)
+
+    def _record(self, sort: ir.RecordSort, fields: tuple[tuple[str, ast.Expr, ir.Span], ...],
+                base: ir.Expr | None, env: _Env, span: ir.Span) -> ir.Expr:
+        given: dict[str, ir.Expr] = {}
+        names = [f for f, _ in sort.fields]
+        for fname, value, fspan in fields:
+            if fname not in names:
+                _fail(f"record {sort.name} has no field '{fname}'", fspan, _suggest(fname, names))
+            if fname in given:
+                _fail(f"field '{fname}' is given twice", fspan)
+            fsort = sort.field_sort(fname)
+            given[fname] = self.coerce(self.expr(value, env, fsort), fsort, value.span)
+        out = []
+        for fname, fsort in sort.fields:
+            if fname in given:
+                out.append((fname, given[fname]))
+            elif base is not None:
+                out.append((fname, ir.Field(base, fname, fsort, span)))
+            else:
+                out.append((fname, _default_expr(fsort, span)))
+        return ir.RecordLit(sort, tuple(out), span)
+
+    def _compare(self, op: str, a: ir.Expr, b: ir.Expr, span: ir.Span) -> ir.Expr:
+        if op == "in":
+            if not isinstance(b.sort, ir.SetSort):
+                _fail(f"'in' tests membership of a set, and the right side is {b.sort}", span)
+            return ir.Binary("in", self.coerce(a, b.sort.elem, span), b, ir.BOOL, span)
+        if op in ("==", "!="):
+            a, b = self._unify(a, b, span)
+            return ir.Binary(_CMP[op], a, b, ir.BOOL, span)  # type: ignore[arg-type]
+        for side in (a, b):
+            sort = _unopt(side.sort)
+            if not is_int_like(sort):
+                if isinstance(sort, ir.RangeSort) and sort.symmetric:
+                    _fail(f"{sort} is a symmetric sort: its values are interchangeable ids, so "
+                          "they cannot be ordered", span)
+                _fail(f"'{op}' compares numbers, and this side is {side.sort}", side.span)
+        a = ir.Unwrap(a, _unopt(a.sort), span) if isinstance(a.sort, ir.OptionSort) else a
+        b = ir.Unwrap(b, _unopt(b.sort), span) if isinstance(b.sort, ir.OptionSort) else b
+        return ir.Binary(_CMP[op], a, b, ir.BOOL, span)  # type: ignore[arg-type]
+
+    def _binary(self, expr: ast.Binary, op: str, lhs: ast.Expr, rhs: ast.Expr, env: _Env,
+                expected: ir.Sort | None) -> ir.Expr:
+        if op in _LOGIC:
+            return ir.Binary(_LOGIC[op], self.cond(lhs, env),  # type: ignore[arg-type]
+                             self.cond(rhs, env), ir.BOOL, expr.span)
+        a = self.expr(lhs, env, expected if isinstance(expected, ir.SetSort) else None)
+        if isinstance(a.sort, ir.SetSort) and op in _SETOPS:
+            b = self.coerce(self.expr(rhs, env, a.sort), a.sort, rhs.span)
+            return ir.Binary(_SETOPS[op], a, b, a.sort, expr.span)  # type: ignore[arg-type]
+        if op in ("|", "&"):
+            _fail(f"'{op}' combines sets, and the left side is {a.sort}", lhs.span)
+        a = self._int(lhs, env) if not is_int_like(a.sort) else a
+        b = self._int(rhs, env)
+        return ir.Binary(_ARITH[op], a, b, ir.INT, expr.span)  # type: ignore[arg-type]
+
+    def _quant(self, expr: ast.Quant, kind: str, binders: tuple[ast.Binder, ...], body: ast.Expr,
+               env: _Env) -> ir.Expr:
+        if kind == "choose" and len(binders) != 1:
+            _fail("choose picks one value: 'choose x: Sort. condition'", expr.span)
+        locals_ = []
+        names: set[str] = set()
+        for binder in binders:
+            if binder.name in names:
+                _fail(f"'{binder.name}' is bound twice in one quantifier", binder.span)
+            names.add(binder.name)
+            sort = self._finite_sort(binder.sort, binder.span)
+            local = ir.Local(self.fresh(binder.name), sort, binder.span)
+            locals_.append(local)
+            env = env.bind(binder.name, local)
+        lowered = self.cond(body, env)
+        sort: ir.Sort
+        if kind in ("forall", "exists"):
+            sort = ir.BOOL
+        elif kind == "count":
+            sort = ir.INT
+        else:
+            sort = ir.OptionSort(locals_[0].sort)
+        return ir.Quant(kind, tuple(locals_), lowered, sort, expr.span)  # type: ignore[arg-type]
+
+
+def _default_expr(sort: ir.Sort, span: ir.Span) -> ir.Expr:
+    """The default value of a record field left out of a literal."""
+    match sort:
+        case ir.BoolSort():
+            return ir.BoolLit(False, span)
+        case ir.IntSort():
+            return ir.IntLit(0, sort, span)
+        case ir.RangeSort():
+            # The lowest value, unless 0 is in range: instance.default agrees.
+            return _RangeDefault(sort, span)  # type: ignore[return-value]
+        case ir.EnumSort(members=members):
+            return ir.EnumLit(sort, members[0], span)
+        case ir.OptionSort():
+            return ir.NoneLit(sort, span)
+        case ir.RecordSort(fields=fields):
+            return ir.RecordLit(sort, tuple((n, _default_expr(s, span)) for n, s in fields), span)
+        case ir.SetSort():
+            return ir.SetLit(sort, (), span)
+    assert_never(sort)
+
+
+def _RangeDefault(sort: ir.RangeSort, span: ir.Span) -> ir.Expr:
+    """``if lo <= 0 <= hi then 0 else lo``, folded when the bounds are literals."""
+    lo, hi = sort.lo, sort.hi
+    if isinstance(lo, ir.IntLit) and isinstance(hi, ir.IntLit):
+        value = 0 if lo.value <= 0 <= hi.value else lo.value
+        return ir.IntLit(value, sort, span)
+    zero = ir.IntLit(0, ir.INT, span)
+    in_range = ir.Binary("and", ir.Binary("le", lo, zero, ir.BOOL, span),
+                         ir.Binary("le", zero, hi, ir.BOOL, span), ir.BOOL, span)
+    return ir.Ite(in_range, ir.IntLit(0, sort, span), lo, sort, span)
+
+
+def _walk_expr(expr: ir.Expr) -> Iterable[ir.Expr]:
+    yield expr
+    for field in attrs.fields(type(expr)):
+        value = getattr(expr, field.name)
+        if field.name in ("sort", "span"):
+            continue
+        if isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, tuple):
+                    for sub in item:
+                        if hasattr(sub, "sort") and hasattr(sub, "span"):
+                            yield from _walk_expr(sub)
+                elif hasattr(item, "sort") and hasattr(item, "span") and \
+                        not isinstance(item, ir.Local):
+                    yield from _walk_expr(item)
+        elif hasattr(value, "sort") and hasattr(value, "span"):
+            yield from _walk_expr(value)

@@ -1,0 +1,427 @@
+"""Spec text to AST: lark (LALR) with the grammar in spec/rmapcheck.lark.
+
+Syntax errors become one ``SpecError`` sentence. Errors that people make often
+are recognised by example (lark's ``match_examples``): ``syntax_errors.py``
+holds the table, and the test suite parses every example in it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from rmapcheck.errors import SpecError, remember_source
+from rmapcheck.frontend import ast
+from rmapcheck.frontend.syntax_errors import KNOWN_SYNTAX_ERRORS
+from rmapcheck.ir import Span
+from rmapcheck.resources import grammar_path
+
+
+@functools.cache
+def _lark() -> Lark:
+    grammar = grammar_path().read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _unquote(text: str) -> str:
+    if text.startswith('"""'):
+        body = text[3:-3]
+        lines = body.strip("\n").splitlines()
+        indents = [len(ln) - len(ln.lstrip()) for ln in lines[1:] if ln.strip()]
+        cut = min(indents) if indents else 0
+        return "\n".join([lines[0].strip()] + [ln[cut:] for ln in lines[1:]]).strip() if lines else ""
+    return bytes(text[1:-1], "utf-8").decode("unicode_escape")
+
+
+class _Build(Transformer[Token, Any]):
+    """lark tree → AST. Every node takes its span from lark's meta."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.path, 0, 0)
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> Span:
+        return Span(self.path, tok.line or 0, tok.column or 0,
+                    tok.end_line or 0, tok.end_column or 0)
+
+    # ------------------------------------------------------------ file
+
+    @v_args(meta=True)
+    def start(self, meta: Any, children: list[Any]) -> ast.SpecFile:
+        doc = ""
+        if children and isinstance(children[0], tuple) and children[0][0] == "docstring":
+            doc = children.pop(0)[1]
+        name = children.pop(0)
+        return ast.SpecFile(self.path, str(name), doc, tuple(children), self._span(meta))
+
+    def docstring(self, children: list[Token]) -> tuple[str, str]:
+        return ("docstring", _unquote(children[0]))
+
+    def doc(self, children: list[Token]) -> str:
+        return _unquote(children[0])
+
+    @staticmethod
+    def _split_doc(children: list[Any]) -> tuple[list[Any], str]:
+        if children and isinstance(children[-1], str) and not isinstance(children[-1], Token):
+            return children[:-1], children[-1]
+        return children, ""
+
+    # ------------------------------------------------------------ declarations
+
+    @v_args(meta=True)
+    def use(self, meta: Any, children: list[Token]) -> ast.Use:
+        return ast.Use(str(children[0]), self._span(meta))
+
+    def signed_int(self, children: list[Token]) -> int:
+        return int(children[0])
+
+    def neg_int(self, children: list[Token]) -> int:
+        return -int(children[0])
+
+    def range_clause(self, children: list[int]) -> tuple[str, int, int]:
+        return ("range", children[0], children[1])
+
+    @v_args(meta=True)
+    def const(self, meta: Any, children: list[Any]) -> ast.ConstDecl:
+        children, doc = self._split_doc(children)
+        lo = hi = None
+        if len(children) == 3:
+            _, lo, hi = children[2]
+        return ast.ConstDecl(str(children[0]), children[1], lo, hi, doc, self._span(meta))
+
+    def symmetric(self, children: list[Token]) -> str:
+        return "symmetric"
+
+    @v_args(meta=True)
+    def range_type(self, meta: Any, children: list[Any]) -> ast.RangeType:
+        children, doc = self._split_doc(children)
+        name = str(children[0])
+        symmetric = len(children) == 4
+        lo, hi = children[-2], children[-1]
+        return ast.RangeType(name, symmetric, lo, hi, doc, self._span(meta))
+
+    @v_args(meta=True)
+    def enum_type(self, meta: Any, children: list[Any]) -> ast.EnumType:
+        children, doc = self._split_doc(children)
+        return ast.EnumType(str(children[0]), tuple(str(c) for c in children[1:]), doc,
+                            self._span(meta))
+
+    def field_decls(self, children: list[ast.FieldDecl]) -> tuple[ast.FieldDecl, ...]:
+        return tuple(children)
+
+    @v_args(meta=True)
+    def field_decl(self, meta: Any, children: list[Any]) -> ast.FieldDecl:
+        return ast.FieldDecl(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def record_decl(self, meta: Any, children: list[Any]) -> ast.RecordDecl:
+        children, doc = self._split_doc(children)
+        return ast.RecordDecl(str(children[0]), children[1], doc, self._span(meta))
+
+    @v_args(meta=True)
+    def extend_decl(self, meta: Any, children: list[Any]) -> ast.ExtendDecl:
+        return ast.ExtendDecl(str(children[0]), children[1], self._span(meta))
+
+    def scalar_type(self, children: list[ast.SortRef]) -> tuple[tuple[ast.SortRef, ...], ast.SortRef]:
+        return ((), children[0])
+
+    def map_type(self, children: list[ast.SortRef]) -> tuple[tuple[ast.SortRef, ...], ast.SortRef]:
+        return (tuple(children[:-1]), children[-1])
+
+    @v_args(meta=True)
+    def var_decl(self, meta: Any, children: list[Any]) -> ast.VarDecl:
+        children, doc = self._split_doc(children)
+        keys, value = children[1]
+        init = children[2] if len(children) > 2 else None
+        return ast.VarDecl(str(children[0]), keys, value, init, doc, self._span(meta))
+
+    @v_args(meta=True)
+    def init_decl(self, meta: Any, children: list[Any]) -> ast.InitDecl:
+        return ast.InitDecl(children[0], self._span(meta))
+
+    def modifier(self, children: list[Token]) -> tuple[str, str]:
+        return ("modifier", str(children[0]))
+
+    @staticmethod
+    def _modifier(children: list[Any]) -> tuple[list[Any], str | None]:
+        if children and isinstance(children[0], tuple) and children[0][0] == "modifier":
+            return children[1:], children[0][1]
+        return children, None
+
+    @staticmethod
+    def _params(children: list[Any]) -> tuple[list[Any], tuple[ast.Param, ...]]:
+        if len(children) > 1 and isinstance(children[1], list):
+            return [children[0]] + children[2:], tuple(children[1])
+        return children, ()
+
+    @v_args(meta=True)
+    def action_decl(self, meta: Any, children: list[Any]) -> ast.ActionDecl:
+        children, modifier = self._modifier(children)
+        children, params = self._params(children)
+        body = children[-1]
+        doc = children[1] if len(children) == 3 else ""
+        return ast.ActionDecl(modifier, str(children[0]), params, doc, body, self._span(meta))
+
+    @v_args(meta=True)
+    def def_decl(self, meta: Any, children: list[Any]) -> ast.DefDecl:
+        children, modifier = self._modifier(children)
+        children, params = self._params(children)
+        doc = next((c for c in children[2:] if isinstance(c, str)), "")
+        rest = [c for c in children[2:] if not isinstance(c, str)]
+        body = rest[0] if rest else None
+        return ast.DefDecl(modifier, str(children[0]), params, children[1], body, doc,
+                           self._span(meta))
+
+    @v_args(meta=True)
+    def proc_decl(self, meta: Any, children: list[Any]) -> ast.ProcDecl:
+        children, modifier = self._modifier(children)
+        children, params = self._params(children)
+        body = children.pop() if isinstance(children[-1], tuple) else None
+        doc = children[1] if len(children) > 1 else ""
+        return ast.ProcDecl(modifier, str(children[0]), params, doc, body, self._span(meta))
+
+    def propkind(self, children: list[Token]) -> str:
+        return str(children[0])
+
+    @v_args(meta=True)
+    def property_decl(self, meta: Any, children: list[Any]) -> ast.PropertyDecl:
+        kind, name = children[0], str(children[1])
+        doc = children[2] if len(children) == 4 else ""
+        return ast.PropertyDecl(kind, name, doc, children[-1], self._span(meta))
+
+    def params(self, children: list[ast.Param]) -> list[ast.Param]:
+        return list(children)
+
+    @v_args(meta=True)
+    def param(self, meta: Any, children: list[Any]) -> ast.Param:
+        return ast.Param(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def named_sort(self, meta: Any, children: list[Token]) -> ast.SortRef:
+        return ast.SortRef(str(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def option_sort(self, meta: Any, children: list[Token]) -> ast.SortRef:
+        return ast.SortRef(str(children[0]), self._span(meta), optional=True)
+
+    @v_args(meta=True)
+    def set_sort(self, meta: Any, children: list[Token]) -> ast.SortRef:
+        return ast.SortRef(str(children[0]), self._span(meta), is_set=True)
+
+    # ------------------------------------------------------------ statements
+
+    def block(self, children: list[Any]) -> tuple[ast.Stmt, ...]:
+        return tuple(c for c in children if c is not None)
+
+    def empty_stmt(self, children: list[Any]) -> None:
+        return None
+
+    @v_args(meta=True)
+    def assign(self, meta: Any, children: list[Any]) -> ast.Assign:
+        return ast.Assign(children[0], children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def lvalue(self, meta: Any, children: list[Any]) -> ast.LValue:
+        name = str(children[0])
+        keys: tuple[ast.Expr, ...] = ()
+        rest = children[1:]
+        if rest and isinstance(rest[0], list):
+            keys = tuple(rest[0])
+            rest = rest[1:]
+        return ast.LValue(name, keys, tuple(str(t) for t in rest), self._span(meta))
+
+    @v_args(meta=True)
+    def if_stmt(self, meta: Any, children: list[Any]) -> ast.IfStmt:
+        else_: tuple[ast.Stmt, ...] = ()
+        if len(children) == 3:
+            other = children[2]
+            else_ = other if isinstance(other, tuple) else (other,)
+        return ast.IfStmt(children[0], children[1], else_, self._span(meta))
+
+    @v_args(meta=True)
+    def for_stmt(self, meta: Any, children: list[Any]) -> ast.ForStmt:
+        where = children[2] if len(children) == 4 else None
+        return ast.ForStmt(str(children[0]), str(children[1]), where, children[-1],
+                           self._span(meta), self._tok_span(children[1]))
+
+    @v_args(meta=True)
+    def let_stmt(self, meta: Any, children: list[Any]) -> ast.LetStmt:
+        return ast.LetStmt(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def require_stmt(self, meta: Any, children: list[Any]) -> ast.RequireStmt:
+        return ast.RequireStmt(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def assert_stmt(self, meta: Any, children: list[Any]) -> ast.AssertStmt:
+        doc = children[1] if len(children) == 3 else ""
+        return ast.AssertStmt(str(children[0]), doc, children[-1], self._span(meta))
+
+    @v_args(meta=True)
+    def call_stmt(self, meta: Any, children: list[Any]) -> ast.CallStmt:
+        args = tuple(children[1]) if len(children) > 1 else ()
+        return ast.CallStmt(str(children[0]), args, self._span(meta))
+
+    # ------------------------------------------------------------ expressions
+
+    def args(self, children: list[ast.Expr]) -> list[ast.Expr]:
+        return list(children)
+
+    @v_args(meta=True)
+    def quant(self, meta: Any, children: list[Any]) -> ast.Quant:
+        return ast.Quant(children[0], tuple(children[1]), children[2], self._span(meta))
+
+    def quantifier(self, children: list[Token]) -> str:
+        return str(children[0])
+
+    def binders(self, children: list[ast.Binder]) -> list[ast.Binder]:
+        return list(children)
+
+    @v_args(meta=True)
+    def binder(self, meta: Any, children: list[Token]) -> ast.Binder:
+        return ast.Binder(str(children[0]), str(children[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def ite(self, meta: Any, children: list[Any]) -> ast.Ite:
+        return ast.Ite(children[0], children[1], children[2], self._span(meta))
+
+    def implies_op(self, children: list[Token]) -> str:
+        return str(children[0])
+
+    or_op = and_op = cmp_op = add_op = mul_op = implies_op
+
+    @v_args(meta=True)
+    def binop(self, meta: Any, children: list[Any]) -> ast.Binary:
+        return ast.Binary(children[1], children[0], children[2], self._span(meta))
+
+    @v_args(meta=True)
+    def chain(self, meta: Any, children: list[Any]) -> ast.Chain:
+        return ast.Chain(tuple(children[0::2]), tuple(children[1::2]), self._span(meta))
+
+    @v_args(meta=True)
+    def not_op(self, meta: Any, children: list[Any]) -> ast.Unary:
+        return ast.Unary("not", children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def neg(self, meta: Any, children: list[Any]) -> ast.Expr:
+        if isinstance(children[0], ast.IntLit):
+            return ast.IntLit(-children[0].value, self._span(meta))
+        return ast.Unary("neg", children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def index(self, meta: Any, children: list[Any]) -> ast.Index:
+        return ast.Index(children[0], tuple(children[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def field(self, meta: Any, children: list[Any]) -> ast.FieldAccess:
+        return ast.FieldAccess(children[0], str(children[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def call(self, meta: Any, children: list[Any]) -> ast.Call:
+        args = tuple(children[1]) if len(children) > 1 else ()
+        return ast.Call(str(children[0]), args, self._span(meta), self._tok_span(children[0]))
+
+    def named_args(self, children: list[Any]) -> tuple[tuple[str, ast.Expr, Span], ...]:
+        return tuple(children)
+
+    @v_args(meta=True)
+    def named_arg(self, meta: Any, children: list[Any]) -> tuple[str, ast.Expr, Span]:
+        return (str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def record_lit(self, meta: Any, children: list[Any]) -> ast.RecordLit:
+        return ast.RecordLit(str(children[0]), children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def record_with(self, meta: Any, children: list[Any]) -> ast.RecordWith:
+        return ast.RecordWith(children[0], children[1], self._span(meta))
+
+    @v_args(meta=True)
+    def name(self, meta: Any, children: list[Token]) -> ast.Name:
+        return ast.Name(str(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def int_lit(self, meta: Any, children: list[Token]) -> ast.IntLit:
+        return ast.IntLit(int(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def true(self, meta: Any, children: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(True, self._span(meta))
+
+    @v_args(meta=True)
+    def false(self, meta: Any, children: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(False, self._span(meta))
+
+    @v_args(meta=True)
+    def none(self, meta: Any, children: list[Any]) -> ast.NoneLit:
+        return ast.NoneLit(self._span(meta))
+
+    @v_args(meta=True)
+    def set_lit(self, meta: Any, children: list[Any]) -> ast.SetLit:
+        elems = tuple(children[0]) if children else ()
+        return ast.SetLit(elems, self._span(meta))
+
+
+_TOKEN_NAMES = {
+    "NAME": "a name", "INT": "a number", "STRING": "a string", "LBRACE": "'{'",
+    "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "COLON": "':'", "COMMA": "','", "EQUAL": "'='", "DOT": "'.'", "$END": "the end of the file",
+    "__ANON_0": "':='",
+}
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    return f"'{token}'"
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = sorted({_TOKEN_NAMES.get(e, e.lower().strip("_")) for e in expected})
+    if len(names) > 6:
+        names = names[:6] + ["..."]
+    return ", ".join(names)
+
+
+def parse_text(text: str, path: str) -> ast.SpecFile:
+    """Parses spec ``text`` (from ``path``, used in spans and messages)."""
+    remember_source(path, text)
+    parser = _lark()
+    try:
+        tree: Tree[Token] = parser.parse(text)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text, path) from None
+    result = _Build(path).transform(tree)
+    assert isinstance(result, ast.SpecFile)
+    return result
+
+
+def _syntax_error(err: UnexpectedInput, text: str, path: str) -> SpecError:
+    line, col = err.line, err.column
+    if line is None or line < 1:
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+    known = err.match_examples(_lark().parse, KNOWN_SYNTAX_ERRORS, use_accepts=True)
+    width = 1
+    if isinstance(err, UnexpectedToken) and err.token.type != "$END":
+        width = max(1, len(str(err.token)))
+    span = Span(path, line, col, line, col + width)
+    if known:
+        return SpecError(str(known), span)
+    if isinstance(err, UnexpectedCharacters):
+        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        return SpecError(f"unexpected character '{char}'", span)
+    if isinstance(err, UnexpectedEOF):
+        return SpecError(f"the file ends too early; expected {_describe_expected(err.expected)}",
+                         span)
+    assert isinstance(err, UnexpectedToken)
+    return SpecError(f"unexpected {_describe_token(err.token)}; expected "
+                     f"{_describe_expected(err.accepts or err.expected)}", span)
