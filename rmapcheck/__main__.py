@@ -1,0 +1,5 @@
+import sys
+
+from rmapcheck.cli import main
+
+sys.exit(main())

@@ -1,0 +1,36 @@
+"""``--json``: the verdict of every property and the statistics, machine-readable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rmapcheck.instance import Instance
+from rmapcheck.render.itf import trace_to_itf
+from rmapcheck.trace import Holds, Proved, Result, Unknown, Violated
+
+
+def result_to_json(instance: Instance, result: Result) -> dict[str, Any]:
+    verdicts: dict[str, Any] = {}
+    for name, verdict in result.verdicts:
+        match verdict:
+            case Holds(bound=bound):
+                verdicts[name] = {"verdict": "holds", "states": bound.states,
+                                  "depth": bound.depth, "complete": bound.complete,
+                                  "engine": bound.engine}
+            case Proved(method=method, lemmas=lemmas):
+                verdicts[name] = {"verdict": "proved", "method": method, "lemmas": list(lemmas)}
+            case Violated(trace=trace, detail=detail):
+                verdicts[name] = {"verdict": "violated", "length": len(trace), "detail": detail,
+                                  "trace": trace_to_itf(instance, trace, violated=name)}
+            case Unknown(reason=reason):
+                verdicts[name] = {"verdict": "unknown", "reason": reason}
+    stats = result.stats
+    return {
+        "model": result.model,
+        "engine": result.engine,
+        "consts": dict(result.consts or instance.consts),
+        "verdicts": verdicts,
+        "stats": {"states": stats.states, "transitions": stats.transitions,
+                  "depth": stats.depth, "seconds": round(stats.seconds, 3),
+                  "peak_memory": stats.peak_memory, **{k: v for k, v in stats.extra}},
+    }
