@@ -374,7 +374,6 @@ _TOKEN_NAMES = {
     "NAME": "a name", "INT": "a number", "STRING": "a string", "LBRACE": "'{'",
     "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
     "COLON": "':'", "COMMA": "','", "EQUAL": "'='", "DOT": "'.'", "$END": "the end of the file",
-    "__ANON_0": "':='",
 }
 
 
@@ -384,8 +383,18 @@ def _describe_token(token: Token) -> str:
     return f"'{token}'"
 
 
+def _describe_terminal(name: str) -> str:
+    if name in _TOKEN_NAMES:
+        return _TOKEN_NAMES[name]
+    try:
+        pattern = _lark().get_terminal(name).pattern
+    except KeyError:
+        return name.lower().strip("_")
+    return f"'{pattern.value}'" if pattern.type == "str" else name.lower().strip("_")
+
+
 def _describe_expected(expected: set[str]) -> str:
-    names = sorted({_TOKEN_NAMES.get(e, e.lower().strip("_")) for e in expected})
+    names = sorted({_describe_terminal(e) for e in expected}, key=lambda n: (n[0] == "'", n))
     if len(names) > 6:
         names = names[:6] + ["..."]
     return ", ".join(names)
@@ -404,12 +413,57 @@ def parse_text(text: str, path: str) -> ast.SpecFile:
     return result
 
 
+def _match_known(err: UnexpectedInput, text: str) -> str | None:
+    """The message of KNOWN_SYNTAX_ERRORS whose example fails most like ``err``.
+
+    An example is a candidate when its parse fails in the same LALR state (the
+    state on top of the stack) on the same kind of token, or on the same stray
+    character anywhere. Comparing only the top state recognises ``x = 1`` inside nested
+    blocks and parentheses as well as in the example's own context; lark's
+    ``match_examples`` also compares the stack depth and the acceptable
+    tokens, which depend on that context (and lark 1.3.1's version crashes
+    formatting a debug message, ``%d`` of a ParserState, when two examples
+    share a state but accept different tokens). Among candidates, the one whose
+    text from the failure on agrees longest with the input wins (``x =< 1`` and
+    ``x = 1`` both fail on '='), then the first in the table.
+    """
+    def key(source: str, failed: UnexpectedInput) -> tuple[object, ...]:
+        position = getattr(failed.state, "position", failed.state)
+        if isinstance(failed, UnexpectedCharacters):  # a stray character, wherever it is
+            return ("char", source[failed.pos_in_stream:failed.pos_in_stream + 1])
+        token = getattr(failed, "token", None)
+        return ("token", position, getattr(token, "type", "$END"))
+
+    def rest(source: str, failed: UnexpectedInput) -> str:
+        pos = failed.pos_in_stream
+        return source[pos:] if pos is not None and pos >= 0 else ""
+
+    def agree(a: str, b: str) -> int:
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        return n
+
+    best, found = -1, None
+    mine, mine_rest = key(text, err), rest(text, err)
+    for message, examples in KNOWN_SYNTAX_ERRORS.items():
+        for malformed in examples:
+            try:
+                _lark().parse(malformed)
+            except UnexpectedInput as other:
+                if key(malformed, other) == mine:
+                    score = agree(mine_rest, rest(malformed, other))
+                    if score > best:
+                        best, found = score, message
+    return found
+
+
 def _syntax_error(err: UnexpectedInput, text: str, path: str) -> SpecError:
     line, col = err.line, err.column
     if line is None or line < 1:
         lines = text.splitlines() or [""]
         line, col = len(lines), len(lines[-1]) + 1
-    known = err.match_examples(_lark().parse, KNOWN_SYNTAX_ERRORS, use_accepts=True)
+    known = _match_known(err, text)
     width = 1
     if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         width = max(1, len(str(err.token)))
@@ -423,5 +477,8 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str) -> SpecError:
         return SpecError(f"the file ends too early; expected {_describe_expected(err.expected)}",
                          span)
     assert isinstance(err, UnexpectedToken)
+    if err.token.type == "$END":
+        return SpecError(f"the file ends too early; expected "
+                         f"{_describe_expected(err.accepts or err.expected)}", span)
     return SpecError(f"unexpected {_describe_token(err.token)}; expected "
                      f"{_describe_expected(err.accepts or err.expected)}", span)
