@@ -430,7 +430,8 @@ def _match_known(err: UnexpectedInput, text: str) -> str | None:
     def key(source: str, failed: UnexpectedInput) -> tuple[object, ...]:
         position = getattr(failed.state, "position", failed.state)
         if isinstance(failed, UnexpectedCharacters):  # a stray character, wherever it is
-            return ("char", source[failed.pos_in_stream:failed.pos_in_stream + 1])
+            pos = failed.pos_in_stream or 0
+            return ("char", source[pos:pos + 1])
         token = getattr(failed, "token", None)
         return ("token", position, getattr(token, "type", "$END"))
 
