@@ -30,6 +30,7 @@ _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
 _SETOPS = {"|": "union", "&": "inter", "-": "diff", "+": "union"}
 _CMP = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _LOGIC = {"and": "and", "or": "or", "->": "implies", "<->": "iff"}
+_BRANCHES = "the branches of 'if ... then ... else' must have one sort, not {} and {}"
 
 
 def _fail(message: str, span: ir.Span | None, note: str | None = None) -> NoReturn:
@@ -41,6 +42,10 @@ def _suggest(name: str, candidates: Iterable[str]) -> str | None:
     if not close:
         return None
     return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def _arguments(n: int) -> str:
+    return f"{n} argument" if n == 1 else f"{n} arguments"
 
 
 def is_int_like(sort: ir.Sort) -> bool:
@@ -199,7 +204,7 @@ class _Checker:
         is_hook = decl.name in self.hooks
         if decl.modifier == "hook":
             _fail(f"hook {kind} '{decl.name}' is already declared at {existing.span}", decl.span)
-        if decl.modifier is None and not is_hook:
+        if decl.modifier is None and not (is_hook and existing is self.hooks[decl.name]):
             _fail(f"{kind} '{decl.name}' is already defined at {existing.span}; write "
                   f"'override {kind} {decl.name}' to replace it", decl.span)
         if is_hook and not isinstance(decl, ast.ActionDecl):
@@ -504,7 +509,7 @@ class _Checker:
             _fail(f"proc '{name}' calls itself (through {' -> '.join(env.calls)}); procs are "
                   "expanded at each call, so they cannot recurse", span)
         if len(args) != len(decl.params):
-            _fail(f"proc '{name}' takes {len(decl.params)} arguments, not {len(args)}", span)
+            _fail(f"proc '{name}' takes {_arguments(len(decl.params))}, not {len(args)}", span)
         inner = _Env(in_init=env.in_init, in_action=env.in_action, calls=env.calls + (name,))
         for param, arg in zip(decl.params, args):
             sort = self._sort(param.sort)
@@ -580,7 +585,8 @@ class _Checker:
             return expr
         _fail(f"expected {target}, found {source}", span)
 
-    def _unify(self, a: ir.Expr, b: ir.Expr, span: ir.Span) -> tuple[ir.Expr, ir.Expr]:
+    def _unify(self, a: ir.Expr, b: ir.Expr, span: ir.Span,
+               what: str = "cannot compare {} with {}") -> tuple[ir.Expr, ir.Expr]:
         """Two operands of ``==``, ``!=`` or a conditional at one sort."""
         sa, sb = a.sort, b.sort
         if sa == sb:
@@ -605,7 +611,7 @@ class _Checker:
             return self.coerce(a, ub, span), b
         if isinstance(ua, ir.SetSort) and isinstance(b, ir.SetLit) and not b.elems:
             return a, ir.SetLit(ua, (), b.span)
-        _fail(f"cannot compare {sa} with {sb}", span)
+        _fail(what.format(sa, sb), span)
 
     # ------------------------------------------------------------ expressions
 
@@ -685,9 +691,9 @@ class _Checker:
                         a, b = self.coerce(a, expected, then.span), self.coerce(b, expected,
                                                                                 else_.span)
                     except SpecError:
-                        a, b = self._unify(a, b, expr.span)
+                        a, b = self._unify(a, b, expr.span, _BRANCHES)
                 else:
-                    a, b = self._unify(a, b, expr.span)
+                    a, b = self._unify(a, b, expr.span, _BRANCHES)
                 sort = a.sort if a.sort == b.sort else ir.INT
                 return ir.Ite(c, a, b, sort, expr.span)
             case ast.Quant(kind=kind, binders=binders, body=body):
@@ -744,8 +750,8 @@ class _Checker:
             return self._call(ast.Call(name, (), span, span), name, (), env)
         if name in self.vars:
             _fail(f"state variable '{name}' is used before its sort is known", span)
-        visible = list(env.locals) + list(self.consts) + list(self.state) + \
-            list(self.enum_members) + list(self.defs)
+        visible = ["true", "false", "none"] + list(env.locals) + list(self.consts) + \
+            list(self.state) + list(self.enum_members) + list(self.defs)
         _fail(f"unknown name '{name}'", span, _suggest(name, visible))
 
     def _call(self, expr: ast.Call, func: str, args: tuple[ast.Expr, ...], env: _Env) -> ir.Expr:
@@ -762,7 +768,8 @@ class _Checker:
             _fail(f"def '{func}' calls itself (through {' -> '.join(env.calls)}); defs are "
                   "expanded at each use, so they cannot recurse", expr.func_span)
         if len(args) != len(decl.params):
-            _fail(f"def '{func}' takes {len(decl.params)} arguments, not {len(args)}", expr.span)
+            _fail(f"def '{func}' takes {_arguments(len(decl.params))}, not {len(args)}",
+                  expr.span)
         inner = _Env(in_init=env.in_init, in_action=env.in_action, calls=env.calls + (func,))
         for param, arg in zip(decl.params, args):
             psort = self._sort(param.sort)
