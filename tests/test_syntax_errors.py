@@ -85,7 +85,7 @@ def test_similar_mistakes_on_one_token_are_told_apart() -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("model m\ninvariant i: x y", "unexpected 'y'; expected the end of the file, 'action', 'const'"),
+    ("model m\ninvariant i: x y", "unexpected 'y'; expected the end of the file, 'action'"),
     ("model m\naction a() { let x := 1 }", "'let' binds a name with '='"),
     ("model m\ninvariant i: x +", "the file ends too early; expected a name, a number, '('"),
     ("model m\ntype T = symmetric enum { a, b }", "unexpected '{'; expected '..'"),

@@ -190,6 +190,9 @@ class _Checker:
     def _declare_callable(self, table: dict, decl: ast.DefDecl | ast.ProcDecl | ast.ActionDecl,
                           kind: str) -> None:
         existing = table.get(decl.name)
+        if decl.modifier == "hook" and isinstance(decl, ast.ActionDecl):
+            _fail(f"an action cannot be a hook; a design adds actions, or replaces one with "
+                  f"'override action {decl.name}'", decl.span)
         if existing is None:
             if decl.modifier == "override":
                 _fail(f"'override {kind} {decl.name}' overrides nothing: no {kind} of that name "
@@ -207,17 +210,19 @@ class _Checker:
         if decl.modifier is None and not (is_hook and existing is self.hooks[decl.name]):
             _fail(f"{kind} '{decl.name}' is already defined at {existing.span}; write "
                   f"'override {kind} {decl.name}' to replace it", decl.span)
-        if is_hook and not isinstance(decl, ast.ActionDecl):
-            hook = self.hooks[decl.name]
-            mine = [str(p.sort) for p in decl.params]
-            theirs = [str(p.sort) for p in hook.params]
-            if mine != theirs:
-                _fail(f"{kind} '{decl.name}' must take ({', '.join(theirs)}) as the hook "
-                      f"declared at {hook.span} does, not ({', '.join(mine)})", decl.span)
-            if isinstance(decl, ast.DefDecl) and isinstance(hook, ast.DefDecl) \
-                    and str(decl.sort) != str(hook.sort):
-                _fail(f"def '{decl.name}' must return {hook.sort} as the hook declared at "
-                      f"{hook.span} does", decl.sort.span)
+        # A definition of a hook, and an override, keep the signature they replace.
+        reference = self.hooks[decl.name] if is_hook else existing
+        what = (f"the hook declared at {reference.span}" if is_hook
+                else f"the {kind} it overrides (at {reference.span})")
+        mine = [str(p.sort) for p in decl.params]
+        theirs = [str(p.sort) for p in reference.params]
+        if mine != theirs:
+            _fail(f"{kind} '{decl.name}' must take ({', '.join(theirs)}) as {what} does, "
+                  f"not ({', '.join(mine)})", decl.span)
+        if isinstance(decl, ast.DefDecl) and isinstance(reference, ast.DefDecl) \
+                and str(decl.sort) != str(reference.sort):
+            _fail(f"def '{decl.name}' must return {reference.sort} as {what} does",
+                  decl.sort.span)
         table[decl.name] = decl
 
     def _collect(self) -> None:
@@ -675,7 +680,13 @@ class _Checker:
             case ast.Binary(op=op, lhs=lhs, rhs=rhs):
                 return self._binary(expr, op, lhs, rhs, env, expected)
             case ast.Chain(operands=operands, ops=ops):
-                lowered = [self.expr(o, env, None) for o in operands]
+                lowered: list[ir.Expr] = []
+                for i, operand in enumerate(operands):
+                    # 'v in {1, 2}': the literal's elements take v's sort.
+                    elem = _unopt(lowered[-1].sort) if lowered else None
+                    want = ir.SetSort(elem) if elem is not None and ops[i - 1] == "in" \
+                        and isinstance(operand, ast.SetLit) and ir.is_finite_scalar(elem) else None
+                    lowered.append(self.expr(operand, env, want))
                 parts = [self._compare(op, a, b, expr.span)
                          for op, a, b in zip(ops, lowered, lowered[1:])]
                 result = parts[0]
