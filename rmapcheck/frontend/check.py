@@ -760,7 +760,9 @@ class _Checker:
         if name in self.defs:
             return self._call(ast.Call(name, (), span, span), name, (), env)
         if name in self.vars:
-            _fail(f"state variable '{name}' is used before its sort is known", span)
+            # Only sort bounds are lowered before the state is: they cannot read it.
+            _fail(f"a sort bound must be built from numbers and constants, and '{name}' is a "
+                  "state variable", span)
         visible = ["true", "false", "none"] + list(env.locals) + list(self.consts) + \
             list(self.state) + list(self.enum_members) + list(self.defs)
         _fail(f"unknown name '{name}'", span, _suggest(name, visible))
