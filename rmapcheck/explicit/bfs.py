@@ -1,0 +1,104 @@
+"""Breadth-first search: every state is first reached by a shortest path, so
+every counterexample is a shortest one, and stopping early still gives an
+exact claim ("every behaviour up to depth N").
+
+States are numbered in discovery order, so the frontier is just the queue of
+packed keys: the number of the state being expanded is a running counter, and
+the level boundaries are two numbers.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection
+
+from rmapcheck.errors import SpecRuntimeError
+from rmapcheck.explicit.machine import Machine
+from rmapcheck.explicit.search import CHECK_EVERY, Progress, Run, Stop, validate_limits
+from rmapcheck.trace import Result
+
+ENGINE = "explicit-bfs"
+
+
+def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
+           timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
+           progress: Progress | None = None, stop_at_first: bool = True,
+           properties: Collection[str] | None = None) -> Result:
+    """Explores the reachable states of ``machine`` breadth first and returns a
+    verdict for every property (all of them, or the names in ``properties``).
+
+    Limits end the search with ``Holds`` to the depth whose every state was
+    checked (``complete=False``); a ``sometimes`` property without a witness is
+    then ``Unknown``. Ctrl-C ends it with ``Unknown`` verdicts that say how far
+    it got. A spec run-time error raises ``TracedRuntimeError`` with the trace.
+    """
+    validate_limits(max_states, max_depth, timeout, max_memory)
+    run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
+              max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
+              properties=properties)
+    key = run.key
+    state_of = machine.state_of
+    expand = machine.expand
+    initial = machine.initial_state()
+    first = key(initial)
+    visited = {first}
+    run.add_root()
+    frontier = deque([first])
+    popleft, append, add = frontier.popleft, frontier.append, visited.add
+    depth = 0  # the level being expanded: every state up to it has been checked
+    next_level = 1  # number of the first state of the next level
+    sid = -1
+    complete = interrupted = False
+    try:
+        run.check_initial()
+        run.check_state(0, initial)
+        if run.done:
+            raise Stop(_done_reason(run))
+        if max_states is not None and len(visited) >= max_states:
+            raise Stop(f"state limit of {max_states:,} reached")
+        while frontier:
+            current = popleft()
+            sid += 1
+            if sid == next_level:
+                depth += 1
+                next_level = len(visited)
+                if max_depth is not None and depth >= max_depth:
+                    raise Stop(f"depth limit of {max_depth} reached")
+            if not sid % CHECK_EVERY:
+                run.tick(len(visited), depth)
+            try:
+                successors = expand(state_of(current))
+            except SpecRuntimeError as error:
+                raise run.runtime_error(error, sid) from None
+            run.transitions += len(successors)
+            for iid, nxt, failed in successors:
+                if failed:
+                    run.check_transition(sid, iid, failed)
+                    if run.done:
+                        raise Stop(_done_reason(run))
+                k = key(nxt)
+                if k in visited:
+                    continue
+                add(k)
+                nid = run.add(sid, iid)
+                if run.invariants or run.witnesses:
+                    run.check_state(nid, nxt)
+                    if run.done:
+                        raise Stop(_done_reason(run))
+                append(k)
+                if max_states is not None and nid + 1 >= max_states:
+                    raise Stop(f"state limit of {max_states:,} reached")
+        complete = True
+    except Stop as stop:
+        run.stopped = stop.reason
+    except KeyboardInterrupt:
+        interrupted = True
+        run.stopped = "interrupted"
+    run.depth = depth + (1 if len(visited) > next_level else 0)
+    return run.result(len(visited), complete, depth, interrupted)
+
+
+def _done_reason(run: Run) -> str:
+    if run.stop_at_first and run.violations:
+        return "stopped at the first violation"
+    return "every property is decided"

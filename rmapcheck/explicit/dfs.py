@@ -1,0 +1,137 @@
+"""Depth-first search: the same verdicts as breadth-first search, usually less
+memory for the frontier, but counterexamples are not shortest.
+
+Without a depth limit, a state is expanded once, when first reached. With
+``max_depth``, a state first reached deep may later be reached by a shorter
+path; it is then expanded again from the shorter depth, so that every state
+within ``max_depth`` steps is visited and the claim "every behaviour up to
+depth N" stays true (this keeps a depth per state, 4 more bytes, and a map from
+key to state number instead of a set).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Collection
+
+from rmapcheck.errors import SpecRuntimeError
+from rmapcheck.explicit.machine import Machine
+from rmapcheck.explicit.search import CHECK_EVERY, Progress, Run, Stop, validate_limits
+from rmapcheck.trace import Result
+
+ENGINE = "explicit-dfs"
+
+
+def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
+           timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
+           progress: Progress | None = None, stop_at_first: bool = True,
+           properties: Collection[str] | None = None) -> Result:
+    """Explores the reachable states depth first; arguments and verdicts as
+    ``rmapcheck.explicit.bfs.search``. An incomplete depth-first search makes
+    no depth claim unless ``max_depth`` was the only limit reached."""
+    validate_limits(max_states, max_depth, timeout, max_memory)
+    run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
+              max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
+              properties=properties)
+    key = run.key
+    state_of = machine.state_of
+    expand = machine.expand
+    initial = machine.initial_state()
+    first = key(initial)
+    # With a depth limit: key -> state number, and the least depth seen per state.
+    numbers: dict[int, int] = {first: 0}
+    visited: set[int] = {first}
+    depths = array("i", [0])
+    bounded = max_depth is not None
+    run.add_root()
+    stack_keys = [first]
+    stack_ids = array("i", [0])
+    stack_depths = array("i", [0])
+    expansions = 0
+    deepest = 0
+    cut = False  # some state at max_depth was not expanded
+    complete = interrupted = False
+    limit_reason: str | None = None
+    try:
+        run.check_initial()
+        run.check_state(0, initial)
+        if run.done:
+            raise Stop(_done_reason(run))
+        if max_states is not None and len(visited) >= max_states:
+            raise Stop(f"state limit of {max_states:,} reached")
+        while stack_keys:
+            current = stack_keys.pop()
+            sid = stack_ids.pop()
+            depth = stack_depths.pop()
+            if bounded:
+                if depth > depths[sid]:
+                    continue  # reached again by a shorter path since it was pushed
+                if depth >= max_depth:  # type: ignore[operator]
+                    cut = True
+                    continue
+            expansions += 1
+            if not expansions % CHECK_EVERY:
+                run.tick(len(visited), depth)
+            try:
+                successors = expand(state_of(current))
+            except SpecRuntimeError as error:
+                raise run.runtime_error(error, sid) from None
+            run.transitions += len(successors)
+            for iid, nxt, failed in successors:
+                if failed:
+                    run.check_transition(sid, iid, failed)
+                    if run.done:
+                        raise Stop(_done_reason(run))
+                k = key(nxt)
+                if k in visited:
+                    if bounded:
+                        known = numbers[k]
+                        if depth + 1 < depths[known]:
+                            # A shorter path: adopt it and expand the state again.
+                            depths[known] = depth + 1
+                            run.parents[known] = sid
+                            run.via[known] = iid
+                            stack_keys.append(k)
+                            stack_ids.append(known)
+                            stack_depths.append(depth + 1)
+                    continue
+                visited.add(k)
+                nid = run.add(sid, iid)
+                if bounded:
+                    numbers[k] = nid
+                    depths.append(depth + 1)
+                if depth + 1 > deepest:
+                    deepest = depth + 1
+                if run.invariants or run.witnesses:
+                    run.check_state(nid, nxt)
+                    if run.done:
+                        raise Stop(_done_reason(run))
+                stack_keys.append(k)
+                stack_ids.append(nid)
+                stack_depths.append(depth + 1)
+                if max_states is not None and nid + 1 >= max_states:
+                    raise Stop(f"state limit of {max_states:,} reached")
+        complete = not cut
+        if cut:
+            limit_reason = f"depth limit of {max_depth} reached"
+    except Stop as stop:
+        run.stopped = stop.reason
+    except KeyboardInterrupt:
+        interrupted = True
+        run.stopped = "interrupted"
+    if limit_reason:
+        run.stopped = limit_reason
+    run.depth = deepest
+    # Only a finished search backs a depth claim: complete, or cut at max_depth.
+    claimed: int | None = None
+    if complete:
+        claimed = deepest
+    elif limit_reason is not None:
+        claimed = max_depth
+    return run.result(len(visited), complete, claimed, interrupted)
+
+
+def _done_reason(run: Run) -> str:
+    if run.stop_at_first and run.violations:
+        return "stopped at the first violation"
+    return "every property is decided"

@@ -1,0 +1,261 @@
+"""The executable state machine of one instance: the reference semantics.
+
+``Machine`` runs the compiled init block, actions and properties of an
+``Instance`` over the flat state tuples of ``rmapcheck.instance`` (the layout
+the Z3 back end shares, so traces cross between engines). Every engine's trace
+is replayed on it before it is shown (``rmapcheck.replay``).
+
+An action instance is an action with one value for each parameter; instances
+are numbered densely (``iid``) in action order, parameters in row-major order,
+so a search can record "which step led here" in a few bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from rmapcheck import ir
+from rmapcheck.errors import SpecError, SpecRuntimeError
+from rmapcheck.explicit.compile import Compiler, Disabled, show
+from rmapcheck.explicit.encode import Codec
+from rmapcheck.explicit.symmetry import Canonicalizer, SymmetryNote, check
+from rmapcheck.instance import Instance
+from rmapcheck.trace import Trace
+
+State = tuple[Any, ...]
+Args = tuple[tuple[str, Any], ...]
+
+
+class Transition(NamedTuple):
+    """One enabled action instance from a state."""
+
+    action: str
+    args: Args  # (parameter name, encoded value)
+    state: State  # the state after the step
+    failed: tuple[ir.Assert, ...]  # assertions the step violates, in program order
+
+    @property
+    def failed_assertion(self) -> ir.Assert | None:
+        return self.failed[0] if self.failed else None
+
+
+class TracedRuntimeError(SpecRuntimeError):
+    """A spec run-time error met during a search, with the trace that led to
+    the state where it happened and the step (if any) that raised it."""
+
+    def __init__(self, error: SpecRuntimeError, trace: Trace, action: str | None,
+                 args: Args) -> None:
+        where = f"while running {action}({_show_args(args)})" if action is not None \
+            else "while evaluating a property"
+        note = f"{where} after {len(trace)} step{'s' if len(trace) != 1 else ''}"
+        super().__init__(error.message, error.span, error.note or note)
+        self.trace = trace
+        self.action = action
+        self.args = args
+
+
+def _show_args(args: Args) -> str:
+    return ", ".join(f"{name.split('#')[0]}={value}" for name, value in args)
+
+
+class Machine:
+    """The compiled model of one instance. ``symmetry`` enables the reduction
+    over the model's symmetric sorts in ``key``/``canonical`` (the sorts whose
+    use is not symmetric are left out; see ``symmetry_notes``)."""
+
+    def __init__(self, instance: Instance, *, symmetry: bool = True) -> None:
+        self.instance = instance
+        self.model = model = instance.model
+        self.compiler = compiler = Compiler(instance)
+        self.codec = Codec(instance)
+        self._init_fn = compiler.compile_init()
+        self._expanders = []
+        self._ones = []
+        self.instances: list[tuple[int, tuple[Any, ...]]] = []  # iid -> (action, values)
+        self._action_base: dict[str, int] = {}
+        for a, action in enumerate(model.actions):
+            base = len(self.instances)
+            self._action_base[action.name] = base
+            expand, one, count = compiler.compile_action(action, base)
+            self._expanders.append(expand)
+            self._ones.append(one)
+            domains = [instance.values(p.sort) for p in action.params]
+            for combo in itertools.product(*domains):
+                self.instances.append((a, combo))
+            assert len(self.instances) == base + count
+        self.asserts: list[ir.Assert] = compiler.asserts
+        self.props: dict[str, Any] = {}
+        for prop in model.properties:
+            self.props[prop.name] = compiler.compile_expr_fn(f"prop_{prop.name}", (), prop.expr)
+        self._functions: dict[str, Any] = {}
+        self._exprs: dict[tuple[ir.Expr, tuple[str, ...]], Any] = {}
+
+        declared = [s for s in model.sorts if isinstance(s, ir.RangeSort) and s.symmetric]
+        self.symmetry_notes: list[SymmetryNote] = check(model, declared) if symmetry else []
+        excluded = {note.sort for note in self.symmetry_notes}
+        self.symmetric_sorts: list[ir.RangeSort] = [
+            s for s in declared
+            if symmetry and s.name not in excluded and len(instance.values(s)) > 1]
+        self.canonicalizer = (Canonicalizer(instance, self.codec, self.symmetric_sorts)
+                              if self.symmetric_sorts else None)
+        self._initial: State | None = None
+        self.init_failures: tuple[ir.Assert, ...] = ()
+
+    # ------------------------------------------------------------ running
+
+    def initial_state(self) -> State:
+        """The state after the init block (one initial state)."""
+        if self._initial is None:
+            try:
+                state, failed = self._init_fn(self.instance.initial_slots())
+            except Disabled:
+                raise SpecError("a requires in the init block is false, so there is no "
+                                "initial state", self.model.span) from None
+            self._initial = state
+            self.init_failures = tuple(self.asserts[i] for i in failed)
+        return self._initial
+
+    def expand(self, state: State) -> list[tuple[int, State, tuple[int, ...]]]:
+        """``(iid, next state, failed assert indices)`` for every enabled
+        instance: the fast path of the search."""
+        out: list[tuple[int, State, tuple[int, ...]]] = []
+        for expand in self._expanders:
+            expand(state, out)
+        return out
+
+    def describe(self, iid: int) -> tuple[str, Args]:
+        """The action name and arguments of instance ``iid``."""
+        a, values = self.instances[iid]
+        action = self.model.actions[a]
+        return action.name, tuple((p.name, v) for p, v in zip(action.params, values))
+
+    def action_of(self, iid: int) -> ir.Action:
+        return self.model.actions[self.instances[iid][0]]
+
+    def run(self, state: State, iid: int) -> tuple[State, tuple[int, ...]] | None:
+        """Runs instance ``iid``: ``(next state, failed assert indices)``, or
+        None when it is not enabled."""
+        a, values = self.instances[iid]
+        return self._ones[a](state, *values)  # type: ignore[no-any-return]
+
+    def iid(self, action: str, args: Mapping[str, Any] | Args) -> int:
+        """The instance number of ``action`` with ``args`` (by parameter name)."""
+        base = self._action_base.get(action)
+        if base is None:
+            raise KeyError(f"the model has no action {action}")
+        act = self.model.action(action)
+        given = dict(args)
+        if set(given) != {p.name for p in act.params}:
+            raise KeyError(f"action {action} takes {', '.join(p.name for p in act.params)}, "
+                           f"not {', '.join(given)}")
+        index = 0
+        for p in act.params:
+            values = self.instance.values(p.sort)
+            index = index * len(values) + self.instance.index_of(p.sort, given[p.name])
+        return base + index
+
+    def successors(self, state: State) -> Iterator[Transition]:
+        for iid, nxt, failed in self.expand(state):
+            name, args = self.describe(iid)
+            yield Transition(name, args, nxt, tuple(self.asserts[i] for i in failed))
+
+    def step_full(self, state: State, action: str, args: Mapping[str, Any] | Args,
+                  ) -> tuple[State, tuple[ir.Assert, ...]] | None:
+        """One step of ``action`` with ``args``: the next state and the assertions
+        it violates, or None when the action is not enabled there."""
+        result = self.run(state, self.iid(action, args))
+        if result is None:
+            return None
+        return result[0], tuple(self.asserts[i] for i in result[1])
+
+    def step(self, state: State, action: str, args: Mapping[str, Any] | Args) -> State | None:
+        result = self.step_full(state, action, args)
+        return None if result is None else result[0]
+
+    # ------------------------------------------------------------ properties
+
+    def holds(self, prop: str, state: State) -> bool:
+        return bool(self.props[prop](state))
+
+    def failed_invariants(self, state: State) -> list[str]:
+        """Invariants and lemmas false in ``state``."""
+        return [p.name for p in self.model.invariants if not self.props[p.name](state)]
+
+    def eval_function(self, name: str, state: State,
+                      args: Mapping[str, Any] | Sequence[Any] = ()) -> Any:
+        """The value of the pure function ``name`` (from ``model.functions``)."""
+        fn = self._functions.get(name)
+        decl = self.model.function(name)
+        if fn is None:
+            fn = self.compiler.compile_expr_fn(f"fn_{name}", decl.params, decl.body)
+            self._functions[name] = fn
+        if isinstance(args, Mapping):
+            values = [args[p.name] for p in decl.params]
+        else:
+            values = list(args)
+        return fn(state, *values)
+
+    def eval_expr(self, expr: ir.Expr, state: State,
+                  bindings: Mapping[str, Any] | None = None) -> Any:
+        """The value of any expression in ``state``, with locals bound by name
+        (encoded values)."""
+        bindings = dict(bindings or {})
+        names = tuple(sorted(bindings))
+        fn = self._exprs.get((expr, names))
+        if fn is None:
+            params = tuple(ir.Local(n, ir.INT) for n in names)
+            fn = self.compiler.compile_expr_fn("expr", params, expr)
+            self._exprs[(expr, names)] = fn
+        return fn(state, *(bindings[n] for n in names))
+
+    def explain(self, prop: str, state: State) -> str:
+        """Which instance of a false property fails: the bindings of its
+        outermost ``forall`` and the failing conjunct, e.g. ``for p=0, v=2:
+        pte[p, v] ...``. Empty when the property holds."""
+        expr = self.model.prop(prop).expr
+        if self.eval_expr(expr, state):
+            return ""
+        return self._explain(expr, state, {})
+
+    def _explain(self, expr: ir.Expr, state: State, bindings: dict[str, Any]) -> str:
+        match expr:
+            case ir.Quant(kind="forall", vars=vars_, body=body):
+                domains = [self.instance.values(v.sort) for v in vars_]
+                for combo in itertools.product(*domains):
+                    inner = dict(bindings)
+                    inner.update({v.name: value for v, value in zip(vars_, combo)})
+                    if not self.eval_expr(body, state, inner):
+                        shown = ", ".join(f"{v.name.split('#')[0]}="
+                                          f"{self.instance.format_scalar(v.sort, value)}"
+                                          for v, value in zip(vars_, combo))
+                        sub = self._explain(body, state, inner)
+                        return f"for {shown}: {sub}" if sub else f"for {shown}"
+                return ""
+            case ir.Binary(op="and", lhs=lhs, rhs=rhs):
+                side = lhs if not self.eval_expr(lhs, state, bindings) else rhs
+                return self._explain(side, state, bindings)
+            case ir.Binary(op="implies", rhs=rhs):
+                sub = self._explain(rhs, state, bindings)
+                return sub or f"{show(rhs)} is false"
+            case _:
+                return f"{show(expr)} is false" if show(expr) != "..." else ""
+
+    # ------------------------------------------------------------ symmetry
+
+    def key(self, state: State) -> int:
+        """The packed canonical form of ``state``: equal exactly for symmetric states."""
+        if self.canonicalizer is None:
+            return self.codec.pack(state)  # type: ignore[no-any-return]
+        return self.canonicalizer.canonical(state)[0]
+
+    def canonical(self, state: State) -> State:
+        """The representative of ``state``'s orbit (``state`` itself without symmetry)."""
+        if self.canonicalizer is None:
+            return state
+        return self.canonicalizer.canonical(state)[1]
+
+    def state_of(self, key: int) -> State:
+        """The state a packed key stands for."""
+        return self.codec.unpack(key)  # type: ignore[no-any-return]

@@ -1,0 +1,569 @@
+"""Symmetry reduction over the symmetric sorts of a model.
+
+A symmetric sort (processes, frames, anon_vmas) is a set of interchangeable
+ids: permuting its values maps reachable states to reachable states and keeps
+every property's truth. The explicit engine therefore stores one
+representative per orbit. A permutation ``pi`` of sort ``S`` acts on a state by
+
+- moving every map entry keyed by ``S`` (``pte[p][v]`` goes to ``pte[pi(p)][v]``),
+- renaming every slot value of sort ``S`` or ``S?`` (inside records too), and
+- permuting the bits of every ``set S`` mask;
+
+except inside an absent optional record, whose fields hold their defaults
+whatever the permutation (they mean nothing, and equal states must be equal
+tuples). Several sorts are permuted at once (their permutations commute).
+
+**Canonical form.** The representative of a state is the least packed image
+``min { pack(pi(s)) }`` over the permutations ``pi`` consistent with an ordered
+partition of each sort's values computed from the state by colour refinement:
+every value gets a signature that does not depend on the names of values (its
+row in each map keyed by its sort, the places it occurs as a value, the colours
+of the values it is related to), values are ordered by signature, and this is
+repeated until no class splits. Because the partition of ``sigma(s)`` is the
+partition of ``s`` renamed by ``sigma``, the set of images considered is the
+same for every state of an orbit, so the minimum is a true canonical form: two
+states get the same representative exactly when they are symmetric. Within a
+class, values that are *twins* (swapping them leaves the state unchanged, e.g.
+two free frames) give identical images, so only the distinct arrangements of
+twin groups are enumerated.
+
+**Soundness check.** Symmetry is only sound when the actions and properties
+treat the values alike. The front end forbids arithmetic and ordering on
+symmetric sorts; ``check`` here rejects, per sort, what remains: a literal
+value of the sort outside ``init``, ``choose`` over it (it picks the *least*
+value), and a ``for`` loop over it whose iterations may not commute. A sort
+with such a use is left out of the reduction (sound, only slower), and the
+reasons are reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
+from typing import Any, Callable
+
+from attrs import frozen
+
+from rmapcheck import ir
+from rmapcheck.explicit.compile import walk_expr, walk_stmts
+from rmapcheck.explicit.encode import Codec, state_slot_guards, state_slot_sorts
+from rmapcheck.instance import Instance
+
+State = tuple[Any, ...]
+
+# Refinement rounds beyond this are never needed for the small sorts of a
+# model; the canonical form stays exact whatever the number of rounds (only the
+# enumeration gets larger).
+MAX_ROUNDS = 4
+
+
+@frozen
+class SymmetryNote:
+    """Why a symmetric sort is left out of the reduction."""
+
+    sort: str
+    message: str
+    span: ir.Span | None
+
+
+# ---------------------------------------------------------------- soundness check
+
+
+def _mentions(sort: ir.Sort, target: ir.RangeSort) -> bool:
+    match sort:
+        case ir.RangeSort():
+            return sort == target
+        case ir.OptionSort(inner=inner):
+            return _mentions(inner, target)
+        case ir.SetSort(elem=elem):
+            return _mentions(elem, target)
+        case ir.RecordSort(fields=fields):
+            return any(_mentions(s, target) for _, s in fields)
+        case _:
+            return False
+
+
+def check(model: ir.Model, sorts: Sequence[ir.RangeSort]) -> list[SymmetryNote]:
+    """Uses of the symmetric ``sorts`` in actions and properties that would make
+    a reduction over them unsound (the init block may name values freely: it
+    only picks the initial state)."""
+    notes: list[SymmetryNote] = []
+    seen: set[tuple[str, str]] = set()
+
+    def note(sort: ir.RangeSort, message: str, span: ir.Span | None) -> None:
+        if (sort.name, message) not in seen:
+            seen.add((sort.name, message))
+            notes.append(SymmetryNote(sort.name, message, span))
+
+    def exprs(expr: ir.Expr) -> None:
+        for node in walk_expr(expr):
+            match node:
+                case ir.IntLit(value=value, sort=ir.RangeSort() as sort) if sort in sorts:
+                    note(sort, f"the literal {value} names one {sort.name} among equals",
+                         node.span)
+                case ir.Quant(kind="choose", vars=vars_) if vars_[0].sort in sorts:
+                    sort = vars_[0].sort
+                    assert isinstance(sort, ir.RangeSort)
+                    note(sort, f"choose picks the least {sort.name}", node.span)
+                case ir.Binary(op=op, lhs=lhs, rhs=rhs) if op in (
+                        "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "mod"):
+                    for side in (lhs, rhs):
+                        inner = side.sort.inner if isinstance(side.sort, ir.OptionSort) \
+                            else side.sort
+                        if inner in sorts:
+                            assert isinstance(inner, ir.RangeSort)
+                            note(inner, f"'{op}' orders or computes with {inner.name} values",
+                                 node.span)
+                case _:
+                    pass
+
+    def stmts(body: Iterable[ir.Stmt]) -> None:
+        for stmt in walk_stmts(body):
+            match stmt:
+                case ir.Assign(target=target, value=value):
+                    for key in target.keys:
+                        exprs(key)
+                    exprs(value)
+                case ir.If(cond=cond) | ir.Require(cond=cond) | ir.Assert(cond=cond):
+                    exprs(cond)
+                case ir.Let(value=value):
+                    exprs(value)
+                case ir.For(var=var, body=inner):
+                    if var.sort in sorts:
+                        reason = _loop_interference(var, inner)
+                        if reason:
+                            assert isinstance(var.sort, ir.RangeSort)
+                            note(var.sort, f"the iterations of this loop over {var.sort.name} "
+                                 f"may depend on their order: {reason}", stmt.span)
+
+    for action in model.actions:
+        stmts(action.body)
+    for prop in model.properties:
+        exprs(prop.expr)
+    return notes
+
+
+def _loop_interference(var: ir.Local, body: tuple[ir.Stmt, ...]) -> str | None:
+    """Why the iterations of ``for var`` may not commute, or None when each
+    iteration only touches state entries keyed by ``var`` at one fixed key
+    position, or writes one constant to a variable the loop never reads."""
+    writes: dict[str, list[ir.Assign]] = {}
+    reads: dict[str, list[ir.StateRead]] = {}
+    for stmt in walk_stmts(body):
+        if isinstance(stmt, ir.Assign):
+            writes.setdefault(stmt.target.var, []).append(stmt)
+        for expr in _stmt_exprs_all(stmt):
+            for node in walk_expr(expr):
+                if isinstance(node, ir.StateRead):
+                    reads.setdefault(node.var, []).append(node)
+    for name, assigns in writes.items():
+        accesses = [a.target.keys for a in assigns] + [r.keys for r in reads.get(name, [])]
+        positions = None
+        for keys in accesses:
+            here = {i for i, k in enumerate(keys) if isinstance(k, ir.Local) and k.name == var.name}
+            positions = here if positions is None else positions & here
+        if positions:
+            continue  # each iteration owns its own entries of this variable
+        constant = all(isinstance(a.value, (ir.BoolLit, ir.IntLit, ir.EnumLit, ir.NoneLit))
+                       and a.value == assigns[0].value for a in assigns)
+        if constant and not reads.get(name) and all(not a.target.keys or all(
+                isinstance(k, (ir.IntLit, ir.EnumLit, ir.BoolLit, ir.ConstRef))
+                for k in a.target.keys) for a in assigns):
+            continue  # the same constant written to fixed places: order is irrelevant
+        return f"{name} is written at an entry that other iterations may read or write"
+    return None
+
+
+def _stmt_exprs_all(stmt: ir.Stmt) -> Iterator[ir.Expr]:
+    match stmt:
+        case ir.Assign(target=target, value=value):
+            yield from target.keys
+            yield value
+        case ir.If(cond=cond) | ir.Require(cond=cond) | ir.Assert(cond=cond):
+            yield cond
+        case ir.Let(value=value):
+            yield value
+        case ir.For():
+            pass
+
+
+# ---------------------------------------------------------------- canonical form
+
+
+_PLAIN, _VAL, _SET = 0, 1, 2
+
+
+class Canonicalizer:
+    """Canonical representatives of states under the given symmetric sorts."""
+
+    def __init__(self, instance: Instance, codec: Codec,
+                 sorts: Sequence[ir.RangeSort]) -> None:
+        self.instance = instance
+        self.codec = codec
+        self.sorts = list(sorts)
+        self.n = instance.num_slots
+        self.index = {sort: a for a, sort in enumerate(self.sorts)}
+        self.lo = [instance.range_bounds(sort)[0] for sort in self.sorts]
+        self.size = [len(instance.values(sort)) for sort in self.sorts]
+        slot_sorts = state_slot_sorts(instance)
+        self.guard = state_slot_guards(instance)
+        # What each slot holds, as far as the permutations care.
+        self.kind: list[tuple[int, int, bool]] = []  # (kind, sort index, optional)
+        # Slots of sort a's values, and (slot, presence slot) for those inside
+        # an optional record, renamed only when the record is present.
+        self.val_slots: list[list[int]] = [[] for _ in self.sorts]
+        self.set_slots: list[list[int]] = [[] for _ in self.sorts]
+        self.val_guarded: list[list[tuple[int, int]]] = [[] for _ in self.sorts]
+        self.set_guarded: list[list[tuple[int, int]]] = [[] for _ in self.sorts]
+        for i, sort in enumerate(slot_sorts):
+            optional = isinstance(sort, ir.OptionSort)
+            inner = sort.inner if isinstance(sort, ir.OptionSort) else sort
+            if inner in self.index:
+                a = self.index[inner]  # type: ignore[index]
+                self.kind.append((_VAL, a, optional))
+                if self.guard[i] >= 0:
+                    self.val_guarded[a].append((i, self.guard[i]))
+                else:
+                    self.val_slots[a].append(i)
+            elif isinstance(sort, ir.SetSort) and sort.elem in self.index:
+                a = self.index[sort.elem]  # type: ignore[index]
+                self.kind.append((_SET, a, False))
+                if self.guard[i] >= 0:
+                    self.set_guarded[a].append((i, self.guard[i]))
+                else:
+                    self.set_slots[a].append(i)
+            else:
+                self.kind.append((_PLAIN, -1, optional))
+        self._perm_cache: list[dict[tuple[int, ...], Callable[[Sequence[Any]], Any]]] = [
+            {} for _ in self.sorts]
+        self._mask_cache: list[dict[tuple[int, ...], list[int]]] = [{} for _ in self.sorts]
+        self.identity = [tuple(range(n)) for n in self.size]
+        self._tags: dict[tuple[Any, ...], int] = {}
+        self.signature = [self._generate_signature(a) for a in range(len(self.sorts))]
+
+    # ------------------------------------------------------------ permutations
+
+    def _entries(self) -> Iterator[tuple[str, int, int, tuple[Any, ...], list[tuple[int, int]]]]:
+        """Every map entry: (var, entry index, first slot, key, symmetric key
+        positions as (position, sort index))."""
+        for var in self.instance.model.state:
+            rng = self.instance.layout[var.name]
+            sym = [(j, self.index[k]) for j, k in enumerate(var.keys)
+                   if k in self.index]  # type: ignore[comparison-overlap]
+            for e, key in enumerate(rng.keys):
+                yield var.name, e, rng.offset + e * rng.width, key, sym
+
+    def _gather(self, a: int, pi: tuple[int, ...]) -> Callable[[Sequence[Any]], Any]:
+        """``itemgetter`` moving the entries keyed by sort ``a`` as ``pi`` says
+        (``pi[i]`` is the new position of the ``i``-th value)."""
+        cached = self._perm_cache[a].get(pi)
+        if cached is not None:
+            return cached
+        src = list(range(self.n))
+        lo = self.lo[a]
+        for var in self.instance.model.state:
+            rng = self.instance.layout[var.name]
+            positions = [j for j, k in enumerate(var.keys) if k == self.sorts[a]]
+            if not positions:
+                continue
+            for e, key in enumerate(rng.keys):
+                moved = 0
+                for j, stride in enumerate(rng.strides):
+                    index = self.instance.index_of(var.keys[j], key[j])
+                    if j in positions:
+                        index = pi[key[j] - lo]
+                    moved += index * stride
+                start, dest = rng.offset + e * rng.width, rng.offset + moved * rng.width
+                for o in range(rng.width):
+                    src[dest + o] = start + o
+        getter: Callable[[Sequence[Any]], Any]
+        if self.n > 1:
+            getter = itemgetter(*src)
+        else:  # itemgetter of one index returns the item, not a 1-tuple
+            getter = lambda s: tuple(s)  # noqa: E731
+        if len(self._perm_cache[a]) > 20_000:
+            self._perm_cache[a].clear()
+        self._perm_cache[a][pi] = getter
+        return getter
+
+    def _mask_table(self, a: int, pi: tuple[int, ...]) -> list[int]:
+        table = self._mask_cache[a].get(pi)
+        if table is None:
+            table = []
+            for mask in range(1 << self.size[a]):
+                out = 0
+                for i in range(self.size[a]):
+                    if mask >> i & 1:
+                        out |= 1 << pi[i]
+                table.append(out)
+            if len(self._mask_cache[a]) > 2_000:
+                self._mask_cache[a].clear()
+            self._mask_cache[a][pi] = table
+        return table
+
+    def apply(self, state: State, pis: Sequence[tuple[int, ...] | None]) -> State:
+        """``state`` with sort ``a``'s values renamed by ``pis[a]`` (None: identity)."""
+        values: Any = state
+        for a, pi in enumerate(pis):
+            if pi is None or pi == self.identity[a]:
+                continue
+            values = list(values)
+            lo = self.lo[a]
+            rename: dict[Any, Any] = {None: None}
+            for i, image in enumerate(pi):
+                rename[lo + i] = lo + image
+            for i in self.val_slots[a]:
+                values[i] = rename[values[i]]
+            for i, g in self.val_guarded[a]:
+                if values[g]:
+                    values[i] = rename[values[i]]
+            sets = self.set_slots[a] + [i for i, g in self.set_guarded[a] if values[g]]
+            if sets:
+                if self.size[a] <= 8:
+                    table = self._mask_table(a, pi)
+                    for i in sets:
+                        values[i] = table[values[i]]
+                else:
+                    for i in sets:
+                        mask, out = values[i], 0
+                        for j, image in enumerate(pi):
+                            if mask >> j & 1:
+                                out |= 1 << image
+                        values[i] = out
+            values = self._gather(a, pi)(values)
+        return values if isinstance(values, tuple) else tuple(values)
+
+    # ------------------------------------------------------------ signatures
+
+    def _generate_signature(self, a: int) -> Callable[..., list[Any]]:
+        """``sig(s, C0, C1, ...)``: the signature of each value of sort ``a``
+        given the current colours ``C_b`` of every sort (lists by position).
+        Nothing in it depends on the names of values, only on the structure."""
+        lo_a = self.lo[a]
+        n_a = self.size[a]
+        kinds = self.kind
+
+        def colour(b: int, value: Any) -> str:
+            return f"C{b}[{self.index_src(b, value)}]"
+
+        def slot_abs(i: int, e: int | None) -> str:
+            """Abstraction of slot ``i`` relative to value ``e`` of sort a."""
+            kind, b, optional = kinds[i]
+            x = f"s[{i}]"
+            if kind == _PLAIN:
+                return f"(-1 if {x} is None else {x})" if optional else x
+            if kind == _VAL:
+                inner = colour(b, x)
+                if b == a and e is not None:
+                    inner = f"(-2 if {x} == {lo_a + e} else {inner})"
+                out = f"(-1 if {x} is None else {inner})" if optional else inner
+            else:
+                own = e if b == a and e is not None else -1
+                out = f"_setsig({x}, C{b}, {own})"
+            g = self.guard[i]
+            # Inside an absent record the value is a meaningless default.
+            return f"({out} if s[{g}] else -3)" if g >= 0 else out
+
+        lines = [f"def sig(s, {', '.join(f'C{b}' for b in range(len(self.sorts)))}):"]
+        lines.append(f"    O = ({'[], ' * n_a})")
+        # Occurrences of values of sort a as slot values, tagged by where they occur.
+        tag = 0
+        rows: list[list[str]] = [[] for _ in range(n_a)]
+        for var, _, first, key, sym in self._entries():
+            rng = self.instance.layout[var]
+            key_colours = []
+            for j, b in sym:
+                key_colours.append(colour(b, repr(key[j])))
+            for o in range(rng.width):
+                i = first + o
+                kind, b, optional = kinds[i]
+                if b != a or kind == _PLAIN:
+                    continue
+                # The tag says which variable, field and non-symmetric key;
+                # the colours of the symmetric keys follow it.
+                sym_positions = {j for j, _ in sym}
+                plain_key = tuple(k for j, k in enumerate(key) if j not in sym_positions)
+                tag = self._tag(var, o, plain_key)
+                entry = f"({tag}, {', '.join(key_colours)}{',' if key_colours else ''})"
+                g = self.guard[i]
+                if kind == _VAL:
+                    x = f"s[{i}]"
+                    idx = self.index_src(a, x)
+                    conds = ([f"s[{g}]"] if g >= 0 else []) + \
+                        ([f"{x} is not None"] if optional else [])
+                    cond = f"if {' and '.join(conds)}: " if conds else ""
+                    lines.append(f"    {cond}O[{idx}].append({entry})")
+                else:
+                    lines.append(f"    m = s[{i}]" + (f" if s[{g}] else 0" if g >= 0 else ""))
+                    for e in range(n_a):
+                        lines.append(f"    if m & {1 << e}: O[{e}].append({entry})")
+        # Rows: the entries of each map keyed by a value of sort a.
+        groups: dict[tuple[str, int], list[tuple[int, list[str]]]] = {}
+        for var, _, first, key, sym in self._entries():
+            rng = self.instance.layout[var]
+            for j, b in sym:
+                if b != a:
+                    continue
+                e = key[j] - lo_a
+                others = [(jj, bb) for jj, bb in sym if jj != j]
+                parts = [slot_abs(first + o, e) for o in range(rng.width)]
+                for jj, bb in others:
+                    if bb == a and key[jj] == key[j]:
+                        parts.append("-2")
+                    else:
+                        parts.append(colour(bb, repr(key[jj])))
+                groups.setdefault((var, j), []).append((e, parts))
+        for (var, j), entries in groups.items():
+            sym_positions = [jj for jj, k in enumerate(self.instance.layout[var].var.keys)
+                             if k in self.index]  # type: ignore[comparison-overlap]
+            needs_sort = len(sym_positions) > 1
+            for e in range(n_a):
+                descs = [f"({', '.join(parts)},)" for ee, parts in entries if ee == e]
+                if needs_sort:
+                    rows[e].append(f"tuple(sorted([{', '.join(descs)}]))")
+                else:
+                    rows[e].append(f"({', '.join(descs)},)")
+        out = []
+        for e in range(n_a):
+            out.append(f"(C{a}[{e}], tuple(sorted(O[{e}])), {', '.join(rows[e])}"
+                       f"{',' if rows[e] else ''})")
+        lines.append(f"    return [{', '.join(out)}]")
+        ns: dict[str, Any] = {"_setsig": _setsig}
+        exec(compile("\n".join(lines) + "\n", f"<rmapcheck symmetry {self.sorts[a].name}>",
+                     "exec"), ns)  # noqa: S102
+        return ns["sig"]  # type: ignore[no-any-return]
+
+    def index_src(self, b: int, value: str) -> str:
+        lo = self.lo[b]
+        if value.lstrip("-").isdigit():
+            return str(int(value) - lo)
+        return value if lo == 0 else f"{value} - {lo}"
+
+    def _tag(self, var: str, offset: int, plain_key: tuple[Any, ...]) -> int:
+        """A small integer naming (variable, slot offset, non-symmetric key);
+        assigned in layout order, so it is the same in every process."""
+        return self._tags.setdefault((var, offset, plain_key), len(self._tags))
+
+    def colours(self, state: State) -> list[list[int]]:
+        """The stable colouring of every symmetric sort's values in ``state``."""
+        colours = [[0] * n for n in self.size]
+        classes = [1] * len(self.sorts)
+        for _ in range(MAX_ROUNDS):
+            changed = False
+            new = []
+            for a, sig in enumerate(self.signature):
+                if classes[a] == self.size[a]:
+                    new.append(colours[a])  # already discrete
+                    continue
+                sigs = sig(state, *colours)
+                ranked = sorted(set(sigs))
+                if len(ranked) != classes[a]:
+                    changed = True
+                    classes[a] = len(ranked)
+                rank = {g: r for r, g in enumerate(ranked)}
+                new.append([rank[g] for g in sigs])
+            colours = new
+            if not changed:
+                break
+        return colours
+
+    # ------------------------------------------------------------ canonical form
+
+    def _twins(self, state: State, a: int, cell: list[int]) -> list[list[int]]:
+        """``cell`` split into groups of values whose swap leaves ``state`` unchanged."""
+        groups: list[list[int]] = []
+        for e in cell:
+            for group in groups:
+                pi = list(range(self.size[a]))
+                pi[e], pi[group[0]] = group[0], e
+                pis: list[tuple[int, ...] | None] = [None] * len(self.sorts)
+                pis[a] = tuple(pi)
+                if self.apply(state, pis) == state:
+                    group.append(e)
+                    break
+            else:
+                groups.append([e])
+        return groups
+
+    def _orderings(self, state: State, a: int, colours: list[int]) -> list[tuple[int, ...]]:
+        """Every permutation of sort ``a`` consistent with the ordered partition
+        by colour, up to swaps of twins (``pi[value] = position``)."""
+        cells: dict[int, list[int]] = {}
+        for e, c in enumerate(colours):
+            cells.setdefault(c, []).append(e)
+        per_cell: list[list[list[int]]] = []
+        for c in sorted(cells):
+            cell = cells[c]
+            if len(cell) == 1:
+                per_cell.append([cell])
+                continue
+            groups = self._twins(state, a, cell)
+            per_cell.append(list(_arrangements(groups)))
+        out = []
+        for combo in itertools.product(*per_cell):
+            pi = [0] * self.size[a]
+            position = 0
+            for sequence in combo:
+                for e in sequence:
+                    pi[e] = position
+                    position += 1
+            out.append(tuple(pi))
+        return out
+
+    def canonical(self, state: State) -> tuple[int, State]:
+        """``(packed key, representative)`` of ``state``'s orbit."""
+        colours = self.colours(state)
+        choices = [self._orderings(state, a, colours[a]) for a in range(len(self.sorts))]
+        best_key: int | None = None
+        best: State = state
+        for pis in itertools.product(*choices):
+            image = self.apply(state, pis)
+            key = self.codec.pack(image)
+            if best_key is None or key < best_key:
+                best_key, best = key, image
+        assert best_key is not None
+        return best_key, best
+
+    def candidates(self, state: State) -> int:
+        """How many images ``canonical`` compares for ``state`` (for statistics)."""
+        colours = self.colours(state)
+        total = 1
+        for a in range(len(self.sorts)):
+            total *= len(self._orderings(state, a, colours[a]))
+        return total
+
+
+def _setsig(mask: int, colours: list[int], own: int) -> tuple[Any, ...]:
+    """A set of symmetric values, abstracted: whether it holds the value under
+    consideration, and the sorted colours of its members."""
+    members = sorted(colours[i] for i in range(len(colours)) if mask >> i & 1)
+    return (own >= 0 and mask >> own & 1 == 1, tuple(members))
+
+
+def _arrangements(groups: list[list[int]]) -> Iterator[list[int]]:
+    """The distinct sequences of a cell's values when twins are interchangeable:
+    the multiset permutations of the group labels, each label replaced by its
+    group's values in order."""
+    counts = [len(g) for g in groups]
+    total = sum(counts)
+    labels: list[int] = []
+
+    def rec() -> Iterator[list[int]]:
+        if len(labels) == total:
+            used = [0] * len(groups)
+            seq = []
+            for label in labels:
+                seq.append(groups[label][used[label]])
+                used[label] += 1
+            yield seq
+            return
+        for g in range(len(groups)):
+            if counts[g]:
+                counts[g] -= 1
+                labels.append(g)
+                yield from rec()
+                labels.pop()
+                counts[g] += 1
+
+    yield from rec()
