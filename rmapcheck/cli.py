@@ -91,7 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--solver-timeout", type=_positive(float), metavar="SECONDS")
     verify.add_argument("--itf", metavar="FILE", help="write the counterexample as ITF JSON")
     verify.add_argument("--dot", metavar="FILE", help="draw the violating state (Graphviz)")
+    verify.add_argument("--svg", metavar="FILE", help="the same picture as SVG (needs Graphviz)")
+    verify.add_argument("--png", metavar="FILE", help="the same picture as PNG (needs Graphviz)")
     verify.add_argument("--html", metavar="FILE", help="write an HTML trace explorer")
+
+    from rmapcheck.render.commands import add_replay_parser, add_simulate_options
+
+    add_replay_parser(sub, USAGE_EPILOG)
+    simulate = sub.add_parser("simulate", help="random walks through a design, printed as traces",
+                              epilog=USAGE_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    common(simulate)
+    add_simulate_options(simulate)
 
     check = sub.add_parser("check", help="parse and type-check a spec; --ir prints the IR")
     common(check)
@@ -133,6 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from rmapcheck.frontend import load_model
 
+    if args.command == "replay":
+        from rmapcheck.render.commands import replay_command
+
+        return replay_command(args)
     worst = errors.EXIT_OK
     for file in args.files:
         consts = dict(args.const)
@@ -144,6 +159,10 @@ def _run(args: argparse.Namespace) -> int:
                 code = _verify(model, args, consts)
             case "prove":
                 code = _prove(model, args, consts)
+            case "simulate":
+                from rmapcheck.render.commands import simulate_command
+
+                code = simulate_command(model, args, consts)
             case _:
                 raise AssertionError(args.command)
         worst = _worse(worst, code)
@@ -261,14 +280,9 @@ def _write_artifacts(machine: Any, result: Result, args: argparse.Namespace) -> 
         from rmapcheck.render.itf import write_itf
 
         write_itf(machine.instance, violation.trace, args.itf, violated=name)
-    if getattr(args, "dot", None):
-        from rmapcheck.render.dot import write_dot
+    from rmapcheck.render.commands import write_pictures
 
-        write_dot(machine, violation.trace, name, args.dot)
-    if getattr(args, "html", None):
-        from rmapcheck.render.html import write_html
-
-        write_html(machine, violation.trace, name, args.html)
+    write_pictures(machine, violation.trace, name, args)
 
 
 def _prove(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int:

@@ -8,6 +8,16 @@ and optional values as Quint's ``Option`` variant (``{"tag": "Some", "value":
 v}`` or ``{"tag": "None", "value": {"#tup": []}}``). Each state's ``#meta``
 names the action that led to it and its arguments, so ``rmapcheck replay``
 can re-run the trace step by step.
+
+The format is ADR-015 of Apalache ("Informal Trace Format"): a trace object
+has ``vars`` (names), ``states`` (objects with one field per name, plus an
+optional ``#meta``) and optionally ``#meta``, ``params`` and ``loop``; a value
+is a Boolean, a string, an integer (a JSON number within +-(2^53 - 1), else
+``{"#bigint": "digits"}``), a list, a record (an object whose fields do not
+start with ``#``), ``#tup``, ``#set``, ``#map`` (a list of key-value pairs),
+``#unserializable``, or a variant ``{"tag": name, "value": v}`` as Quint writes
+it. ``validate_itf`` checks exactly that, and the tests run it on every
+counterexample the bundled models produce.
 """
 
 from __future__ import annotations
@@ -162,6 +172,128 @@ def trace_from_itf(instance: Instance, data: dict[str, Any]) -> Trace:
         raise SpecError(f"the file is not an ITF trace of model {model.name} "
                         f"({type(err).__name__}: {err})", None) from None
     return Trace(initial, tuple(steps))
+
+
+_MAX_SAFE = 2**53 - 1
+
+
+def _validate_value(value: Any, where: str, problems: list[str]) -> None:
+    if isinstance(value, bool) or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > _MAX_SAFE:
+            problems.append(f"{where}: integer {value} is outside +-(2^53 - 1); "
+                            "ITF requires {\"#bigint\": \"...\"} for it")
+        return
+    if isinstance(value, float):
+        problems.append(f"{where}: {value} is not an integer")
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _validate_value(item, f"{where}[{i}]", problems)
+        return
+    if not isinstance(value, dict):
+        problems.append(f"{where}: {type(value).__name__} is not an ITF value")
+        return
+    special = [k for k in value if k.startswith("#")]
+    if special:
+        if len(value) != 1:
+            problems.append(f"{where}: an object with {special[0]} must have no other field")
+            return
+        tag = special[0]
+        inner = value[tag]
+        if tag == "#bigint":
+            if not (isinstance(inner, str) and inner.lstrip("-").isdigit()):
+                problems.append(f"{where}: #bigint must be a string of digits")
+        elif tag in ("#tup", "#set"):
+            if not isinstance(inner, list):
+                problems.append(f"{where}: {tag} must be a list")
+                return
+            for i, item in enumerate(inner):
+                _validate_value(item, f"{where}.{tag}[{i}]", problems)
+        elif tag == "#map":
+            if not isinstance(inner, list):
+                problems.append(f"{where}: #map must be a list of [key, value] pairs")
+                return
+            for i, pair in enumerate(inner):
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    problems.append(f"{where}.#map[{i}]: not a [key, value] pair")
+                    continue
+                _validate_value(pair[0], f"{where}.#map[{i}][0]", problems)
+                _validate_value(pair[1], f"{where}.#map[{i}][1]", problems)
+        elif tag == "#unserializable":
+            if not isinstance(inner, str):
+                problems.append(f"{where}: #unserializable must be a string")
+        else:
+            problems.append(f"{where}: unknown ITF tag {tag}")
+        return
+    if set(value) == {"tag", "value"} and isinstance(value["tag"], str):
+        _validate_value(value["value"], f"{where}.value", problems)  # a variant
+        return
+    for name, item in value.items():
+        _validate_value(item, f"{where}.{name}", problems)
+
+
+def validate_itf(data: Any) -> list[str]:
+    """Every way ``data`` departs from ADR-015 (an empty list: a valid ITF trace)."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        return ["the trace is not a JSON object"]
+    allowed = {"#meta", "params", "vars", "states", "loop"}
+    for key in data:
+        if key not in allowed:
+            problems.append(f"unknown top-level field '{key}'")
+    if "#meta" in data and not isinstance(data["#meta"], dict):
+        problems.append("#meta must be an object")
+    for key in ("vars", "params"):
+        if key in data and not (isinstance(data[key], list)
+                                and all(isinstance(v, str) for v in data[key])):
+            problems.append(f"{key} must be a list of names")
+    if "vars" not in data:
+        problems.append("the trace has no 'vars'")
+    if "loop" in data and not (isinstance(data["loop"], int) and not isinstance(data["loop"], bool)):
+        problems.append("loop must be an integer")
+    states = data.get("states")
+    if not isinstance(states, list):
+        problems.append("the trace has no list of 'states'")
+        return problems
+    names = list(data.get("vars") or []) + list(data.get("params") or [])
+    for i, state in enumerate(states):
+        if not isinstance(state, dict):
+            problems.append(f"states[{i}] is not an object")
+            continue
+        if "#meta" in state and not isinstance(state["#meta"], dict):
+            problems.append(f"states[{i}].#meta must be an object")
+        for name in names:
+            if name not in state:
+                problems.append(f"states[{i}] has no value for '{name}'")
+        for name, value in state.items():
+            if name == "#meta":
+                continue
+            if name.startswith("#"):
+                problems.append(f"states[{i}]: unknown field '{name}'")
+            elif name not in names:
+                problems.append(f"states[{i}]: '{name}' is not in vars")
+            else:
+                _validate_value(value, f"states[{i}].{name}", problems)
+    if isinstance(data.get("loop"), int) and not 0 <= data["loop"] < max(len(states), 1):
+        problems.append("loop is not the index of a state")
+    return problems
+
+
+def read_itf(path: str) -> dict[str, Any]:
+    """The JSON of an ITF file, or a SpecError naming what is wrong with it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise SpecError(f"cannot read {path}: {err.strerror}", None) from None
+    except json.JSONDecodeError as err:
+        raise SpecError(f"{path} is not JSON: {err.msg} at line {err.lineno}", None) from None
+    problems = validate_itf(data)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SpecError(f"{path} is not an ITF trace: {problems[0]}{more}", None)
+    return data
 
 
 def write_itf(instance: Instance, trace: Trace, path: str, violated: str | None = None) -> None:

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-import attrs
-
 from rmapcheck import ir
 from rmapcheck.instance import Instance
+from rmapcheck.render.explain import explain, format_value
+from rmapcheck.render.vmview import Vma, VmLayout, vm_layout, vm_view
 from rmapcheck.trace import Holds, Proved, Result, State, Trace, Unknown, Verdict, Violated
 
 
@@ -63,34 +63,6 @@ def auto_style(stream: Any = None) -> Style:
 # ------------------------------------------------------------ values
 
 
-def _prefix(sort: ir.RangeSort) -> str:
-    capitals = "".join(c for c in sort.name if c.isupper()).lower()
-    return capitals or sort.name[:1].lower()
-
-
-def format_value(instance: Instance, sort: ir.Sort, value: Any) -> str:
-    """A readable value: ``p0`` for process 0, ``f2`` for frame 2, records in braces."""
-    match sort:
-        case ir.OptionSort(inner=inner):
-            return "none" if value is None else format_value(instance, inner, value)
-        case ir.RangeSort(symmetric=True):
-            return f"{_prefix(sort)}{value}"
-        case ir.RangeSort() | ir.IntSort():
-            return str(value)
-        case ir.BoolSort():
-            return "true" if value else "false"
-        case ir.EnumSort(members=members):
-            return value if isinstance(value, str) else members[value]
-        case ir.RecordSort(fields=fields):
-            parts = [f"{name}: {format_value(instance, fsort, value[name])}"
-                     for name, fsort in fields]
-            return "{" + ", ".join(parts) + "}"
-        case ir.SetSort(elem=elem):
-            items = sorted(value) if isinstance(value, frozenset) else value
-            return "{" + ", ".join(format_value(instance, elem, v) for v in items) + "}"
-    return str(value)
-
-
 def format_key(instance: Instance, var: str, key: tuple[Any, ...]) -> str:
     rng = instance.layout[var]
     if not key:
@@ -105,14 +77,18 @@ def format_args(instance: Instance, action: ir.Action, args: Iterable[tuple[str,
                      for name, value in args)
 
 
-def state_changes(instance: Instance, before: State, after: State) -> Iterator[str]:
+def state_changes(instance: Instance, before: State, after: State,
+                  only: set[str] | None = None) -> Iterator[str]:
     """``var[key] := value`` for every map entry that differs; for records, the
     fields that changed (all of them when the record appears or disappears)."""
     old, new = instance.decode(before), instance.decode(after)
     for var in instance.model.state:
+        if only is not None and var.name not in only:
+            continue
         sort = var.value
         if var.keys:
-            entries = [(k, old[var.name][k], new[var.name][k]) for k in instance.layout[var.name].keys]
+            entries = [(k, old[var.name][k], new[var.name][k])
+                       for k in instance.layout[var.name].keys]
         else:
             entries = [((), old[var.name], new[var.name])]
         for key, a, b in entries:
@@ -128,7 +104,208 @@ def state_changes(instance: Instance, before: State, after: State) -> Iterator[s
                 yield f"{where} := {format_value(instance, sort, b)}"
 
 
+# ------------------------------------------------------------ VM-aware changes
+
+
+def _vma_attrs(instance: Instance, layout: VmLayout, vma: Vma) -> str:
+    """``pgoff 0, writable, anon av0``: the pgoff, true flags, present fields."""
+    parts = [f"pgoff {vma.pgoff}"]
+    for name, sort in layout.vma_rec.fields:
+        if name in ("end", "pgoff"):
+            continue
+        value = vma.fields[name]
+        if isinstance(sort, ir.BoolSort):
+            if value:
+                parts.append(name)
+        elif value is not None:
+            parts.append(f"{name} {format_value(instance, sort, value)}")
+    return ", ".join(parts)
+
+
+def _vma_changes(instance: Instance, layout: VmLayout, who: str,
+                 old: list[Vma], new: list[Vma]) -> list[str]:
+    o = {v.start: v for v in old}
+    n = {v.start: v for v in new}
+    removed = sorted(a for a in o if a not in n)
+    added = sorted(b for b in n if b not in o)
+    changed = sorted(a for a in o if a in n and o[a] != n[a])
+    lines: list[str] = []
+    done_old: set[int] = set()
+    done_new: set[int] = set()
+    fields_of = lambda v: (v.pgoff, v.fields)  # noqa: E731
+
+    def field_diff(a: Vma, b: Vma) -> str:
+        diffs = []
+        if a.pgoff != b.pgoff:
+            diffs.append(f"pgoff {a.pgoff} -> {b.pgoff}")
+        for name, sort in layout.vma_rec.fields:
+            if name in ("end", "pgoff") or a.fields[name] == b.fields[name]:
+                continue
+            diffs.append(f"{name} := {format_value(instance, sort, b.fields[name])}")
+        return ", ".join(diffs)
+
+    # splits: the VMA at a now ends at m, and a new VMA covers [m, old end)
+    for a in changed:
+        before, after = o[a], n[a]
+        if after.end < before.end:
+            pieces = [after]
+            m = after.end
+            while m in n and m in added and n[m].end <= before.end:
+                pieces.append(n[m])
+                if n[m].end == before.end:
+                    break
+                m = n[m].end
+            if len(pieces) > 1 and pieces[-1].end == before.end:
+                text = " and ".join(f"{v.range()} pgoff {v.pgoff}" for v in pieces)
+                lines.append(f"{who}: VMA {before.range()} split into {text}")
+                done_old.add(a)
+                done_new.update(v.start for v in pieces)
+    # merges: the VMA at a now reaches over VMAs that are gone
+    for a in changed:
+        if a in done_old:
+            continue
+        before, after = o[a], n[a]
+        if after.end > before.end:
+            parts = [before]
+            m = before.end
+            while m in o and m in removed and m not in done_old and o[m].end <= after.end:
+                parts.append(o[m])
+                if o[m].end == after.end:
+                    break
+                m = o[m].end
+            if len(parts) > 1 and parts[-1].end == after.end:
+                text = " and ".join(v.range() for v in parts)
+                extra = field_diff(before, after)
+                lines.append(f"{who}: VMAs {text} merged into {after.range()}, pgoff "
+                             f"{after.pgoff}" + (f" ({extra})" if extra else ""))
+                done_old.update(v.start for v in parts)
+                done_new.add(a)
+    # moves and stack growth: a VMA gone at one start, one of the same end or
+    # length (and the same other fields) at another
+    for a in removed:
+        if a in done_old:
+            continue
+        before = o[a]
+        for b in added:
+            if b in done_new:
+                continue
+            after = n[b]
+            if after.end == before.end and b < a:
+                lines.append(f"{who}: VMA {before.range()} grew down to {after.range()}, "
+                             f"pgoff {before.pgoff} -> {after.pgoff}")
+            elif after.end - b == before.end - a or fields_of(after) == fields_of(before):
+                extra = field_diff(before, after)
+                lines.append(f"{who}: VMA {before.range()} moved to {after.range()}, "
+                             f"pgoff {after.pgoff}" + (f" ({extra})" if extra else ""))
+            else:
+                continue
+            done_old.add(a)
+            done_new.add(b)
+            break
+    for a in changed:
+        if a in done_old or a in done_new:
+            continue
+        before, after = o[a], n[a]
+        parts = []
+        if before.end != after.end:
+            verb = "shrank" if after.end < before.end else "grew"
+            parts.append(f"{verb} to {after.range()}")
+        extra = field_diff(before, after)
+        if extra:
+            parts.append(extra)
+        lines.append(f"{who}: VMA {before.range()} " + ", ".join(parts))
+    for a in removed:
+        if a not in done_old:
+            lines.append(f"{who}: VMA {o[a].range()} unmapped")
+    for b in added:
+        if b not in done_new:
+            lines.append(f"{who}: VMA {n[b].range()} mapped, "
+                         f"{_vma_attrs(instance, layout, n[b])}")
+    return lines
+
+
+def vm_changes(instance: Instance, layout: VmLayout, before: State, after: State) -> list[str]:
+    """What a step changed, in the terms of the VM: processes, VMAs split,
+    merged, moved; ptes set, moved and cleared; page metadata; then every
+    other state variable as generic ``var[key] := value`` lines."""
+    old, new = vm_view(instance, layout, before), vm_view(instance, layout, after)
+    fp = lambda p: format_value(instance, layout.proc, p)  # noqa: E731
+    ff = lambda f: format_value(instance, layout.frame, f)  # noqa: E731
+    lines: list[str] = []
+    old_alive = dict(old.procs)
+    for p, alive in new.procs:
+        if alive != old_alive[p]:
+            lines.append(f"mm {fp(p)} {'created' if alive else 'gone'}")
+    for p, _ in new.procs:
+        lines.extend(_vma_changes(instance, layout, fp(p), old.vmas[p], new.vmas[p]))
+    # ptes
+    o = {(x.proc, x.vpage): x for x in old.ptes}
+    n = {(x.proc, x.vpage): x for x in new.ptes}
+    gone = [k for k in o if k not in n or n[k].frame != o[k].frame]
+    came = [k for k in n if k not in o or o[k].frame != n[k].frame]
+    moved_from: dict[tuple[Any, int], tuple[Any, int]] = {}
+    for k in came:
+        for g in gone:
+            if g[0] == k[0] and o[g].frame == n[k].frame and g not in moved_from.values()                     and g not in n:
+                moved_from[k] = g
+                break
+    for k in sorted(set(o) | set(n)):
+        p, v = k
+        where = f"pte[{fp(p)}, {v}]"
+        if k in came:
+            wp = " (write-protected)" if n[k].wp else ""
+            if k in moved_from:
+                lines.append(f"{where} := {ff(n[k].frame)}{wp}, moved from page {moved_from[k][1]}")
+            else:
+                was = f" (was {ff(o[k].frame)})" if k in o else ""
+                lines.append(f"{where} := {ff(n[k].frame)}{wp}{was}")
+        elif k in gone and k not in moved_from.values():
+            lines.append(f"{where} := none (was {ff(o[k].frame)})")
+        elif k in o and k in n and o[k].wp != n[k].wp:
+            lines.append(f"{where} -> {ff(n[k].frame)} "
+                         f"{'write-protected' if n[k].wp else 'writable again'}")
+    # pages
+    rec = layout.page_rec
+    for before_page, after_page in zip(old.pages, new.pages):
+        if before_page.fields == after_page.fields:
+            continue
+        name = f"page[{ff(after_page.frame)}]"
+        if "used" in after_page.fields and after_page.used != before_page.used:
+            if not after_page.used:
+                lines.append(f"{name} freed")
+                continue
+            parts = [f"{n_} {format_value(instance, s, after_page.fields[n_])}"
+                     for n_, s in rec.fields if n_ != "used"
+                     and after_page.fields[n_] is not None]
+            lines.append(f"{name} allocated: " + ", ".join(parts))
+            continue
+        parts = [f"{name}.{n_} := {format_value(instance, s, after_page.fields[n_])}"
+                 for n_, s in rec.fields if before_page.fields[n_] != after_page.fields[n_]]
+        lines.append("; ".join(parts))
+    rest = {v.name for v in instance.model.state} - {"vma", "pte", "page", "alive", "wp"}
+    lines.extend(state_changes(instance, before, after, only=rest))
+    return lines
+
+
+def step_changes(instance: Instance, before: State, after: State) -> list[str]:
+    """The changes of one step: VM-aware for a vm-library model, generic otherwise."""
+    layout = vm_layout(instance)
+    if layout is not None:
+        try:
+            return vm_changes(instance, layout, before, after)
+        except Exception:  # never lose the trace over a rendering nicety
+            pass
+    return list(state_changes(instance, before, after))
+
+
 # ------------------------------------------------------------ traces
+
+
+def format_step_header(instance: Instance, number: int, step: Any, style: Style) -> str:
+    action = instance.model.action(step.action)
+    where = f"  {style.dim(str(step.span or action.span))}"
+    return (f"  {number}. {style.bold(step.action)}"
+            f"({format_args(instance, action, step.args)}){where}")
 
 
 def format_trace(instance: Instance, trace: Trace, style: Style | None = None) -> list[str]:
@@ -136,11 +313,8 @@ def format_trace(instance: Instance, trace: Trace, style: Style | None = None) -
     lines = [style.dim("  0. initial state")]
     previous = trace.initial
     for number, step in enumerate(trace.steps, 1):
-        action = instance.model.action(step.action)
-        where = f"  {style.dim(str(step.span or action.span))}"
-        lines.append(f"  {number}. {style.bold(step.action)}"
-                     f"({format_args(instance, action, step.args)}){where}")
-        changes = list(state_changes(instance, previous, step.state))
+        lines.append(format_step_header(instance, number, step, style))
+        changes = step_changes(instance, previous, step.state)
         for change in changes:
             lines.append(f"       {change}")
         if not changes:
@@ -149,100 +323,92 @@ def format_trace(instance: Instance, trace: Trace, style: Style | None = None) -
     return lines
 
 
-def _ground_reads(expr: ir.Expr, bound: set[str]) -> Iterator[ir.Expr]:
-    """State reads (and field reads of them) whose keys use only ``bound`` names."""
-    match expr:
-        case ir.Field(base=ir.StateRead() as base) if _uses_only(base, bound):
-            yield expr
-            return
-        case ir.StateRead() if _uses_only(expr, bound):
-            yield expr
-            return
-        case ir.Quant(vars=vars_, body=body):
-            yield from _ground_reads(body, bound)
-            return
-    for field in attrs.fields(type(expr)):
-        if field.name in ("sort", "span"):
-            continue
-        value = getattr(expr, field.name)
-        children = value if isinstance(value, tuple) else (value,)
-        for child in children:
-            if isinstance(child, tuple):
-                child = child[-1]
-            if hasattr(child, "sort") and hasattr(child, "span") and not isinstance(child, ir.Sort):
-                yield from _ground_reads(child, bound)
-
-
-def _locals_in(expr: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(expr, ir.Local):
-        return {expr.name}
-    if not attrs.has(type(expr)):
-        return found
-    for field in attrs.fields(type(expr)):
-        if field.name in ("sort", "span"):
-            continue
-        value = getattr(expr, field.name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if isinstance(child, tuple):
-                for sub in child:
-                    found |= _locals_in(sub)
-            else:
-                found |= _locals_in(child)
-    return found
-
-
-def _uses_only(expr: ir.Expr, bound: set[str]) -> bool:
-    return _locals_in(expr) <= bound
-
-
-def explain_failure(machine: Evaluator, prop: ir.Property, state: State) -> list[str]:
-    """Where a ``forall`` property fails: the bindings and the state it read."""
+def format_explanation(machine: Evaluator, name: str, trace: Trace,
+                       style: Style | None = None) -> list[str]:
+    """The violation: the property and its docstring, the failing conjunct with
+    its values, and for the rmap properties the pte and the walk's path."""
+    style = style or Style(False)
     instance = machine.instance
-    expr = prop.expr
-    env: dict[str, Any] = {}
-    lines: list[str] = []
-    if isinstance(expr, ir.Quant) and expr.kind == "forall":
-        import itertools
-
-        domains = [instance.values(v.sort) for v in expr.vars]
-        for combo in itertools.product(*domains):
-            env = {v.name: value for v, value in zip(expr.vars, combo)}
-            if not machine.eval_expr(expr.body, state, env):
-                break
-        else:
-            return lines
-        shown = ", ".join(f"{v.name.split('#')[0]} = {format_value(instance, v.sort, env[v.name])}"
-                          for v in expr.vars)
-        lines.append(f"  fails for {shown}")
-        body = expr.body
-    else:
-        body = expr
-    seen: set[str] = set()
-    facts: list[str] = []
-    for read in _ground_reads(body, set(env)):
-        try:
-            value = machine.eval_expr(read, state, env)
-        except Exception:  # a read of none's field: the fact is simply absent
-            continue
-        text = f"{_format_read(machine, read, state, env)} = {format_value(instance, read.sort, value)}"
-        if text not in seen:
-            seen.add(text)
-            facts.append(text)
+    try:
+        ex = explain(machine, name, trace)
+    except Exception:
+        return [f"  violated: {style.red(name)}"]
+    where = f", {ex.span}" if ex.span else ""
+    kind = ex.kind or "property"
+    lines = [f"  violated: {style.red(name)}  ({kind}{where})"]
+    if ex.doc:
+        lines.append(f"    \"{ex.doc}\"")
+    if ex.kind == "assert" and trace.steps:
+        last = trace.steps[-1]
+        lines.append(f"  step {len(trace)} {last.action} fails the assertion")
+    if ex.bindings:
+        lines.append("  fails for " + ", ".join(f"{n} = {v}" for n, v in ex.bindings))
+    if ex.conjunct:
+        place = str(ex.conjunct_span) if ex.conjunct_span else ""
+        if ex.conjunct_in:
+            place = f"in def {ex.conjunct_in}, {place}"
+        lines.append(f"  the conjunct that fails: {style.yellow(ex.conjunct)}  "
+                     + style.dim(f"({place})"))
+    shown = {n for n, _ in ex.bindings}
+    facts = [f for f in ex.facts if f.text not in shown]
     if facts:
-        lines.append("  where " + "\n        ".join(facts))
+        width = max(len(f"{f.text} = {f.value}") for f in facts)
+        for i, fact in enumerate(facts):
+            text = f"{fact.text} = {fact.value}"
+            note = ""
+            if fact.written_at is not None:
+                if fact.written_at == 0:
+                    note = "since the initial state"
+                else:
+                    step = trace.steps[fact.written_at - 1]
+                    note = f"set at step {fact.written_at}, {step.action}"
+            lead = "    where " if i == 0 else "          "
+            lines.append(lead + text + (" " * (width - len(text)) + style.dim(f"   ({note})")
+                                        if note else ""))
+    layout = vm_layout(instance)
+    if layout is not None and ex.frame is not None:
+        fp = lambda p: format_value(instance, layout.proc, p)  # noqa: E731
+        ff = format_value(instance, layout.frame, ex.frame)
+        view = vm_view(instance, layout, trace.last)
+        if ex.missed is not None:
+            p, v, f = ex.missed
+            vma = view.vma_of(p, v)
+            inside = f", inside {fp(p)}'s VMA {vma.range()} pgoff {vma.pgoff}" if vma else ""
+            lines.append(f"  the pte the walk should find: {style.bold(f'pte[{fp(p)}, {v}] = {ff}')}"
+                         f"{inside}")
+        if ex.spurious is not None:
+            p, v, f = ex.spurious
+            lines.append(f"  the pte the walk finds but should not: pte[{fp(p)}, {v}]")
+        meta = ", ".join(f"{n} {v}" for n, v in ex.page_fields)
+        if ex.walk is not None:
+            lines.append(f"  the walk from {ff} ({meta}):")
+            if not ex.walk:
+                lines.append("    visits no VMA")
+            for w in ex.walk:
+                head = f"    visits {fp(w.proc)}'s VMA {w.vma.range()} pgoff {w.vma.pgoff}: " \
+                       f"computes address {w.address}"
+                if w.found:
+                    tail = f" -> pte[{fp(w.proc)}, {w.address}] = {ff}, found"
+                elif not w.in_vma:
+                    tail = ", outside the VMA: finds nothing"
+                else:
+                    there = format_value(instance, layout.frame, w.pte) if w.pte is not None \
+                        else "none"
+                    tail = f" -> pte[{fp(w.proc)}, {w.address}] = {there}: finds nothing"
+                lines.append(head + tail)
+        elif meta:
+            lines.append(f"  page[{ff}]: {meta}")
+            lines.append(style.dim("  (define walk_visits and walk_address in the design to "
+                                   "see the walk's path)"))
+    for line in ex.diagnosis:
+        lines.append("  " + style.bold(line))
     return lines
 
 
-def _format_read(machine: Evaluator, read: ir.Expr, state: State, env: dict[str, Any]) -> str:
-    instance = machine.instance
-    if isinstance(read, ir.Field):
-        return f"{_format_read(machine, read.base, state, env)}.{read.name}"
-    assert isinstance(read, ir.StateRead)
-    rng = instance.layout[read.var]
-    keys = tuple(machine.eval_expr(k, state, env) for k in read.keys)
-    parts = [format_value(instance, sort, value) for sort, value in zip(rng.var.keys, keys)]
-    return f"{read.var}[{', '.join(parts)}]" if parts else read.var
+def explain_failure(machine: Evaluator, prop: ir.Property, state: State) -> list[str]:
+    """Where a property fails in ``state``: the bindings and the state it read
+    (kept for callers that have a state but no trace)."""
+    return format_explanation(machine, prop.name, Trace(state))[1:]
 
 
 # ------------------------------------------------------------ verdicts
@@ -275,21 +441,13 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
         out.append(style.bold(f"{model.name}: {name} is ") + style.red("VIOLATED") +
                    style.bold(f" after {len(first.trace)} step{'s' if len(first.trace) != 1 else ''}")
                    + f"  ({result.engine}, {consts})")
-        doc = _doc_of(model, name)
-        if doc:
-            out.append(f"  \"{doc}\"")
         out.append("")
         out.extend(format_trace(instance, first.trace, style))
         out.append("")
-        out.append(f"  violated: {style.bold(name)}")
-        try:
-            prop = model.prop(name)
-        except KeyError:
-            prop = None
-        if prop is not None:
-            out.extend(explain_failure(machine, prop, first.trace.last))
-        if first.detail:
-            out.append(f"  {first.detail}")
+        explained = format_explanation(machine, name, first.trace, style)
+        out.extend(explained)
+        if first.detail and not any(line.startswith("  fails for") for line in explained):
+            out.append(style.dim(f"  engine: {first.detail}"))
     else:
         unknown = result.unknowns
         if unknown:
