@@ -645,3 +645,15 @@ def test_defs_are_inlined_and_kept_by_name(tmp_path: Path) -> None:
     assert isinstance(req, ir.Require) and isinstance(req.cond, ir.Binary)
     assert req.cond.op == "gt"
     assert model.function("pos").sort == ir.BOOL
+
+
+def test_optional_number_in_a_numeric_conditional_is_read_as_its_value(tmp_path: Path) -> None:
+    # 'if c then o else 1' mixes V? and Int: the result is a number, so o is
+    # unwrapped (a run-time error when it is none), never an Int that may be none.
+    (req,) = load(tmp_path, "var o: V?\naction a() { requires (if flag then o else 1) + 1 > 0 }\n"
+                  ).action("a").body
+    assert isinstance(req, ir.Require) and isinstance(req.cond, ir.Binary)
+    total = req.cond.lhs
+    assert isinstance(total, ir.Binary) and isinstance(total.lhs, ir.Ite)
+    assert total.lhs.sort == ir.INT
+    assert isinstance(total.lhs.then, ir.Unwrap)

@@ -706,6 +706,9 @@ class _Checker:
                 else:
                     a, b = self._unify(a, b, expr.span, _BRANCHES)
                 sort = a.sort if a.sort == b.sort else ir.INT
+                if sort == ir.INT:  # numbers of two sorts: an optional one is read as its value
+                    a, b = (ir.Unwrap(x, _unopt(x.sort), x.span)
+                            if isinstance(x.sort, ir.OptionSort) else x for x in (a, b))
                 return ir.Ite(c, a, b, sort, expr.span)
             case ast.Quant(kind=kind, binders=binders, body=body):
                 return self._quant(expr, kind, binders, body, env)
