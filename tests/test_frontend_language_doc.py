@@ -1,0 +1,74 @@
+"""spec/LANGUAGE.md stays true: its complete examples load, its excerpts are
+quoted from the bundled models, and its error example is what the checker says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rmapcheck.errors import SpecError
+from rmapcheck.frontend import load_model
+from rmapcheck.instance import MAX_SORT_SIZE, MAX_STATE_SLOTS, Instance
+from rmapcheck.resources import grammar_path, models_dir
+
+DOC = grammar_path().parent / "LANGUAGE.md"
+
+
+def _blocks(kind: str) -> list[str]:
+    return re.findall(rf"^```{kind}\n(.*?)^```$", DOC.read_text(), re.S | re.M)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("text", _blocks("spec"), ids=lambda t: t.split("model ")[1].split()[0])
+def test_complete_examples_load(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "example.spec"
+    path.write_text(text)
+    Instance(load_model(path))
+
+
+def test_there_are_examples_and_excerpts() -> None:
+    assert len(_blocks("spec")) >= 2
+    assert len(_blocks("excerpt")) >= 8
+
+
+@pytest.mark.parametrize("text", _blocks("excerpt"), ids=lambda t: t.split("\n")[0][:40])
+def test_excerpts_are_quoted_from_the_models(text: str) -> None:
+    models = " ".join(_squash(p.read_text()) for p in sorted(models_dir().glob("**/*.spec")))
+    for paragraph in text.split("\n\n"):
+        assert _squash(paragraph) in models, paragraph
+
+
+def test_the_limits_quoted_are_the_limits() -> None:
+    text = DOC.read_text()
+    assert f"more than {MAX_SORT_SIZE} values (`MAX_SORT_SIZE`)" in text
+    assert f"more than {MAX_STATE_SLOTS} slots (`MAX_STATE_SLOTS`)" in text
+
+
+def test_every_keyword_of_the_grammar_is_listed() -> None:
+    grammar = grammar_path().read_text()
+    keywords = set(re.findall(r'"([a-z]+)"', grammar))
+    listed = DOC.read_text().split("- **Keywords**: `")[1].split("`")[0].split()
+    assert keywords == set(listed)
+
+
+def test_error_example(tmp_path: Path) -> None:
+    text = DOC.read_text()
+    example = text.split("Every mistake is one sentence with the place it concerns:\n\n```text\n")[1]
+    first, source, caret, note = example.split("\n")[:4]
+    spec = (
+        "model mine\ntype Proc = symmetric 0 .. 1\nvar flag: Bool\n" + "\n" * 8 + source.strip()
+        + "\n"
+    )
+    path = tmp_path / "mine.spec"
+    path.write_text(spec)
+    with pytest.raises(SpecError) as info:
+        load_model(path)
+    rendered = info.value.render().splitlines()
+    assert rendered[0].split(": ", 1)[1] == first.split(": ", 1)[1]
+    assert rendered[0].split(":")[1:3] == first.split(":")[1:3]
+    assert rendered[1:] == [source, caret, note]
