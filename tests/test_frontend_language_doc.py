@@ -17,7 +17,7 @@ DOC = grammar_path().parent / "LANGUAGE.md"
 
 
 def _blocks(kind: str) -> list[str]:
-    return re.findall(rf"^```{kind}\n(.*?)^```$", DOC.read_text(), re.S | re.M)
+    return re.findall(rf"^```{kind}\n(.*?)^```$", DOC.read_text(), re.DOTALL | re.MULTILINE)
 
 
 def _squash(text: str) -> str:
