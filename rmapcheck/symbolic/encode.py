@@ -64,7 +64,7 @@ from typing import Any, Literal, Union, assert_never
 import z3
 
 from rmapcheck import ir
-from rmapcheck.errors import InternalError, SpecError
+from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
 
 ERROR_PROP = "__runtime_error__"
@@ -294,22 +294,38 @@ Env = dict[str, Binding]
 class Acc:
     """What a body has established so far, across all its branches.
 
-    ``run``: execution reaches the current point normally (every ``require``
-    before it held and nothing failed); ``fails[name]``: the body stopped at a
-    failing assertion ``name`` (or a run-time error, ``ERROR_PROP``)."""
+    ``run``: execution reaches the current point (every ``require`` before it
+    held and no run-time error happened); ``error``: the body stopped at a
+    run-time error; ``failed[name]``: assertion ``name`` was false at its point
+    (execution goes on: it is a violation only if the step is enabled, i.e.
+    with ``run`` at the end)."""
 
     run: z3.BoolRef = TRUE
-    fails: dict[str, z3.BoolRef] = field(default_factory=dict)
+    error: z3.BoolRef = FALSE
+    failed: dict[str, z3.BoolRef] = field(default_factory=dict)
 
-    def fail(self, name: str, pc: z3.BoolRef, bad: z3.BoolRef) -> None:
+    def runtime_error(self, pc: z3.BoolRef, bad: z3.BoolRef) -> None:
         cond = and_(pc, bad)
         if z3.is_false(cond):
             return
-        self.fails[name] = or_(self.fails.get(name, FALSE), and_(self.run, cond))
+        self.error = or_(self.error, and_(self.run, cond))
         self.run = and_(self.run, not_(cond))
+
+    def assertion(self, name: str, pc: z3.BoolRef, cond: z3.BoolRef) -> None:
+        bad = and_(pc, not_(cond))
+        if not z3.is_false(bad):
+            self.failed[name] = or_(self.failed.get(name, FALSE), bad)
 
     def require(self, pc: z3.BoolRef, cond: z3.BoolRef) -> None:
         self.run = and_(self.run, implies_(pc, cond))
+
+    def fails(self) -> dict[str, z3.BoolRef]:
+        """How the step fails: an assertion (only if the step is enabled) or a
+        run-time error (whatever follows it)."""
+        out = {name: and_(self.run, bad) for name, bad in self.failed.items()}
+        if not z3.is_false(self.error):
+            out[ERROR_PROP] = self.error
+        return out
 
 
 @dataclass
@@ -377,7 +393,8 @@ class Encoder:
             raise InternalError(f"slot layout mismatch: {len(self.leaves)} leaves for "
                                 f"{instance.num_slots} slots")
         self._transition: Transition | None = None
-        self._frames: list[Frame] = []
+        self._initial: tuple[Any, ...] | None = None
+        self.init_failures: tuple[str, ...] = ()
 
     # ------------------------------------------------------------ layout
 
@@ -623,28 +640,42 @@ class Encoder:
             case _:
                 return TRUE
 
-    def trusted(self, expr: ir.Expr, sort: ir.Sort, env: Env) -> bool:
-        """Whether ``expr`` is in ``sort`` by construction (so no run-time check)."""
-        if expr.sort != sort:
-            return False
-        match expr:
-            case ir.StateRead() | ir.EnumLit() | ir.NoneLit() | ir.BoolLit() | ir.SetLit():
+    def trusted(self, expr: ir.Expr, target: ir.Sort, env: Env) -> bool:
+        """Whether every value ``expr`` can have belongs to ``target``, so storing
+        it needs no run-time check. Mirrors the explicit compiler's rule (a
+        check skipped there must be skipped here, and the other way round)."""
+        match target:
+            case ir.IntSort() | ir.BoolSort() | ir.EnumSort() | ir.SetSort():
                 return True
-            case ir.Local(name=name):
-                b = env.get(name)
-                return b is not None and b.trusted
-            case ir.Field(base=base):
-                return self.trusted(base, base.sort, env)
-            case ir.Unwrap(arg=arg) | ir.Wrap(arg=arg):
-                return self.trusted(arg, arg.sort, env)
-            case ir.Ite(then=a, else_=b):
-                return self.trusted(a, sort, env) and self.trusted(b, sort, env)
-            case ir.Quant(kind="choose"):
-                return True
-            case ir.RecordLit(sort=rec, fields=fields):
-                return all(self.trusted(e, rec.field_sort(n), env) for n, e in fields)
             case _:
-                return False
+                pass
+        match expr:
+            case ir.IntLit(value=value):
+                return self.inst.contains(target, value)
+            case ir.ConstRef(name=name):
+                return self.inst.contains(target, self.inst.consts[name])
+            case ir.NoneLit():
+                return isinstance(target, ir.OptionSort)
+            case ir.Wrap(arg=arg):
+                return isinstance(target, ir.OptionSort) and self.trusted(arg, target.inner, env)
+            case ir.Unwrap(arg=arg):
+                return self.trusted(arg, ir.OptionSort(target), env)
+            case ir.Ite(then=a, else_=b):
+                return self.trusted(a, target, env) and self.trusted(b, target, env)
+            case ir.RecordLit(sort=rec, fields=fields):
+                return rec == target and all(
+                    self.trusted(e, rec.field_sort(n), env) for n, e in fields)
+            case ir.Field(base=base):
+                return expr.sort == target and self.trusted(base, base.sort, env)
+            case ir.Unary() | ir.Binary():
+                return False  # arithmetic is Int whatever the front end labels it
+            case ir.Quant(kind=kind, vars=vars_):
+                return kind == "choose" and target == ir.OptionSort(vars_[0].sort)
+            case ir.StateRead() | ir.Local() | ir.BoolLit() | ir.EnumLit() | ir.SetLit():
+                # A let is checked against its sort when bound, so a local of
+                # the target sort is in it, like a parameter.
+                return expr.sort == target
+        assert_never(expr)
 
     # ------------------------------------------------------------ map entries
 
@@ -710,7 +741,9 @@ class Encoder:
         match expr:
             case ir.BoolLit(value=value):
                 return z3.BoolVal(value), FALSE
-            case ir.IntLit(value=value):
+            case ir.IntLit(value=value, sort=sort):
+                if isinstance(sort, ir.RangeSort) and not self.inst.contains(sort, value):
+                    return z3.IntVal(value), TRUE  # a literal outside its declared sort
                 return z3.IntVal(value), FALSE
             case ir.EnumLit():
                 return z3.IntVal(expr.index), FALSE
@@ -917,9 +950,8 @@ class Encoder:
 
     def _member(self, sort: ir.SetSort, v: z3.ExprRef, mask: z3.ExprRef, elem_expr: ir.Expr,
                 env: Env, err: z3.BoolRef) -> tuple[Val, z3.BoolRef]:
+        # An element outside the sort is simply not in the set (explicit machine).
         values = self.inst.values(sort.elem)
-        if not self.trusted(elem_expr, sort.elem, env):
-            err = or_(err, not_(self.in_sort(sort.elem, v)))
         cm = concrete(mask)
         parts: list[z3.BoolRef] = []
         for i, x in enumerate(values):
@@ -1017,12 +1049,12 @@ class Encoder:
             case ir.Assign(target=target, value=value):
                 kvals, kerr = self._ev_scalars(target.keys, env, store)
                 v, verr = self.ev(value, env, store)
-                acc.fail(ERROR_PROP, pc, or_(kerr, verr))
+                acc.runtime_error(pc, or_(kerr, verr))
                 return self._assign(target, kvals, v, value, env, store, pc, acc)
             case ir.If(cond=cond, then=then, else_=else_):
                 c, err = self.ev(cond, env, store)
                 assert isinstance(c, z3.ExprRef)
-                acc.fail(ERROR_PROP, pc, err)
+                acc.runtime_error(pc, err)
                 if z3.is_true(c):
                     return self.exec_block(then, env, store, pc, acc)
                 if z3.is_false(c):
@@ -1038,20 +1070,23 @@ class Encoder:
                 return store
             case ir.Let(var=var, value=value):
                 v, err = self.ev(value, env, store)
-                acc.fail(ERROR_PROP, pc, err)
-                env[var.name] = Binding(v, self.trusted(value, var.sort, env))
+                acc.runtime_error(pc, err)
+                # The explicit machine checks a let against its sort, so a let-bound
+                # local is then trusted like a parameter.
+                acc.runtime_error(pc, not_(self.fits(var.sort, v, value, env)))
+                env[var.name] = Binding(v, True)
                 return store
             case ir.Require(cond=cond):
                 c, err = self.ev(cond, env, store)
                 assert isinstance(c, z3.ExprRef)
-                acc.fail(ERROR_PROP, pc, err)
+                acc.runtime_error(pc, err)
                 acc.require(pc, c)  # type: ignore[arg-type]
                 return store
             case ir.Assert(name=name, cond=cond):
                 c, err = self.ev(cond, env, store)
                 assert isinstance(c, z3.ExprRef)
-                acc.fail(ERROR_PROP, pc, err)
-                acc.fail(name, pc, not_(c))  # type: ignore[arg-type]
+                acc.runtime_error(pc, err)
+                acc.assertion(name, pc, c)  # type: ignore[arg-type]
                 return store
         assert_never(stmt)
 
@@ -1078,7 +1113,7 @@ class Encoder:
         entries = self._entries(target.var, choices)
         absent = [and_(c, *[not_(store[base + p]) for p in presences])  # type: ignore[arg-type]
                   for c, base in entries] if presences else []
-        acc.fail(ERROR_PROP, pc, or_(kerr, not_(fit), *absent))
+        acc.runtime_error(pc, or_(kerr, not_(fit), *absent))
         store = list(store)
         for c, base in entries:
             for j, slot in enumerate(new):
@@ -1089,27 +1124,32 @@ class Encoder:
     # ------------------------------------------------------------ the model
 
     def initial_state(self) -> tuple[Any, ...]:
-        """The deterministic initial state (defaults, then the init block)."""
+        """The deterministic initial state (defaults, then the init block).
+        Assertions the init block violates are in ``init_failures``."""
+        if self._initial is not None:
+            return self._initial
         store = self.state_literal(self.inst.initial_slots())
         acc = Acc()
         store = self.exec_block(self.model.init, {}, store, TRUE, acc)
-        run = z3.simplify(acc.run)
-        for name, cond in acc.fails.items():
-            if not z3.is_false(z3.simplify(cond)):
-                what = ("hits a run-time error" if name == ERROR_PROP
-                        else f"violates assertion {name}")
-                raise SpecError(f"the init block {what}", self.model.span)
-        if not z3.is_true(run):
-            raise SpecError("the init block's requires do not hold: the model has no "
-                            "initial state, so every property would hold vacuously",
-                            self.model.span)
+        if not z3.is_false(z3.simplify(acc.error)):
+            raise SpecRuntimeError("the init block hits a run-time error (a value outside "
+                                   "its sort, a field of none, unwrap of none or division "
+                                   "by zero)", self.model.span)
+        if not z3.is_true(z3.simplify(acc.run)):
+            # No initial state: every property would hold vacuously, so it is an
+            # error of the spec, never a proof.
+            raise SpecError("a requires in the init block is false, so there is no "
+                            "initial state", self.model.span)
+        self.init_failures = tuple(name for name, cond in acc.failed.items()
+                                   if z3.is_true(z3.simplify(cond)))
         out = []
         for leaf, term in zip(self.leaves, store):
             value = z3.simplify(term)
             if concrete(value) is None:
                 raise InternalError(f"initial state not concrete: {value}")
             out.append(leaf.from_z3(value))
-        return tuple(out)
+        self._initial = tuple(out)
+        return self._initial
 
     def prop_value(self, prop: ir.Property, xs: Sequence[z3.ExprRef]
                    ) -> tuple[z3.BoolRef, z3.BoolRef]:
@@ -1149,7 +1189,7 @@ class Encoder:
             domain = FALSE  # an empty parameter sort: the action never fires
         acc = Acc()
         store = self.exec_block(action.body, env, list(cur), TRUE, acc)
-        return ActionEncoding(action, index, params, leaves, domain, acc.run, dict(acc.fails),
+        return ActionEncoding(action, index, params, leaves, domain, acc.run, acc.fails(),
                               store)
 
     def transition(self) -> Transition:

@@ -1,0 +1,335 @@
+"""Bounded model checking: the transition relation unrolled from the initial state.
+
+One incremental solver holds ``Init(s0) /\\ T(s0, s1) /\\ ... /\\ T(s(k-1), sk)``.
+At each depth k, before ``T(s(k-1), sk)``'s "runs normally" part is asserted,
+the step targets (assertions, run-time errors) are asked about the step into
+sk; then the state targets (invariants, lemmas) and the witnesses
+(``sometimes``) about sk. Each question is one check under a fresh assumption
+literal, first for all pending targets of a kind at once (one unsat answer
+settles them all), so learned clauses survive from depth to depth.
+
+Depth by depth means the first depth at which a target is found violated is
+its shortest counterexample, the same length as the explicit engine's BFS.
+Every counterexample is decoded to a ``Trace`` and re-run on the explicit
+machine; a disagreement is an ``InternalError``. A solver ``unknown`` or
+timeout makes the targets still pending ``Unknown`` (never "holds").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import z3
+
+from rmapcheck import ir
+from rmapcheck.errors import InternalError, SpecError
+from rmapcheck.instance import Instance
+from rmapcheck.symbolic.encode import ERROR_PROP, FALSE, Encoder, Frame, not_
+from rmapcheck.symbolic.explain import failing_part, where
+from rmapcheck.trace import (Bound, Holds, Proved, Result, Stats, Step, Trace, Unknown,
+                             Verdict, Violated)
+
+TargetKind = Literal["state", "step", "witness"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something BMC looks for: a state violating an invariant or lemma, a step
+    failing an assertion (or hitting a run-time error), or a state witnessing
+    a ``sometimes`` property."""
+
+    name: str
+    kind: TargetKind
+    prop: ir.Property | None = None
+
+
+def select_targets(model: ir.Model, props: Sequence[str] | None) -> list[Target]:
+    """The targets for ``props`` (every property and assertion when None).
+    Run-time errors are always looked for: a step that hits one is undefined."""
+    assertion_names: list[str] = []
+    for a in model.assertions():
+        if a.name not in assertion_names:
+            assertion_names.append(a.name)
+    known = {p.name for p in model.properties} | set(assertion_names)
+    if props is not None:
+        for name in props:
+            if name not in known and name != ERROR_PROP:
+                hint = ", ".join(sorted(known)) or "none"
+                raise SpecError(f"the model has no property or assertion {name} "
+                                f"(it has: {hint})", None)
+    wanted = set(props) if props is not None else None
+    out: list[Target] = []
+    for p in model.properties:
+        if wanted is not None and p.name not in wanted:
+            continue
+        out.append(Target(p.name, "witness" if p.kind == "sometimes" else "state", p))
+    for name in assertion_names:
+        if wanted is None or name in wanted:
+            out.append(Target(name, "step"))
+    out.append(Target(ERROR_PROP, "step"))
+    return out
+
+
+class Checker:
+    """A solver with assumption-literal queries and an honest three-valued answer."""
+
+    def __init__(self, solver_timeout: float | None = None) -> None:
+        self.solver = z3.Solver()
+        if solver_timeout is not None:
+            self.solver.set("timeout", max(1, int(solver_timeout * 1000)))
+        self.checks = 0
+        self.seconds = 0.0
+
+    def add(self, *constraints: z3.BoolRef) -> None:
+        for c in constraints:
+            if not z3.is_true(c):
+                self.solver.add(c)
+
+    def check(self, cond: z3.BoolRef, extra: Sequence[z3.BoolRef] = ()
+              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None, str]:
+        """Is ``cond`` satisfiable with what was added (and the ``extra``
+        assumption literals)? Returns (result, model when sat, reason when unknown)."""
+        if z3.is_false(cond):
+            return z3.unsat, None, ""
+        self.checks += 1
+        lit = z3.FreshBool("q")
+        self.solver.add(z3.Implies(lit, cond))
+        start = time.monotonic()
+        result = self.solver.check(lit, *extra)
+        self.seconds += time.monotonic() - start
+        model = self.solver.model() if result == z3.sat else None
+        reason = self.solver.reason_unknown() if result == z3.unknown else ""
+        # Retire the literal: the query's clauses are now satisfied trivially.
+        self.solver.add(z3.Not(lit))
+        return result, model, reason
+
+
+class Unrolling:
+    """States s0..sk from the initial state, with frames between them."""
+
+    def __init__(self, enc: Encoder, checker: Checker) -> None:
+        self.enc = enc
+        self.checker = checker
+        self.states: list[list[z3.ExprRef]] = [enc.frame_consts(0)]
+        self.initial = enc.initial_state()
+        checker.add(enc.equal_states(self.states[0], enc.state_literal(self.initial)))
+        self.frames: list[Frame] = []
+
+    @property
+    def depth(self) -> int:
+        return len(self.frames)
+
+    def extend(self) -> Frame:
+        """Adds state k+1 and the frame relation into it (not yet "runs normally")."""
+        t = len(self.frames)
+        nxt = self.enc.frame_consts(t + 1)
+        frame = self.enc.step(t, self.states[t], nxt)
+        self.checker.add(frame.frame)
+        self.frames.append(frame)
+        self.states.append(nxt)
+        return frame
+
+    def commit(self, t: int) -> None:
+        """Step t ran normally (enabled, no failure): only such steps lead on."""
+        self.checker.add(self.frames[t].ok)
+
+    def trace(self, m: z3.ModelRef, k: int) -> Trace:
+        """The first ``k`` steps of the model as a trace."""
+        steps: list[Step] = []
+        for t in range(k):
+            action, args = self.enc.decode_step(m, self.frames[t])
+            state = self.enc.decode_state(m, self.states[t + 1])
+            steps.append(Step(action.name, args, state, action.span))
+        initial = self.enc.decode_state(m, self.states[0])
+        if initial != self.initial:
+            raise InternalError("the decoded initial state is not the initial state")
+        return Trace(initial, tuple(steps))
+
+
+# ---------------------------------------------------------------- replay
+
+
+class Replayer:
+    """Re-runs Z3 traces on the explicit machine (the reference semantics)."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self._machine: Any = None
+        self._replay: Callable[..., Any] | None = None
+        try:
+            from rmapcheck.explicit.machine import Machine
+            from rmapcheck.replay import replay
+        except ImportError:  # the explicit engine is not there (yet): self-check only
+            return
+        self._machine = Machine(instance)
+        self._replay = replay
+
+    @property
+    def available(self) -> bool:
+        return self._replay is not None
+
+    def check(self, trace: Trace, name: str) -> None:
+        if self._replay is None:
+            return
+        try:
+            self._replay(self._machine, trace)
+        except InternalError:
+            raise
+        except Exception as exc:  # any disagreement is our bug, never the user's
+            raise InternalError(f"a BMC trace for {name} does not replay on the explicit "
+                                f"machine: {exc}") from exc
+
+
+def self_check(enc: Encoder, trace: Trace, target: Target) -> None:
+    """The decoded trace is a run of the encoded actions and ends in the violation
+    (independent of the solver: concrete evaluation of the encoding)."""
+    state = trace.initial
+    for i, step in enumerate(trace.steps):
+        last = i == len(trace.steps) - 1
+        status, nxt = enc.concrete_step(state, step.action, tuple(v for _, v in step.args))
+        if last and target.kind == "step":
+            if status != target.name:
+                raise InternalError(f"BMC trace for {target.name}: the last step gives "
+                                    f"{status}")
+            return
+        if status != "ok" or nxt != step.state:
+            raise InternalError(f"BMC trace for {target.name}: step {i + 1} ({step.action}) "
+                                f"gives {status}, not the decoded state")
+        state = nxt
+    if target.prop is not None:
+        holds = enc.concrete_prop(target.prop, state)
+        if target.kind == "witness" and not holds:
+            raise InternalError(f"BMC witness for {target.name} does not satisfy it")
+        if target.kind == "state" and holds:
+            raise InternalError(f"BMC counterexample for {target.name} satisfies it")
+
+
+# ---------------------------------------------------------------- the search
+
+
+@dataclass
+class Search:
+    """BMC state for one run: reusable by induction (base case, reachability)."""
+
+    enc: Encoder
+    checker: Checker
+    targets: list[Target]
+    replayer: Replayer
+    unrolling: Unrolling = field(init=False)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    traces: dict[str, Trace] = field(default_factory=dict)
+    first_depth: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.unrolling = Unrolling(self.enc, self.checker)
+
+    def pending(self, kind: TargetKind) -> list[Target]:
+        return [t for t in self.targets if t.kind == kind and t.name not in self.verdicts]
+
+    def run(self, depth: int) -> int:
+        """Searches up to ``depth`` steps; returns the depth fully explored."""
+        u = self.unrolling
+        explored = -1
+        for k in range(u.depth, depth + 1):
+            if k > 0 and u.depth < k:
+                frame = u.extend()
+                self._resolve(self.pending("step"), k,
+                              lambda t: frame.fails.get(t.name, FALSE))
+                u.commit(k - 1)
+            xs = u.states[k]
+            self._resolve(self.pending("state"), k,
+                          lambda t: not_(self.enc.prop_holds(t.prop, xs)))  # type: ignore[arg-type]
+            self._resolve(self.pending("witness"), k,
+                          lambda t: self.enc.prop_holds(t.prop, xs))  # type: ignore[arg-type]
+            explored = k
+            if not any(self.pending(kind) for kind in ("state", "step", "witness")):
+                break
+        return explored
+
+    def _resolve(self, targets: list[Target], k: int,
+                 cond_of: Callable[[Target], z3.BoolRef]) -> None:
+        conds = {t.name: cond_of(t) for t in targets}
+        pending = [t for t in targets if not z3.is_false(conds[t.name])]
+        while pending:
+            group = z3.Or([conds[t.name] for t in pending]) if len(pending) > 1 \
+                else conds[pending[0].name]
+            result, m, reason = self.checker.check(group)
+            if result == z3.unsat:
+                return
+            if result == z3.unknown:
+                for t in pending:
+                    self.verdicts[t.name] = Unknown(
+                        f"z3 answered unknown ({reason}) at depth {k}; "
+                        f"no violation up to depth {k - 1}")
+                return
+            assert m is not None
+            hit = [t for t in pending if z3.is_true(m.eval(conds[t.name], model_completion=True))]
+            if not hit:
+                raise InternalError("a sat BMC query satisfies none of its targets")
+            trace = self.unrolling.trace(m, k)
+            for t in hit:
+                self._found(t, trace, k)
+            pending = [t for t in pending if t not in hit]
+
+    def _found(self, t: Target, trace: Trace, k: int) -> None:
+        self_check(self.enc, trace, t)
+        self.traces[t.name] = trace
+        self.first_depth[t.name] = k
+        if t.kind == "witness":
+            self.verdicts[t.name] = Proved(f"witnessed after {k} steps (bmc)")
+            return
+        self.replayer.check(trace, t.name)
+        self.verdicts[t.name] = Violated(trace, self._detail(t, trace))
+
+    def _detail(self, t: Target, trace: Trace) -> str:
+        if t.kind == "state":
+            assert t.prop is not None
+            part = failing_part(self.enc, t.prop, trace.last)
+            return f"{t.name} fails: {part}" if part else ""
+        step = trace.steps[-1]
+        action = self.enc.model.action(step.action)
+        args = ", ".join(f"{n}={v}" for n, v in step.args)
+        if t.name == ERROR_PROP:
+            return (f"{step.action}({args}) hits a run-time error (a value outside its sort, "
+                    f"a field of none, unwrap of none, or division by zero){where(action.span)}")
+        return f"assertion {t.name} fails in {step.action}({args}){where(action.span)}"
+
+
+def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
+        solver_timeout: float | None = None) -> Result:
+    """Bounded model checking to ``depth`` steps.
+
+    Every property and assertion named in ``props`` (all when None) gets a
+    verdict: ``Violated`` with the shortest trace, ``Holds`` to ``depth``,
+    ``Unknown`` when Z3 gave up (``solver_timeout`` seconds per query), and for
+    a ``sometimes`` property ``Proved`` (witnessed) or ``Unknown`` (not
+    witnessed within ``depth``). ``__runtime_error__`` appears when a step can
+    hit a run-time error (or when that could not be decided)."""
+    start = time.monotonic()
+    enc = Encoder(instance)
+    targets = select_targets(instance.model, props)
+    search = Search(enc, Checker(solver_timeout), targets, Replayer(instance))
+    enc.transition()
+    encode_seconds = time.monotonic() - start
+    explored = search.run(depth)
+    consts = tuple(instance.consts.items())
+    verdicts: list[tuple[str, Verdict]] = []
+    for t in targets:
+        v = search.verdicts.get(t.name)
+        if v is None:
+            if t.name == ERROR_PROP:
+                continue
+            if t.kind == "witness":
+                v = Unknown(f"not witnessed within {depth} steps (bmc)")
+            else:
+                v = Holds(Bound("bmc", depth=depth, consts=consts))
+        verdicts.append((t.name, v))
+    stats = Stats(depth=max(explored, 0), seconds=time.monotonic() - start,
+                  extra=(("encode_seconds", round(encode_seconds, 3)),
+                         ("solver_checks", search.checker.checks),
+                         ("solver_seconds", round(search.checker.seconds, 3)),
+                         ("replayed", search.replayer.available)))
+    return Result(instance.model.name, "bmc", tuple(verdicts), stats, consts)
