@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(simulate)
     add_simulate_options(simulate)
 
+    from rmapcheck.fuzz.cli import add_fuzz_parser
+
+    add_fuzz_parser(sub, common, USAGE_EPILOG)
+
     check = sub.add_parser("check", help="parse and type-check a spec; --ir prints the IR")
     common(check)
     check.add_argument("--ir", action="store_true", help="print the lowered IR")
@@ -163,6 +167,10 @@ def _run(args: argparse.Namespace) -> int:
                 from rmapcheck.render.commands import simulate_command
 
                 code = simulate_command(model, args, consts)
+            case "fuzz":
+                from rmapcheck.fuzz.cli import fuzz_command
+
+                code = fuzz_command(model, args, consts)
             case _:
                 raise AssertionError(args.command)
         worst = _worse(worst, code)

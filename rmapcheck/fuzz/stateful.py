@@ -1,0 +1,284 @@
+"""The IR as a Hypothesis ``RuleBasedStateMachine`` over the executable machine.
+
+``state_machine_class(machine)`` builds a class whose one rule, ``step``,
+takes one enabled transition of the model:
+
+1. it draws an action among those not yet found disabled in this state (the
+   draw is an index, so shrinking prefers the model's first actions);
+2. it draws that action's arguments one parameter at a time, each an index
+   into the values the guard has not ruled out (``guards.ActionPlan``): a
+   draw never lands on a disabled tuple, so the search is not starved by
+   guards, and shrinking moves towards the smallest values. When no tuple is
+   enabled, the action is set aside for this step and (1) draws again;
+3. it runs the action instance on the machine (``Machine.run``, the compiled
+   code the explicit engine runs) and records the step in a ``Trace``.
+
+Why one rule and not one per action: with a precondition per action,
+Hypothesis asks whether most actions are enabled at every step (its rule
+choice filters on every precondition), which costs a complete search of each
+disabled action's arguments; here an action is searched only when it is
+drawn. Hypothesis's swarm testing (switching actions off for a whole run) is
+kept: at the first step of a run, ``step`` draws whether to switch some
+actions off, and which; an action switched off is still taken when nothing
+else is enabled. Where no action at all is enabled (every process exited),
+``step`` does nothing.
+
+Invariants and lemmas are checked by one ``@invariant`` after every step that
+changed the state (one method rather than one per property: Hypothesis's
+bookkeeping per invariant costs more than evaluating most properties). The
+properties are compiled after ``rewrite.reorder``: the same values, cheaper.
+A failure is raised as a ``FuzzFailure`` carrying the trace; Hypothesis
+shrinks it like any other exception.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import hypothesis.strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from rmapcheck import ir
+from rmapcheck.errors import SpecRuntimeError
+from rmapcheck.fuzz.guards import ActionPlan, LeafError, make_plans
+from rmapcheck.fuzz.rewrite import CostModel, RaiseAnalysis, reorder
+from rmapcheck.trace import Step, Trace
+
+State = tuple[Any, ...]
+Args = tuple[tuple[str, Any], ...]
+
+# Swarm testing: the share of runs that switch some actions off, and the
+# chance that such a run switches off each action.
+SWARM_RUNS = 0.5
+SWARM_OFF = 0.3
+
+
+# ---------------------------------------------------------------- failures
+
+
+class FuzzFailure(Exception):
+    """A violation found by fuzzing, with the steps that led to it."""
+
+    def __init__(self, name: str, trace: Trace, detail: str = "") -> None:
+        super().__init__(f"{name} is violated after {len(trace)} steps")
+        self.name = name
+        self.trace = trace
+        self.detail = detail
+
+
+class PropertyFailure(FuzzFailure):
+    """An invariant or lemma is false in the last state of ``trace``."""
+
+
+class AssertionFailure(FuzzFailure):
+    """The last step of ``trace`` violates the assertion ``name``."""
+
+
+class RuntimeFailure(FuzzFailure):
+    """The spec raised a run-time error: in ``action(args)`` from the last state
+    of ``trace``, or (``action`` None) while evaluating a property there."""
+
+    def __init__(self, error: SpecRuntimeError, trace: Trace, action: str | None,
+                 args: Args) -> None:
+        super().__init__("a run-time error of the spec", trace, error.message)
+        self.error = error
+        self.action = action
+        self.args = args
+
+
+class OutOfTime(BaseException):
+    """Ends a fuzzing run at its time limit. A BaseException, so that Hypothesis
+    does not take it for a failure to shrink: it propagates out of the run."""
+
+
+# ---------------------------------------------------------------- counters
+
+
+class Counters:
+    """What a run did, shared by every state machine instance of the run."""
+
+    def __init__(self, deadline: float | None = None) -> None:
+        self.examples = 0  # state machines created (generation and shrinking)
+        self.steps = 0  # transitions taken
+        self.stutters = 0  # steps where no action was enabled
+        self.max_depth = 0
+        self.deadline = deadline
+        self.failed = False  # a failure was seen: shrinking, not bound by the deadline
+        self.witnessed: dict[str, Trace] = {}
+        self.actions: dict[str, int] = {}  # transitions per action
+        self.start = time.monotonic()
+
+
+# ---------------------------------------------------------------- the class
+
+
+def state_machine_class(machine: Any, counters: Counters | None = None,
+                        plans: dict[str, ActionPlan] | None = None,
+                        name: str | None = None) -> type[RuleBasedStateMachine]:
+    """A ``RuleBasedStateMachine`` subclass for ``machine`` (a compiled
+    ``rmapcheck.explicit.machine.Machine``); ``counters`` collects statistics
+    across its instances."""
+    model: ir.Model = machine.model
+    plans = plans if plans is not None else make_plans(machine)
+    counters = counters if counters is not None else Counters()
+    initial = machine.initial_state()
+    ordered_plans = [plans[a.name] for a in model.actions]
+    asserts = machine.asserts
+    props = fast_properties(machine)
+    invariants = [(p.name, props[p.name]) for p in model.invariants]
+    pending_witnesses = [(p.name, props[p.name]) for p in model.witnesses]
+
+    def out_of_time() -> bool:
+        return (counters.deadline is not None and not counters.failed
+                and time.monotonic() >= counters.deadline)
+
+    class SpecStateMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.state: State = initial
+            self.steps: list[Step] = []
+            self.swarm_off: frozenset[str] | None = None
+            self.checked: State | None = None
+            self.dead: State | None = None  # a state where no action is enabled
+            counters.examples += 1
+            for stmt in machine.init_failures:
+                counters.failed = True
+                raise AssertionFailure(stmt.name, Trace(initial),
+                                       f"assertion {stmt.name} fails in the init block")
+
+        def trace(self) -> Trace:
+            return Trace(initial, tuple(self.steps))
+
+        @rule(data=st.data())
+        def step(self, data: Any) -> None:
+            """One enabled transition, drawn as the module docstring says."""
+            if out_of_time():
+                raise OutOfTime()
+            cd = getattr(data, "conjecture_data", None)
+            draw = _integer_drawer(data, cd)
+            if self.swarm_off is None:
+                self.swarm_off = _draw_swarm(data, cd, [p.name for p in ordered_plans])
+
+            state = self.state
+            if state is self.dead:
+                counters.stutters += 1
+                return
+            # Actions whose guard already fails on its first parameter are
+            # left out before anything is drawn.
+            starts = []
+            for plan in ordered_plans:
+                try:
+                    start = plan.start(state)
+                except SpecRuntimeError as err:  # pragma: no cover - items catch these
+                    counters.failed = True
+                    raise RuntimeFailure(err, self.trace(), plan.name, ()) from None
+                if start is not None:
+                    starts.append((plan, start))
+            off = self.swarm_off
+            for group in ([ps for ps in starts if ps[0].name not in off],
+                          [ps for ps in starts if ps[0].name in off]):
+                while group:
+                    plan, start = group.pop(draw(len(group) - 1) if len(group) > 1 else 0)
+                    try:
+                        found = plan.search(state, draw, start)
+                    except LeafError as err:
+                        counters.failed = True
+                        raise RuntimeFailure(err.error, self.trace(), plan.name,
+                                             _args(plan, err.values)) from None
+                    if found is not None:
+                        self._take(plan, found)
+                        return
+            self.dead = state
+            counters.stutters += 1
+
+        def _take(self, plan: ActionPlan, found: Any) -> None:
+            values, nxt, failed = found
+            args = _args(plan, values)
+            self.steps.append(Step(plan.name, args, nxt, plan.action.span))
+            self.state = nxt
+            counters.steps += 1
+            counters.actions[plan.name] = counters.actions.get(plan.name, 0) + 1
+            if len(self.steps) > counters.max_depth:
+                counters.max_depth = len(self.steps)
+            if failed:
+                stmt = asserts[failed[0]]
+                shown = ", ".join(f"{n.split('#')[0]}={v}" for n, v in args)
+                detail = f"assertion {stmt.name} fails in {plan.name}({shown})"
+                if stmt.doc:
+                    detail += f": {stmt.doc}"
+                counters.failed = True
+                raise AssertionFailure(stmt.name, self.trace(), detail)
+
+        @invariant()
+        def invariants_hold(self) -> None:
+            """Every invariant and lemma of the model, in the model's order (and
+            the ``sometimes`` properties not yet witnessed)."""
+            nonlocal pending_witnesses
+            state = self.state
+            if state is self.checked:
+                return
+            self.checked = state
+            try:
+                for prop, holds in invariants:
+                    if not holds(state):
+                        counters.failed = True
+                        raise PropertyFailure(prop, self.trace())
+                if pending_witnesses:
+                    hits = [name for name, holds in pending_witnesses if holds(state)]
+                    if hits:
+                        for hit in hits:
+                            counters.witnessed[hit] = self.trace()
+                        pending_witnesses = [w for w in pending_witnesses if w[0] not in hits]
+            except SpecRuntimeError as err:
+                counters.failed = True
+                raise RuntimeFailure(err, self.trace(), None, ()) from None
+
+    cls_name = name or f"{_camel(model.name)}StateMachine"
+    SpecStateMachine.__name__ = SpecStateMachine.__qualname__ = cls_name
+    SpecStateMachine.machine = machine  # type: ignore[attr-defined]
+    SpecStateMachine.plans = plans  # type: ignore[attr-defined]
+    SpecStateMachine.counters = counters  # type: ignore[attr-defined]
+    return SpecStateMachine
+
+
+def _args(plan: ActionPlan, values: Sequence[Any]) -> Args:
+    return tuple(zip(plan.param_names, values))
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.replace("-", "_").split("_"))
+
+
+def _integer_drawer(data: Any, cd: Any) -> Any:
+    """``draw(hi)``: an integer in 0 .. hi from the test's choice sequence.
+
+    Goes to the ConjectureData under ``data`` when there is one: a plain
+    ``data.draw(st.integers(...))`` also records a printable description of
+    each draw, which costs more than the rest of the step."""
+    draw_integer = getattr(cd, "draw_integer", None)
+    if draw_integer is not None:
+        return lambda hi: draw_integer(0, hi)
+    return lambda hi: data.draw(st.integers(0, hi))
+
+
+def _draw_swarm(data: Any, cd: Any, names: list[str]) -> frozenset[str]:
+    """The actions this run switches off (none in about half of the runs)."""
+    draw_boolean = getattr(cd, "draw_boolean", None)
+    if draw_boolean is None:
+        def draw_boolean(p: float) -> bool:
+            return bool(data.draw(st.booleans()))
+    if not draw_boolean(p=SWARM_RUNS):
+        return frozenset()
+    return frozenset(name for name in names if draw_boolean(p=SWARM_OFF))
+
+
+def fast_properties(machine: Any) -> dict[str, Any]:
+    """Every property of the model compiled by the machine's compiler after
+    ``rewrite.reorder``: the same value in every state, cheaper to compute."""
+    analysis = RaiseAnalysis(machine.model)
+    costs = CostModel(machine.instance)
+    return {p.name: machine.compiler.compile_expr_fn(f"fuzz_prop_{p.name}", (),
+                                                     reorder(p.expr, analysis, costs))
+            for p in machine.model.properties}
