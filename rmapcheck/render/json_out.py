@@ -6,7 +6,7 @@ from typing import Any
 
 from rmapcheck.instance import Instance
 from rmapcheck.render.itf import trace_to_itf
-from rmapcheck.trace import Holds, Proved, Result, Unknown, Violated
+from rmapcheck.trace import Holds, Proved, Result, Trace, Unknown, Violated
 
 
 def result_to_json(instance: Instance, result: Result) -> dict[str, Any]:
@@ -32,5 +32,19 @@ def result_to_json(instance: Instance, result: Result) -> dict[str, Any]:
         "verdicts": verdicts,
         "stats": {"states": stats.states, "transitions": stats.transitions,
                   "depth": stats.depth, "seconds": round(stats.seconds, 3),
-                  "peak_memory": stats.peak_memory, **{k: v for k, v in stats.extra}},
+                  "peak_memory": stats.peak_memory,
+                  **{k: _plain(instance, k, v) for k, v in stats.extra}},
     }
+
+
+def _plain(instance: Instance, key: str, value: Any) -> Any:
+    """An engine's extra statistic as JSON: witness traces become ITF."""
+    if isinstance(value, Trace):
+        return trace_to_itf(instance, value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(instance, key, v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(instance, key, v) for k, v in value.items()}
+    return str(value)
