@@ -225,14 +225,17 @@ def _progress_printer(enabled: bool) -> Any:
     if not enabled:
         return None
     last = [0.0]
+    start = time.monotonic()
 
     def show(states: int, depth: int, rate: float, rss: int | None) -> None:
         now = time.monotonic()
         if now - last[0] < 0.5:
             return
         last[0] = now
-        mem = f", {rss / 2**20:.0f} MiB" if rss else ""
-        sys.stderr.write(f"\r  {states:,} states, depth {depth}, {rate:,.0f} states/s{mem}   ")
+        mem = f", {rss / 2**20:,.0f} MiB" if rss else ""
+        line = (f"  {states:,} states, depth {depth}, {rate:,.0f} states/s{mem}, "
+                f"{now - start:,.0f} s")
+        sys.stderr.write("\r" + line.ljust(69)[:79])
         sys.stderr.flush()
 
     return show

@@ -25,6 +25,7 @@ wrong.
 from __future__ import annotations
 
 import itertools
+import os
 import typing
 from typing import Any, Protocol
 
@@ -89,6 +90,21 @@ def format_value(instance: Instance, sort: ir.Sort, value: Any) -> str:
 def local_name(name: str) -> str:
     """The spec's name of a binder (the front end appends ``#n`` to make it unique)."""
     return name.split("#")[0]
+
+
+def where(span: ir.Span | None) -> str:
+    """``file:line:col``, the file relative to the working directory when it is below it."""
+    if span is None:
+        return ""
+    path = span.file
+    if os.path.isabs(path):
+        try:
+            rel = os.path.relpath(path)
+            if not rel.startswith(".."):
+                path = rel
+        except ValueError:
+            pass
+    return f"{path}:{span.line}:{span.col}"
 
 
 def span_text(span: ir.Span | None) -> str | None:

@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rmapcheck.render.explain import where as where_of
 from rmapcheck.render.scene import build_scene
 from rmapcheck.render.svg import scene_to_svg
 from rmapcheck.render.text import (
@@ -107,7 +108,7 @@ def trace_to_html(machine: Any, trace: Trace, violated: str | None) -> str:
     for number, step in enumerate(trace.steps, 1):
         action = model.action(step.action)
         call = f"{number}. {step.action}({format_args(instance, action, step.args)})"
-        where = str(step.span or action.span)
+        where = where_of(step.span or action.span)
         changes = step_changes(instance, previous, step.state) or ["(no change)"]
         cls = ' class="violation"' if violated and number == n else ""
         items.append(f'<li data-index="{number}"{cls}><span class="call">{escape(call)}</span> '

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from rmapcheck import ir
 from rmapcheck.instance import Instance
 from rmapcheck.render.explain import explain, format_value
+from rmapcheck.render.explain import where as where_of
 from rmapcheck.render.vmview import Vma, VmLayout, vm_layout, vm_view
 from rmapcheck.trace import Holds, Proved, Result, State, Trace, Unknown, Verdict, Violated
 
@@ -134,9 +135,9 @@ def _vma_changes(instance: Instance, layout: VmLayout, who: str,
     done_new: set[int] = set()
     fields_of = lambda v: (v.pgoff, v.fields)  # noqa: E731
 
-    def field_diff(a: Vma, b: Vma) -> str:
+    def field_diff(a: Vma, b: Vma, pgoff: bool = True) -> str:
         diffs = []
-        if a.pgoff != b.pgoff:
+        if pgoff and a.pgoff != b.pgoff:
             diffs.append(f"pgoff {a.pgoff} -> {b.pgoff}")
         for name, sort in layout.vma_rec.fields:
             if name in ("end", "pgoff") or a.fields[name] == b.fields[name]:
@@ -156,7 +157,10 @@ def _vma_changes(instance: Instance, layout: VmLayout, who: str,
                     break
                 m = n[m].end
             if len(pieces) > 1 and pieces[-1].end == before.end:
-                text = " and ".join(f"{v.range()} pgoff {v.pgoff}" for v in pieces)
+                text = " and ".join(
+                    f"{v.range()} pgoff {v.pgoff}"
+                    + (f" ({d})" if (d := field_diff(before, v, pgoff=False)) else "")
+                    for v in pieces)
                 lines.append(f"{who}: VMA {before.range()} split into {text}")
                 done_old.add(a)
                 done_new.update(v.start for v in pieces)
@@ -303,7 +307,7 @@ def step_changes(instance: Instance, before: State, after: State) -> list[str]:
 
 def format_step_header(instance: Instance, number: int, step: Any, style: Style) -> str:
     action = instance.model.action(step.action)
-    where = f"  {style.dim(str(step.span or action.span))}"
+    where = f"  {style.dim(where_of(step.span or action.span))}"
     return (f"  {number}. {style.bold(step.action)}"
             f"({format_args(instance, action, step.args)}){where}")
 
@@ -333,7 +337,7 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
         ex = explain(machine, name, trace)
     except Exception:
         return [f"  violated: {style.red(name)}"]
-    where = f", {ex.span}" if ex.span else ""
+    where = f", {where_of(ex.span)}" if ex.span else ""
     kind = ex.kind or "property"
     lines = [f"  violated: {style.red(name)}  ({kind}{where})"]
     if ex.doc:
@@ -344,7 +348,7 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
     if ex.bindings:
         lines.append("  fails for " + ", ".join(f"{n} = {v}" for n, v in ex.bindings))
     if ex.conjunct:
-        place = str(ex.conjunct_span) if ex.conjunct_span else ""
+        place = where_of(ex.conjunct_span)
         if ex.conjunct_in:
             place = f"in def {ex.conjunct_in}, {place}"
         lines.append(f"  the conjunct that fails: {style.yellow(ex.conjunct)}  "
