@@ -15,6 +15,7 @@ import pytest
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecError
+from rmapcheck.frontend import bundled_models
 from rmapcheck.frontend import load_model, resolve_spec_path
 from rmapcheck.instance import MAX_SORT_SIZE, Instance
 from rmapcheck.resources import models_dir
@@ -84,8 +85,7 @@ def check(tmp_path: Path, extra: str, message: str, at: str, nth: int = 1, *,
 
 
 def _design_models() -> list[str]:
-    found = sorted(models_dir().glob("*.spec")) + sorted(models_dir().glob("broken/*.spec"))
-    return [str(p.relative_to(models_dir())) for p in found if p.stem != "vm"]
+    return [str(p.relative_to(models_dir())) for p in bundled_models()]
 
 
 @pytest.mark.parametrize("name", _design_models())
@@ -105,15 +105,28 @@ def test_bundled_model_found_by_name_with_or_without_suffix() -> None:
     assert load_model("anon_vma").name == "anon_vma"
 
 
-def test_library_alone_names_the_missing_hook() -> None:
+def test_library_alone_says_it_is_a_library() -> None:
     with pytest.raises(SpecError) as info:
         load_model("vm")
     err = info.value
-    assert err.message == ("hook def 'finds' has no definition; the design must define "
-                           "'def finds(...)'")
+    assert err.message == ("vm is a library, not a design: check a model that uses it "
+                           "(one with 'use vm')")
     assert err.span is not None and err.span.file.endswith("vm.spec")
     text = (models_dir() / "vm.spec").read_text()
-    assert (err.span.line, err.span.col) == where(text, "hook def finds")
+    line, col = where(text, "library vm")
+    assert (err.span.line, err.span.col) == (line, col + len("library "))
+
+
+def test_design_without_its_hook_names_the_missing_hook(tmp_path: Path) -> None:
+    spec = tmp_path / "design.spec"
+    spec.write_text("model design\nuse vm\n")
+    with pytest.raises(SpecError) as info:
+        load_model(spec)
+    err = info.value
+    assert err.message == ("hook def 'finds' has no definition; the design must define "
+                           "'def finds(...)'")
+    text = (models_dir() / "vm.spec").read_text()
+    assert err.span is not None and (err.span.line, err.span.col) == where(text, "hook def finds")
 
 
 def test_loading_twice_gives_equal_models() -> None:

@@ -349,3 +349,5 @@ class SpecFile:
     doc: str
     items: tuple[Decl, ...]
     span: Span
+    is_library: bool = False  # `library NAME`: meant to be used, not checked alone
+    header_span: Span | None = None  # the name after `model` or `library`

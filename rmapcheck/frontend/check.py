@@ -78,6 +78,14 @@ def resolve_spec_path(name: str, relative_to: Path | None = None) -> Path:
                     f"(bundled: {', '.join(bundled)})", None)
 
 
+def bundled_models(include_broken: bool = True) -> list[Path]:
+    """The bundled design specs (libraries left out), broken variants last."""
+    found = sorted(models_dir().glob("*.spec"))
+    if include_broken:
+        found += sorted(models_dir().glob("broken/*.spec"))
+    return [p for p in found if not parse_text(p.read_text(), _display_path(p)).is_library]
+
+
 def load_model(path: str | Path, consts: Mapping[str, int] | None = None) -> ir.Model:
     """Parses and checks the spec at ``path`` (or a bundled model's name).
 
@@ -363,6 +371,9 @@ class _Checker:
     # ------------------------------------------------------------ model
 
     def model(self) -> ir.Model:
+        if self.top.is_library:
+            _fail(f"{self.top.name} is a library, not a design: check a model that uses it "
+                  f"(one with 'use {self.top.name}')", self.top.header_span)
         self._collect()
         self._resolve_sorts()
         for name, decl in self.vars.items():

@@ -59,8 +59,13 @@ class _Build(Transformer[Token, Any]):
         doc = ""
         if children and isinstance(children[0], tuple) and children[0][0] == "docstring":
             doc = children.pop(0)[1]
+        kind = children.pop(0)
         name = children.pop(0)
-        return ast.SpecFile(self.path, str(name), doc, tuple(children), self._span(meta))
+        return ast.SpecFile(self.path, str(name), doc, tuple(children), self._span(meta),
+                            is_library=kind == "library", header_span=self._tok_span(name))
+
+    def module_kind(self, children: list[Token]) -> str:
+        return str(children[0])
 
     def docstring(self, children: list[Token]) -> tuple[str, str]:
         return ("docstring", _unquote(children[0]))
