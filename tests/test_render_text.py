@@ -169,3 +169,14 @@ def test_format_trace_marks_steps_without_change() -> None:
     lines = format_trace(m.instance, trace)
     assert lines[0].strip() == "0. initial state"
     assert "models/vm.spec:" in lines[1]
+
+
+def test_progress_stays_out_of_piped_output() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "rmapcheck", "verify", "anonmm.spec"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 12
+    assert done.stderr == ""
+    assert "\r" not in done.stdout and "\x1b[" not in done.stdout
