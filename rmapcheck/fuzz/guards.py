@@ -10,7 +10,9 @@ guard that depend only on the parameters chosen so far:
 
 - the *prefix* of the body is its leading ``requires`` and ``let`` statements
   (the part before the first assignment, ``if``, ``for`` or ``assert``);
-  each ``requires`` is split into its conjuncts;
+  each ``requires`` is split into its conjuncts; when the prefix ends with an
+  ``if``, the requires each branch starts with are added as ``cond -> c`` and
+  ``not cond -> c``;
 - an item (a conjunct or a ``let``) is evaluated at the first *level* (number
   of parameters chosen) where every parameter and ``let`` it reads is known.
   An item that may raise a run-time error of the spec (a field of ``none``,
@@ -35,7 +37,7 @@ towards the smallest values).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rmapcheck import ir
@@ -45,12 +47,12 @@ from rmapcheck.fuzz.rewrite import CostModel, RaiseAnalysis, relax, reorder
 
 State = tuple[Any, ...]
 
-# A let whose value is unknown (it raised, or fell outside its sort): every
-# item that reads it is treated as true.
-UNKNOWN = object()
-
 Draw = Callable[[int], int]  # draw(k): an integer in 0 .. k
-Start = tuple[dict[str, Any], bool, list[tuple[Any, bool]]]
+Start = tuple[dict[str, Any], bool, list[tuple[Any, bool, Any]]]
+
+
+class _Taint(Exception):
+    """A ``let`` value outside its sort: the machine would stop with an error."""
 
 
 class LeafError(Exception):
@@ -81,6 +83,16 @@ class Item:
         self.var = var
         self.level = level
         self.check = check  # for a let: is the value inside its sort (None: no check needed)
+
+
+def _leading_requires(stmts: tuple[ir.Stmt, ...]) -> list[ir.Expr]:
+    """The conjuncts of the requires a block starts with."""
+    out: list[ir.Expr] = []
+    for stmt in stmts:
+        if not isinstance(stmt, ir.Require):
+            break
+        out.extend(_conjuncts(stmt.cond))
+    return out
 
 
 def _conjuncts(expr: ir.Expr) -> list[ir.Expr]:
@@ -120,7 +132,7 @@ class ActionPlan:
             self.by_level[level].append(Item(kind, expr, fn, used, var, level, check))
 
         self._plan_prefix(action, analysis, costs, add, level_of, local_sorts)
-        self.lets = [any(item.var is not None for item in items) for items in self.by_level]
+        self._generate()
 
     def _plan_prefix(self, action: ir.Action, analysis: RaiseAnalysis, costs: CostModel,
                      add: Callable[..., None], level_of: dict[str, int],
@@ -131,11 +143,22 @@ class ActionPlan:
         known_facts: set[ir.Expr] = set()  # not none once the items so far are true
         fact_level = 0  # the level by which all of known_facts are established
         for stmt in action.body:
+            last = False
             if isinstance(stmt, ir.Require):
                 parts: list[tuple[str, ir.Expr, ir.Local | None]] = [
                     ("require", c, None) for c in _conjuncts(stmt.cond)]
             elif isinstance(stmt, ir.Let):
                 parts = [("let", stmt.value, stmt.var)]
+            elif isinstance(stmt, ir.If):
+                # The requires an if-branch starts with are guards too, under
+                # the branch's condition: ``cond -> c`` and ``not cond -> c``.
+                # The plan ends with this statement.
+                last = True
+                parts = [("require", ir.Binary("implies", cond, c, ir.BOOL, stmt.span), None)
+                         for cond, branch in ((stmt.cond, stmt.then),
+                                              (ir.Unary("not", stmt.cond, ir.BOOL, stmt.span),
+                                               stmt.else_))
+                         for c in _leading_requires(branch)]
             else:
                 break
             for kind, expr, var in parts:
@@ -185,63 +208,95 @@ class ActionPlan:
                     analysis.note_let(var, expr)
                     level_of[var.name] = level
                     local_sorts[var.name] = var.sort
+            if last:
+                return
+
+    # ------------------------------------------------------------ generated code
+
+    def _generate(self) -> None:
+        """One Python function per level, generated once: level 0 checks the
+        items that need no parameter; level ``d`` returns the values of
+        parameter ``d - 1`` that pass the items of level ``d``, each with its
+        ``let`` values. An item that raises (a spec run-time error, or a
+        ``let`` outside its sort) marks the candidate *tainted*: it passes,
+        and nothing below it is pruned, so the machine decides there."""
+        ns: dict[str, Any] = {"_SRE": SpecRuntimeError, "_Taint": _Taint}
+        names: dict[str, str] = {}  # local name -> Python identifier
+
+        def py(name: str) -> str:
+            if name not in names:
+                names[name] = f"v{len(names)}"
+            return names[name]
+
+        self._levels: list[Any] = []
+        self._inputs: list[tuple[str, ...]] = []  # earlier names each level reads
+        self._outputs: list[tuple[str, ...]] = []  # let names each level defines
+        defined: set[str] = set()
+        for level, items in enumerate(self.by_level):
+            own = {self.param_names[level - 1]} if level > 0 else set()
+            lets = tuple(item.var.name for item in items if item.var is not None)
+            inputs = tuple(sorted({n for item in items for n in item.names}
+                                  - own - set(lets)))
+            assert set(inputs) <= defined, (self.name, level, inputs)
+            body: list[str] = []
+            for k, item in enumerate(items):
+                fn = f"_f{level}_{k}"
+                ns[fn] = item.fn
+                call = f"{fn}(s{''.join(', ' + py(n) for n in item.names)})"
+                if item.var is not None:
+                    body.append(f"{py(item.var.name)} = {call}")
+                    if item.check is not None:
+                        ns[f"_c{level}_{k}"] = item.check
+                        body.append(f"if not _c{level}_{k}({py(item.var.name)}): raise _Taint")
+                else:
+                    body.append(f"if not {call}: {'continue' if level else 'return None'}")
+            out_lets = "(" + "".join(py(n) + ", " for n in lets) + ")"
+            args = "".join(", " + py(n) for n in inputs)
+            if level == 0:
+                src = [f"def _level0(s{args}):", "    try:"]
+                src += ["        " + line for line in body] or ["        pass"]
+                src += ["    except (_SRE, _Taint):", "        return (True, None)",
+                        f"    return (False, {out_lets})"]
+            else:
+                p = py(self.param_names[level - 1])
+                src = [f"def _level{level}(s, _D{args}):", "    out = []",
+                       f"    for {p} in _D:", "        try:"]
+                src += ["            " + line for line in body] or ["            pass"]
+                src += ["        except (_SRE, _Taint):",
+                        f"            out.append(({p}, True, None))", "            continue",
+                        f"        out.append(({p}, False, {out_lets}))", "    return out"]
+            exec(compile("\n".join(src) + "\n", f"<fuzz plan {self.name}>", "exec"), ns)
+            self._levels.append(ns[f"_level{level}"])
+            self._inputs.append(inputs)
+            self._outputs.append(lets)
+            defined |= own | set(lets)
 
     # ------------------------------------------------------------ search
 
-    def _level_ok(self, state: State, level: int, env: dict[str, Any],
-                  tainted: bool) -> tuple[bool, bool]:
-        """Evaluates the items of ``level``: (no item is false, tainted)."""
-        for item in self.by_level[level]:
-            if tainted:
-                if item.var is not None:
-                    env[item.var.name] = UNKNOWN
-                continue
-            values = [env[name] for name in item.names]
-            if any(v is UNKNOWN for v in values):
-                tainted = True
-                if item.var is not None:
-                    env[item.var.name] = UNKNOWN
-                continue
-            try:
-                value = item.fn(state, *values)
-            except SpecRuntimeError:
-                tainted = True
-                if item.var is not None:
-                    env[item.var.name] = UNKNOWN
-                continue
-            if item.var is not None:
-                if item.check is not None and not item.check(value):
-                    tainted = True
-                    value = UNKNOWN
-                env[item.var.name] = value
-            elif not value:
-                return False, tainted
-        return True, tainted
+    def _candidates(self, state: State, depth: int, env: dict[str, Any],
+                    tainted: bool) -> list[tuple[Any, bool, Any]]:
+        """``(value, tainted, let values)`` for each value of parameter ``depth``
+        that passes the items of level ``depth + 1``."""
+        domain = self.domains[depth]
+        if tainted:
+            return [(value, True, None) for value in domain]
+        level = depth + 1
+        return self._levels[level](state, domain, *[env[n] for n in self._inputs[level]])
 
     def start(self, state: State) -> Start | None:
         """The level-0 items and the candidates for the first parameter: None
         when they already show the action disabled (cheap: no draw needed)."""
-        env: dict[str, Any] = {}
-        ok, tainted = self._level_ok(state, 0, env, False)
-        if not ok:
+        first = self._levels[0](state)
+        if first is None:
             return None
+        tainted, lets = first
+        env: dict[str, Any] = {}
+        if lets:
+            env.update(zip(self._outputs[0], lets))
         if not self.params:
             return env, tainted, []
         cands = self._candidates(state, 0, env, tainted)
         return (env, tainted, cands) if cands else None
-
-    def _candidates(self, state: State, depth: int, env: dict[str, Any],
-                    tainted: bool) -> list[tuple[Any, bool]]:
-        """The values of parameter ``depth`` that pass the items of the next
-        level, each with whether evaluation got tainted on the way."""
-        name = self.param_names[depth]
-        out = []
-        for value in self.domains[depth]:
-            env[name] = value
-            ok, sub = self._level_ok(state, depth + 1, env, tainted)
-            if ok:
-                out.append((value, sub))
-        return out
 
     def search(self, state: State, draw: Draw, start: Start | None = None,
                ) -> tuple[tuple[Any, ...], State, tuple[int, ...]] | None:
@@ -249,8 +304,10 @@ class ActionPlan:
         assertions the step violates; None when the action is not enabled.
 
         At each parameter, ``draw(k)`` chooses among the ``k + 1`` values the
-        guard items leave (0 is the smallest); a value whose completions are
-        all disabled is dropped and the choice made again. ``start`` is what
+        guard items leave (0 is the smallest); when every completion of that
+        value is disabled, the next value is tried, and so on cyclically, so
+        one draw per parameter is enough (and a draw of 0 finds the smallest
+        enabled value). ``start`` is what
         ``start(state)`` returned, if known. A spec run-time error of the step
         raises ``LeafError`` with the arguments."""
         if start is None:
@@ -258,10 +315,9 @@ class ActionPlan:
             if start is None:
                 return None
         env, tainted, cands = start
-        env = dict(env)
         if not self.params:
             return self._leaf(state, [])
-        return self._choose(state, 0, env, list(cands), [], draw)
+        return self._choose(state, 0, dict(env), cands, [], draw)
 
     def _leaf(self, state: State, values: list[Any],
               ) -> tuple[tuple[Any, ...], State, tuple[int, ...]] | None:
@@ -274,45 +330,73 @@ class ActionPlan:
         return tuple(values), result[0], result[1]
 
     def _choose(self, state: State, depth: int, env: dict[str, Any],
-                cands: list[tuple[Any, bool]], values: list[Any], draw: Draw,
+                cands: list[tuple[Any, bool, Any]], values: list[Any], draw: Draw,
                 ) -> tuple[tuple[Any, ...], State, tuple[int, ...]] | None:
-        name = self.param_names[depth]
-        last = depth + 1 == len(self.params)
-        relet = bool(self.lets[depth + 1])
-        while cands:
-            value, tainted = cands.pop(draw(len(cands) - 1) if len(cands) > 1 else 0)
-            env[name] = value
-            if relet:  # the candidates' pass left the last value's lets in env
-                self._level_ok(state, depth + 1, env, tainted)
-            values.append(value)
-            if last:
-                found = self._leaf(state, values)
-            else:
-                sub = self._candidates(state, depth + 1, env, tainted)
-                found = self._choose(state, depth + 1, env, sub, values, draw) if sub else None
+        # One draw picks where to start; the candidates after it (cyclically)
+        # are tried in turn, so a disabled completion costs no further draw.
+        count = len(cands)
+        first = draw(count - 1) if count > 1 else 0
+        for j in range(count):
+            found = self._descend(state, depth, env, cands[(first + j) % count], values, draw)
             if found is not None:
                 return found
-            values.pop()
         return None
+
+    def _descend(self, state: State, depth: int, env: dict[str, Any],
+                 cand: tuple[Any, bool, Any], values: list[Any], draw: Draw,
+                 ) -> tuple[tuple[Any, ...], State, tuple[int, ...]] | None:
+        """Parameter ``depth`` set to the candidate ``cand``; the rest drawn."""
+        value, tainted, lets = cand
+        values.append(value)
+        if depth + 1 == len(self.params):
+            found = self._leaf(state, values)
+        else:
+            env[self.param_names[depth]] = value
+            if lets:
+                env.update(zip(self._outputs[depth + 1], lets))
+            sub = self._candidates(state, depth + 1, env, tainted)
+            found = self._choose(state, depth + 1, env, sub, values, draw) if sub else None
+        if found is None:
+            values.pop()
+        return found
+
+    def search_from(self, state: State, draw: Draw, start: Start,
+                    cand: tuple[Any, bool, Any] | None,
+                    ) -> tuple[tuple[Any, ...], State, tuple[int, ...]] | None:
+        """``search`` with the first parameter already chosen: ``cand`` is one
+        of ``start``'s candidates (None for an action without parameters)."""
+        env, _, _ = start
+        if cand is None:
+            return self._leaf(state, [])
+        return self._descend(state, 0, dict(env), cand, [], draw)
 
     def enabled_args(self, state: State) -> Iterator[tuple[Any, ...]]:
         """Every enabled argument tuple, in increasing order (for tests)."""
-        yield from self._all(state, 0, {}, False, [])
+        start = self.start(state)
+        if start is None:
+            return
+        env, tainted, cands = start
+        if not self.params:
+            if self._leaf(state, []) is not None:
+                yield ()
+            return
+        yield from self._all(state, 0, dict(env), cands, [])
 
-    def _all(self, state: State, depth: int, env: dict[str, Any], tainted: bool,
-             values: list[Any]) -> Iterator[tuple[Any, ...]]:
-        ok, tainted = self._level_ok(state, depth, env, tainted)
-        if not ok:
-            return
-        if depth == len(self.params):
-            if self._one(state, *values) is not None:
-                yield tuple(values)
-            return
+    def _all(self, state: State, depth: int, env: dict[str, Any],
+             cands: list[tuple[Any, bool, Any]], values: list[Any]) -> Iterator[tuple[Any, ...]]:
         name = self.param_names[depth]
-        for value in self.domains[depth]:
-            env[name] = value
+        outputs = self._outputs[depth + 1]
+        for value, tainted, lets in cands:
             values.append(value)
-            yield from self._all(state, depth + 1, dict(env), tainted, values)
+            if depth + 1 == len(self.params):
+                if self._leaf(state, values) is not None:
+                    yield tuple(values)
+            else:
+                env[name] = value
+                if lets:
+                    env.update(zip(outputs, lets))
+                sub = self._candidates(state, depth + 1, env, tainted)
+                yield from self._all(state, depth + 1, dict(env), sub, values)
             values.pop()
 
 

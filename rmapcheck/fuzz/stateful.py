@@ -3,13 +3,17 @@
 ``state_machine_class(machine)`` builds a class whose one rule, ``step``,
 takes one enabled transition of the model:
 
-1. it draws an action among those not yet found disabled in this state (the
-   draw is an index, so shrinking prefers the model's first actions);
-2. it draws that action's arguments one parameter at a time, each an index
-   into the values the guard has not ruled out (``guards.ActionPlan``): a
-   draw never lands on a disabled tuple, so the search is not starved by
-   guards, and shrinking moves towards the smallest values. When no tuple is
-   enabled, the action is set aside for this step and (1) draws again;
+1. it draws an action together with its first argument, among the pairs
+   that the action's guard has not ruled out (``guards.ActionPlan``: the
+   parts of the guard that depend only on the first parameter); the draw is
+   an index, so shrinking prefers the model's first actions and the smallest
+   values;
+2. it draws the remaining arguments one parameter at a time, each an index
+   into the values the guard has not ruled out: a draw never lands on a
+   disabled tuple, so the search is not starved by guards. When no
+   completion of a choice is enabled, the next choice is tried (cyclically,
+   without another draw: draws are the costly part of a step), both for the
+   pair of (1) and for each parameter;
 3. it runs the action instance on the machine (``Machine.run``, the compiled
    code the explicit engine runs) and records the step in a ``Trace``.
 
@@ -176,13 +180,18 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                     raise RuntimeFailure(err, self.trace(), plan.name, ()) from None
                 if start is not None:
                     starts.append((plan, start))
+            # One draw chooses the action and its first argument together.
             off = self.swarm_off
             for group in ([ps for ps in starts if ps[0].name not in off],
                           [ps for ps in starts if ps[0].name in off]):
-                while group:
-                    plan, start = group.pop(draw(len(group) - 1) if len(group) > 1 else 0)
+                choices = [(plan, start, cand) for plan, start in group
+                           for cand in (start[2] if plan.params else (None,))]
+                count = len(choices)
+                first = draw(count - 1) if count > 1 else 0
+                for j in range(count):
+                    plan, start, cand = choices[(first + j) % count]
                     try:
-                        found = plan.search(state, draw, start)
+                        found = plan.search_from(state, draw, start, cand)
                     except LeafError as err:
                         counters.failed = True
                         raise RuntimeFailure(err.error, self.trace(), plan.name,
