@@ -14,7 +14,8 @@ from collections.abc import Collection
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import CHECK_EVERY, Progress, Run, Stop, validate_limits
+from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, restarting,
+                                       validate_limits)
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-bfs"
@@ -33,6 +34,16 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
     it got. A spec run-time error raises ``TracedRuntimeError`` with the trace.
     """
     validate_limits(max_states, max_depth, timeout, max_memory)
+    return restarting(machine, symmetry, timeout, lambda left: _attempt(
+        machine, max_states=max_states, max_depth=max_depth, timeout=left,
+        max_memory=max_memory, symmetry=symmetry, progress=progress,
+        stop_at_first=stop_at_first, properties=properties))
+
+
+def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
+             timeout: float | None, max_memory: int | None, symmetry: bool,
+             progress: Progress | None, stop_at_first: bool,
+             properties: Collection[str] | None) -> Result:
     run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
               max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
               properties=properties)

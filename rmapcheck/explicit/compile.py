@@ -41,6 +41,8 @@ from typing import Any, Literal, NoReturn, assert_never
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecError, SpecRuntimeError
+from rmapcheck.explicit.symmetry import ChooseSite, SymmetryGuard, mentions
+from rmapcheck.explicit.walk import free_locals, show, stmt_exprs, unopt, walk_stmts
 from rmapcheck.instance import Instance
 
 State = tuple[Any, ...]
@@ -56,14 +58,18 @@ UNROLL_MAX_CHARS = 12_000
 
 
 class Code:
-    """A compiled expression: Python source, and its value when known at compile time."""
+    """A compiled expression: Python source, and its value when known at compile
+    time; a bound local also carries its sort (the symmetry guard needs the
+    locals in scope of each ``choose``)."""
 
-    __slots__ = ("src", "const", "value")
+    __slots__ = ("src", "const", "value", "sort")
 
-    def __init__(self, src: str, const: bool = False, value: Any = None) -> None:
+    def __init__(self, src: str, const: bool = False, value: Any = None,
+                 sort: ir.Sort | None = None) -> None:
         self.src = src
         self.const = const
         self.value = value
+        self.sort = sort
 
     def __repr__(self) -> str:
         return f"Code({self.src!r})"
@@ -79,115 +85,13 @@ def lit(value: Any) -> str:
     return repr(value)
 
 
-def K(value: Any) -> Code:
-    return Code(lit(value), True, value)
+def K(value: Any, sort: ir.Sort | None = None) -> Code:
+    return Code(lit(value), True, value, sort)
 
 
-def unopt(sort: ir.Sort) -> ir.Sort:
-    return sort.inner if isinstance(sort, ir.OptionSort) else sort
-
-
-def walk_expr(expr: ir.Expr) -> Iterable[ir.Expr]:
-    """``expr`` and every expression inside it."""
-    yield expr
-    match expr:
-        case ir.BoolLit() | ir.IntLit() | ir.EnumLit() | ir.NoneLit() | ir.ConstRef() | ir.Local():
-            pass
-        case ir.StateRead(keys=keys):
-            for key in keys:
-                yield from walk_expr(key)
-        case ir.Field(base=base):
-            yield from walk_expr(base)
-        case ir.Unary(arg=arg) | ir.Wrap(arg=arg) | ir.Unwrap(arg=arg):
-            yield from walk_expr(arg)
-        case ir.Binary(lhs=lhs, rhs=rhs):
-            yield from walk_expr(lhs)
-            yield from walk_expr(rhs)
-        case ir.Ite(cond=cond, then=then, else_=else_):
-            yield from walk_expr(cond)
-            yield from walk_expr(then)
-            yield from walk_expr(else_)
-        case ir.Quant(body=body):
-            yield from walk_expr(body)
-        case ir.RecordLit(fields=fields):
-            for _, value in fields:
-                yield from walk_expr(value)
-        case ir.SetLit(elems=elems):
-            for elem in elems:
-                yield from walk_expr(elem)
-        case _:
-            assert_never(expr)
-
-
-def stmt_exprs(stmt: ir.Stmt) -> Iterable[ir.Expr]:
-    """The expressions a statement evaluates directly (not those of nested statements)."""
-    match stmt:
-        case ir.Assign(target=target, value=value):
-            yield from target.keys
-            yield value
-        case ir.If(cond=cond):
-            yield cond
-        case ir.For():
-            pass
-        case ir.Let(value=value):
-            yield value
-        case ir.Require(cond=cond) | ir.Assert(cond=cond):
-            yield cond
-        case _:
-            assert_never(stmt)
-
-
-def walk_stmts(stmts: Iterable[ir.Stmt]) -> Iterable[ir.Stmt]:
-    for stmt in stmts:
-        yield stmt
-        match stmt:
-            case ir.If(then=then, else_=else_):
-                yield from walk_stmts(then)
-                yield from walk_stmts(else_)
-            case ir.For(body=body):
-                yield from walk_stmts(body)
-            case ir.Assign() | ir.Let() | ir.Require() | ir.Assert():
-                pass
-            case _:
-                assert_never(stmt)
-
-
-def free_locals(exprs: Iterable[ir.Expr]) -> set[str]:
-    """Names of the locals the expressions read (quantified variables excluded)."""
-    bound: set[str] = set()
-    used: set[str] = set()
-    for expr in exprs:
-        for node in walk_expr(expr):
-            if isinstance(node, ir.Quant):
-                bound.update(v.name for v in node.vars)
-            elif isinstance(node, ir.Local):
-                used.add(node.name)
-    return used - bound
-
-
-def show(expr: ir.Expr) -> str:
-    """A short rendering of an expression for error messages."""
-    match expr:
-        case ir.Local(name=name):
-            return name.split("#")[0]
-        case ir.IntLit(value=value):
-            return str(value)
-        case ir.BoolLit(value=value):
-            return "true" if value else "false"
-        case ir.EnumLit(member=member):
-            return member
-        case ir.NoneLit():
-            return "none"
-        case ir.ConstRef(name=name):
-            return name
-        case ir.StateRead(var=var, keys=keys):
-            return f"{var}[{', '.join(show(k) for k in keys)}]" if keys else var
-        case ir.Field(base=base, name=name):
-            return f"{show(base)}.{name}"
-        case ir.Wrap(arg=arg) | ir.Unwrap(arg=arg):
-            return show(arg)
-        case _:
-            return "..."
+def bound(code: Code, sort: ir.Sort) -> Code:
+    """``code`` as the value of a local of ``sort``."""
+    return Code(code.src, code.const, code.value, sort)
 
 
 # ---------------------------------------------------------------- run-time errors
@@ -256,19 +160,6 @@ def _mod(a: int, b: int, fault: RuntimeFault) -> int:
     return a % b
 
 
-def _key(value: int, lo: int, hi: int, fault: RuntimeFault) -> int:
-    """Index of a computed key of a range sort; outside the sort is an error."""
-    if value.__class__ is int and lo <= value <= hi:
-        return value - lo
-    fault.fire(value)
-
-
-def _unwrap(value: Any, fault: RuntimeFault) -> Any:
-    if value is None:
-        fault.fire()
-    return value
-
-
 def _unwrap_rec(value: tuple[Any, ...], fault: RuntimeFault) -> tuple[Any, ...]:
     if not value[0]:
         fault.fire()
@@ -310,6 +201,8 @@ class Disabled(Exception):
 
 Copied = Literal["no", "yes", "maybe"]
 
+_SIMPLE = re.compile(r"[A-Za-z_]\w*|[st]\[\d+\]")
+
 _OPERATORS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
     "lt": ("<", operator.lt), "le": ("<=", operator.le), "gt": (">", operator.gt),
     "ge": (">=", operator.ge), "add": ("+", operator.add), "sub": ("-", operator.sub),
@@ -336,14 +229,22 @@ class _Body:
 class Compiler:
     """Generates and ``exec``s the code of one instance. Used by ``Machine``."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, symmetric: Iterable[ir.RangeSort] = (),
+                 unproven_loops: frozenset[ir.For] = frozenset()) -> None:
+        """``symmetric``: the sorts whose ``choose`` goes through the symmetry
+        guard; ``unproven_loops``: loops over them that iterate in an order
+        the machine can change (to check that the order does not matter)."""
         self.instance = instance
         self.model = instance.model
+        self.symmetric = frozenset(symmetric)
+        self.unproven_loops = unproven_loops
+        self.guard = SymmetryGuard()
+        self.orders: dict[ir.RangeSort, list[Any]] = {}
         self.ns: dict[str, Any] = {
-            "_div": _div, "_mod": _mod, "_key": _key, "_unwrap": _unwrap,
+            "_div": _div, "_mod": _mod,
             "_unwrap_rec": _unwrap_rec, "_field_opt": _field_opt, "_bit": _bit,
             "_in_range_set": _in_range_set, "_check_slots": _check_slots,
-            "_INSTANCE": instance, "Disabled": Disabled,
+            "_INSTANCE": instance, "Disabled": Disabled, "_SYM": self.guard,
         }
         self._names: dict[int, str] = {}
         self._keep: list[Any] = []  # objects named in ns (their ids must stay unique)
@@ -369,6 +270,13 @@ class Compiler:
     def values_name(self, sort: ir.Sort) -> str:
         values = self.instance.values(sort)
         return self.obj(values, "V")
+
+    def order_name(self, sort: ir.RangeSort) -> str:
+        """A list of the sort's values that the machine may reorder."""
+        order = self.orders.get(sort)
+        if order is None:
+            order = self.orders[sort] = list(self.instance.values(sort))
+        return self.obj(order, "ORD")
 
     def fault(self, span: ir.Span, template: str, sort: ir.Sort | None = None,
               var: str | None = None, path: tuple[str, ...] = ()) -> str:
@@ -464,7 +372,9 @@ class Compiler:
         match sort:
             case ir.RangeSort():
                 lo, hi = self.instance.range_bounds(sort)
-                return f"({src}.__class__ is int and {lo} <= {src} <= {hi})"
+                # Values reaching here are ints: the front end never mixes
+                # Bool into integer positions.
+                return f"({lo} <= {src} <= {hi})"
             case ir.OptionSort(inner=inner):
                 return f"({src} is None or {self.contains_src(inner, src)})"
             case _:
@@ -604,9 +514,21 @@ class Compiler:
                     if code.value is not None:
                         return code
                     return Code(f"{fault}.fire()")
-                return Code(f"_unwrap({code.src}, {fault})")
+                # Inline: unwraps are frequent (every let of an optional id).
+                x, bind = self.reusable(code.src)
+                return Code(f"({x} if {bind} is not None else {fault}.fire())")
             case _:
                 assert_never(e)
+
+    def reusable(self, src: str) -> tuple[str, str]:
+        """``(use, first use)`` for evaluating ``src`` once and using it twice:
+        a name or a constant slot read is simply repeated; anything else goes
+        through an assignment expression to a fresh temporary (evaluated at
+        ``first use``, which must come first in evaluation order)."""
+        if _SIMPLE.fullmatch(src):
+            return src, src
+        name = self.tmp()
+        return name, f"({name} := {src})"
 
     def _elem_bounds(self, sort: ir.Sort) -> tuple[int, int]:
         values = self.instance.values(sort)
@@ -644,6 +566,10 @@ class Compiler:
             if b.const and b.value:
                 return K(True)
             return Code(f"(not {a.src} or {b.src})")
+        if op in ("eq", "ne"):
+            presence = self.none_test(e, env, st)
+            if presence is not None:
+                return presence
         b = self.expr(e.rhs, env, st)
         both = a.const and b.const
         match op:
@@ -699,6 +625,16 @@ class Compiler:
             case _:
                 assert_never(op)
 
+    def none_test(self, e: ir.Binary, env: Mapping[str, Code], st: str) -> Code | None:
+        """``r == none`` / ``r != none`` for an optional record stored in the
+        state: one read of its presence slot instead of comparing all slots."""
+        for side, other in ((e.lhs, e.rhs), (e.rhs, e.lhs)):
+            if isinstance(other, ir.NoneLit) and isinstance(other.sort.inner, ir.RecordSort) \
+                    and self.is_place(side):
+                present = self.read_place(side, env, st, presence_only=True)
+                return Code(f"(not {present.src})" if e.op == "eq" else present.src)
+        return None
+
     # ------------------------------------------------------------ places
 
     def is_place(self, e: ir.Expr) -> bool:
@@ -733,7 +669,8 @@ class Compiler:
                 lo, hi = self.instance.range_bounds(key_sort)
                 fault = self.fault(fault_span, "key {value} is outside sort {sort} in {where}",
                                    key_sort, var)
-                index = f"_key({code.src}, {lo}, {hi}, {fault})"
+                x, bind = self.reusable(code.src)
+                index = f"(({x} - {lo}) if {lo} <= {bind} <= {hi} else {fault}.fire({x}))"
             else:
                 index = code.src  # Bool and enum keys are always in their sort
             terms.append(index if step == 1 else f"{index}*{step}")
@@ -747,7 +684,10 @@ class Compiler:
         parts = ([str(total)] if total else []) + terms
         return " + ".join(parts)
 
-    def read_place(self, e: ir.Expr, env: Mapping[str, Code], st: str) -> Code:
+    def read_place(self, e: ir.Expr, env: Mapping[str, Code], st: str,
+                   presence_only: bool = False) -> Code:
+        """Reads a state location; ``presence_only`` reads just the presence
+        slot of an optional record."""
         fields: list[ir.Field] = []
         node = e
         while isinstance(node, ir.Field):
@@ -769,7 +709,7 @@ class Compiler:
             assert isinstance(record, ir.RecordSort)
             offset += self.instance.field_offset(record, f.name)
             sort = record.field_sort(f.name)
-        width = self.instance.width(sort)
+        width = 1 if presence_only else self.instance.width(sort)
         addr = self.addr_src(base, terms, offset)
         if width == 1:
             src = f"{st}[{addr}]"
@@ -785,6 +725,8 @@ class Compiler:
     # ------------------------------------------------------------ quantifiers
 
     def quant(self, e: ir.Quant, env: Mapping[str, Code], st: str) -> Code:
+        if e.kind == "choose" and e.vars[0].sort in self.symmetric:
+            return self.symmetric_choose(e, env, st)
         domains = [self.instance.values(v.sort) for v in e.vars]
         size = 1
         for d in domains:
@@ -792,7 +734,7 @@ class Compiler:
         if size <= UNROLL_MAX_VALUES:
             probe_env = dict(env)
             for v in e.vars:
-                probe_env[v.name] = Code(self.pyname(v))
+                probe_env[v.name] = Code(self.pyname(v), sort=v.sort)
             probe = self.expr(e.body, probe_env, st)
             if size * len(probe.src) <= UNROLL_MAX_CHARS:
                 return self.quant_unrolled(e, env, st, domains)
@@ -804,7 +746,7 @@ class Compiler:
         for combo in itertools.product(*domains):
             inner = dict(env)
             for v, value in zip(e.vars, combo):
-                inner[v.name] = K(value)
+                inner[v.name] = K(value, v.sort)
             bodies.append((combo, self.expr(e.body, inner, st)))
         match e.kind:
             case "forall":
@@ -855,7 +797,7 @@ class Compiler:
         loops = []
         for v in e.vars:
             name = self.pyname(v)
-            inner[v.name] = Code(name)
+            inner[v.name] = Code(name, sort=v.sort)
             loops.append(f"for {name} in {self.values_name(v.sort)}")
         body = self.expr(e.body, inner, st)
         gen = " ".join(loops)
@@ -870,6 +812,25 @@ class Compiler:
                 return Code(f"next(({self.pyname(e.vars[0])} {gen} if {body.src}), None)")
             case _:
                 assert_never(e.kind)
+
+    def symmetric_choose(self, e: ir.Quant, env: Mapping[str, Code], st: str) -> Code:
+        """``choose`` over a symmetric sort: through the guard, which checks
+        during a reduced search that the least value is as good as any other."""
+        var = e.vars[0]
+        assert isinstance(var.sort, ir.RangeSort)
+        name = self.pyname(var)
+        inner = dict(env)
+        inner[var.name] = Code(name, sort=var.sort)
+        body = self.expr(e.body, inner, st)
+        scoped = [c for c in env.values() if c.sort is not None and mentions(c.sort, var.sort)]
+        site = ChooseSite(var.sort, self.instance.values(var.sort),
+                          tuple(c.sort for c in scoped if c.sort is not None),
+                          tuple(self.slot_sorts(c.sort) for c in scoped if c.sort is not None),
+                          e.span)
+        site_name = self.obj(site, "CS")
+        local_values = "(" + "".join(f"{c.src}, " for c in scoped) + ")"
+        return Code(f"_SYM.choose({site_name}, {st}, (lambda {name}: {body.src}), "
+                    f"{local_values})")
 
     # ------------------------------------------------------------ statements
 
@@ -919,25 +880,31 @@ class Compiler:
             case ir.For(var=var, body=body):
                 values = self.instance.values(var.sort)
                 writes = any(isinstance(s, ir.Assign) for s in walk_stmts(body))
-                if len(values) <= UNROLL_MAX_VALUES:
+                reorderable = var.sort in self.symmetric and stmt in self.unproven_loops
+                if len(values) <= UNROLL_MAX_VALUES and not reorderable:
                     probe = _Body(0, out.copied)
                     probe_env = dict(env)
-                    probe_env[var.name] = Code(self.pyname(var))
+                    probe_env[var.name] = Code(self.pyname(var), sort=var.sort)
                     self.stmts(body, probe_env, probe, disabled)
                     if len(values) * sum(len(line) for line in probe.lines) <= UNROLL_MAX_CHARS:
                         for value in values:
                             inner = dict(env)
-                            inner[var.name] = K(value)
+                            inner[var.name] = K(value, var.sort)
                             self.stmts(body, inner, out, disabled)
                         return
                 before = out.copied
                 name = self.pyname(var)
-                out.emit(f"for {name} in {self.values_name(var.sort)}:")
+                if reorderable:
+                    assert isinstance(var.sort, ir.RangeSort)
+                    domain = self.order_name(var.sort)
+                else:
+                    domain = self.values_name(var.sort)
+                out.emit(f"for {name} in {domain}:")
                 out.indent += 1
                 if writes and before != "yes":
                     out.copied = "maybe"
                 inner = dict(env)
-                inner[var.name] = Code(name)
+                inner[var.name] = Code(name, sort=var.sort)
                 n = len(out.lines)
                 self.stmts(body, inner, out, disabled)
                 if len(out.lines) == n:
@@ -950,11 +917,11 @@ class Compiler:
                                     self.fault(stmt.span, "value {value} is outside sort {sort} "
                                                f"in let {show(var)}", var.sort), "()")
                 if code.const:
-                    env[var.name] = code
+                    env[var.name] = bound(code, var.sort)
                 else:
                     name = self.pyname(var)
                     out.emit(f"{name} = {code.src}")
-                    env[var.name] = Code(name)
+                    env[var.name] = Code(name, sort=var.sort)
             case ir.Require(cond=cond):
                 c = self.expr(cond, env, "t")
                 if c.const:
@@ -1076,7 +1043,7 @@ class Compiler:
 
     def compile_expr_fn(self, name: str, params: tuple[ir.Local, ...], body: ir.Expr) -> Callable[..., Any]:
         """``fn(s, *params)``: the value of ``body`` in state ``s``."""
-        env = {p.name: Code(self.pyname(p)) for p in params}
+        env = {p.name: Code(self.pyname(p), sort=p.sort) for p in params}
         code = self.expr(body, env, "s")
         args = "".join(f", {self.pyname(p)}" for p in params)
         fn_name = f"_x{next(self._counter)}_{re.sub(r'[^0-9A-Za-z_]', '_', name)}"
@@ -1121,8 +1088,8 @@ class Compiler:
                 prefix_lets.append(stmt.var)
 
         # rest_<name>(s, _out, _iid, params..., lets...)
-        env: dict[str, Code] = {p.name: Code(self.pyname(p)) for p in params}
-        env.update({v.name: Code(self.pyname(v)) for v in prefix_lets})
+        env: dict[str, Code] = {p.name: Code(self.pyname(p), sort=p.sort) for p in params}
+        env.update({v.name: Code(self.pyname(v), sort=v.sort) for v in prefix_lets})
         body = _Body(1, "no")
         body.emit("t = s")
         body.emit("_f = ()")
@@ -1144,7 +1111,7 @@ class Compiler:
                 name = self.pyname(p)
                 loop.emit(f"for {name} in {self.values_name(p.sort)}:")
                 loop.indent += 1
-                env[p.name] = Code(name)
+                env[p.name] = Code(name, sort=p.sort)
                 mult = multipliers[depth - 1]
                 idx = self.index_src(p.sort, name)
                 iid_terms.append(idx if mult == 1 else f"{idx}*{mult}")
@@ -1168,7 +1135,7 @@ class Compiler:
         src += [f"def expand_{ident}(s, _out):"] + loop.lines
 
         # one_<name>(s, params...) -> (state, failed) | None
-        env = {p.name: Code(self.pyname(p)) for p in params}
+        env = {p.name: Code(self.pyname(p), sort=p.sort) for p in params}
         one = _Body(1, "no")
         one.emit("t = s")
         one.emit("_f = ()")

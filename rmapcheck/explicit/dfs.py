@@ -16,7 +16,8 @@ from collections.abc import Collection
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import CHECK_EVERY, Progress, Run, Stop, validate_limits
+from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, restarting,
+                                       validate_limits)
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-dfs"
@@ -30,6 +31,16 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
     ``rmapcheck.explicit.bfs.search``. An incomplete depth-first search makes
     no depth claim unless ``max_depth`` was the only limit reached."""
     validate_limits(max_states, max_depth, timeout, max_memory)
+    return restarting(machine, symmetry, timeout, lambda left: _attempt(
+        machine, max_states=max_states, max_depth=max_depth, timeout=left,
+        max_memory=max_memory, symmetry=symmetry, progress=progress,
+        stop_at_first=stop_at_first, properties=properties))
+
+
+def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
+             timeout: float | None, max_memory: int | None, symmetry: bool,
+             progress: Progress | None, stop_at_first: bool,
+             properties: Collection[str] | None) -> Result:
     run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
               max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
               properties=properties)
@@ -49,7 +60,6 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
     stack_depths = array("i", [0])
     expansions = 0
     deepest = 0
-    cut = False  # some state at max_depth was not expanded
     complete = interrupted = False
     limit_reason: str | None = None
     try:
@@ -67,7 +77,6 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
                 if depth > depths[sid]:
                     continue  # reached again by a shorter path since it was pushed
                 if depth >= max_depth:  # type: ignore[operator]
-                    cut = True
                     continue
             expansions += 1
             if not expansions % CHECK_EVERY:
@@ -111,6 +120,9 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
                 stack_depths.append(depth + 1)
                 if max_states is not None and nid + 1 >= max_states:
                     raise Stop(f"state limit of {max_states:,} reached")
+        # A state whose least depth is the limit was never expanded: it may
+        # have successors not yet seen, as in breadth-first search.
+        cut = bounded and any(d >= max_depth for d in depths)  # type: ignore[operator]
         complete = not cut
         if cut:
             limit_reason = f"depth limit of {max_depth} reached"

@@ -12,16 +12,21 @@ so a search can record "which step led here" in a few bytes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecError, SpecRuntimeError
-from rmapcheck.explicit.compile import Compiler, Disabled, show
+from rmapcheck.explicit.compile import Compiler, Disabled
 from rmapcheck.explicit.encode import Codec
-from rmapcheck.explicit.symmetry import Canonicalizer, SymmetryNote, check
+from rmapcheck.explicit.symmetry import (Analysis, Canonicalizer, SymmetryBroken, SymmetryNote,
+                                         check)
+from rmapcheck.explicit.walk import walk_stmts
 from rmapcheck.instance import Instance
+from rmapcheck.ir_print import format_expr
 from rmapcheck.trace import Trace
 
 State = tuple[Any, ...]
@@ -56,6 +61,17 @@ class TracedRuntimeError(SpecRuntimeError):
         self.args = args
 
 
+def _plain(name: str) -> str:
+    """A local's name as the spec wrote it (the front end appends ``#n``)."""
+    return name.split("#")[0]
+
+
+def _short(expr: ir.Expr, limit: int = 100) -> str:
+    """The spec text of a (sub)formula, shortened: inlined helpers make long ones."""
+    text = re.sub(r"#\d+", "", format_expr(expr))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _show_args(args: Args) -> str:
     return ", ".join(f"{name.split('#')[0]}={value}" for name, value in args)
 
@@ -63,12 +79,28 @@ def _show_args(args: Args) -> str:
 class Machine:
     """The compiled model of one instance. ``symmetry`` enables the reduction
     over the model's symmetric sorts in ``key``/``canonical`` (the sorts whose
-    use is not symmetric are left out; see ``symmetry_notes``)."""
+    use is not symmetric are left out; see ``symmetry_notes``).
+
+    The reduction is sound because of checks at two levels: statically, no
+    action or property names a value of a reduced sort or orders them; at run
+    time, while a search runs with the reduction (``guarded``), every
+    ``choose`` over a reduced sort checks that the least value is
+    interchangeable with every other it could pick, and every action with a
+    loop over a reduced sort that the static check cannot prove order-free is
+    re-run with the loop in every other order, and the results compared. A
+    failed run-time check raises ``SymmetryBroken``; the search then leaves the
+    sort out (``exclude``) and starts again."""
 
     def __init__(self, instance: Instance, *, symmetry: bool = True) -> None:
         self.instance = instance
         self.model = model = instance.model
-        self.compiler = compiler = Compiler(instance)
+        declared = [s for s in model.sorts if isinstance(s, ir.RangeSort) and s.symmetric
+                    and len(instance.values(s)) > 1]
+        analysis = check(model, declared) if symmetry else Analysis((), frozenset(), ())
+        excluded = {note.sort for note in analysis.notes}
+        reduced = [s for s in declared if symmetry and s.name not in excluded]
+        self.compiler = compiler = Compiler(instance, reduced, analysis.unproven_loops)
+        self.guard = compiler.guard
         self.codec = Codec(instance)
         self._init_fn = compiler.compile_init()
         self._expanders = []
@@ -92,14 +124,20 @@ class Machine:
         self._functions: dict[str, Any] = {}
         self._exprs: dict[tuple[ir.Expr, tuple[str, ...]], Any] = {}
 
-        declared = [s for s in model.sorts if isinstance(s, ir.RangeSort) and s.symmetric]
-        self.symmetry_notes: list[SymmetryNote] = check(model, declared) if symmetry else []
-        excluded = {note.sort for note in self.symmetry_notes}
-        self.symmetric_sorts: list[ir.RangeSort] = [
-            s for s in declared
-            if symmetry and s.name not in excluded and len(instance.values(s)) > 1]
-        self.canonicalizer = (Canonicalizer(instance, self.codec, self.symmetric_sorts)
-                              if self.symmetric_sorts else None)
+        self.symmetry_notes: list[SymmetryNote] = list(analysis.notes)
+        self.symmetric_sorts: list[ir.RangeSort] = reduced
+        # action index -> [(sort, span of a loop over it)] for loops re-run in other orders
+        self._order_checked: dict[int, list[tuple[ir.RangeSort, ir.Span]]] = {}
+        for a, action in enumerate(model.actions):
+            for stmt in walk_stmts(action.body):
+                if isinstance(stmt, ir.For) and stmt in analysis.unproven_loops \
+                        and stmt.var.sort in reduced:
+                    assert isinstance(stmt.var.sort, ir.RangeSort)
+                    entries = self._order_checked.setdefault(a, [])
+                    if all(sort != stmt.var.sort for sort, _ in entries):
+                        entries.append((stmt.var.sort, stmt.span))
+        self.canonicalizer: Canonicalizer | None = None
+        self._rebuild_symmetry()
         self._initial: State | None = None
         self.init_failures: tuple[ir.Assert, ...] = ()
 
@@ -121,9 +159,55 @@ class Machine:
         """``(iid, next state, failed assert indices)`` for every enabled
         instance: the fast path of the search."""
         out: list[tuple[int, State, tuple[int, ...]]] = []
+        if self.guard.enabled and self._order_checked:
+            for a, expand in enumerate(self._expanders):
+                start = len(out)
+                expand(state, out)
+                checks = self._order_checked.get(a)
+                if checks:
+                    self._check_orders(state, a, checks, out[start:])
+            return out
         for expand in self._expanders:
             expand(state, out)
         return out
+
+    def _check_orders(self, state: State, a: int,
+                      checks: list[tuple[ir.RangeSort, ir.Span]],
+                      normal: list[tuple[int, State, tuple[int, ...]]]) -> None:
+        """Re-runs action ``a`` on ``state`` with its loops over the reduced
+        sorts in every other order; any difference in the steps it allows, their
+        results or the assertions they violate means the loops depend on the
+        order of interchangeable values, so the reduction is unsound."""
+        checks = [(sort, span) for sort, span in checks if sort in self.guard.active]
+        if not checks:
+            return
+        expected = [(iid, nxt, frozenset(failed)) for iid, nxt, failed in normal]
+        lists = [self.compiler.orders[sort] for sort, _ in checks]
+        originals = [tuple(order) for order in lists]
+        action = self.model.actions[a].name
+        try:
+            for combo in itertools.product(*(itertools.permutations(o) for o in originals)):
+                if combo == tuple(originals):
+                    continue
+                for order, values in zip(lists, combo):
+                    order[:] = values
+                alternative: list[tuple[int, State, tuple[int, ...]]] = []
+                try:
+                    self._expanders[a](state, alternative)
+                    same = expected == [(iid, nxt, frozenset(failed))
+                                        for iid, nxt, failed in alternative]
+                except SpecRuntimeError:
+                    same = False
+                if not same:
+                    moved = [(sort, span) for (sort, span), values, original
+                             in zip(checks, combo, originals) if values != original]
+                    sort, span = moved[0]
+                    raise SymmetryBroken(SymmetryNote(
+                        sort.name, f"the result of {action} depends on the order in which its "
+                        f"loop visits the interchangeable {sort.name} values", span))
+        finally:
+            for order, original in zip(lists, originals):
+                order[:] = original
 
     def describe(self, iid: int) -> tuple[str, Args]:
         """The action name and arguments of instance ``iid``."""
@@ -227,22 +311,43 @@ class Machine:
                     inner = dict(bindings)
                     inner.update({v.name: value for v, value in zip(vars_, combo)})
                     if not self.eval_expr(body, state, inner):
-                        shown = ", ".join(f"{v.name.split('#')[0]}="
+                        shown = ", ".join(f"{_plain(v.name)}="
                                           f"{self.instance.format_scalar(v.sort, value)}"
                                           for v, value in zip(vars_, combo))
-                        sub = self._explain(body, state, inner)
-                        return f"for {shown}: {sub}" if sub else f"for {shown}"
+                        return f"for {shown}: {self._explain(body, state, inner)}"
                 return ""
             case ir.Binary(op="and", lhs=lhs, rhs=rhs):
                 side = lhs if not self.eval_expr(lhs, state, bindings) else rhs
                 return self._explain(side, state, bindings)
             case ir.Binary(op="implies", rhs=rhs):
-                sub = self._explain(rhs, state, bindings)
-                return sub or f"{show(rhs)} is false"
+                return self._explain(rhs, state, bindings)
             case _:
-                return f"{show(expr)} is false" if show(expr) != "..." else ""
+                return f"{_short(expr)} is false"
 
     # ------------------------------------------------------------ symmetry
+
+    def _rebuild_symmetry(self) -> None:
+        self.canonicalizer = (Canonicalizer(self.instance, self.codec, self.symmetric_sorts)
+                              if self.symmetric_sorts else None)
+        self.guard.canonicalizer = self.canonicalizer
+        self.guard.active = {sort: i for i, sort in enumerate(self.symmetric_sorts)}
+
+    def exclude(self, note: SymmetryNote) -> None:
+        """Leaves a sort out of the reduction (a run-time check failed)."""
+        self.symmetry_notes.append(note)
+        self.symmetric_sorts = [s for s in self.symmetric_sorts if s.name != note.sort]
+        self._rebuild_symmetry()
+
+    @contextlib.contextmanager
+    def guarded(self, enabled: bool = True) -> Iterator[None]:
+        """Runs the symmetry checks (when ``enabled`` and a sort is reduced)
+        for the duration of a search."""
+        previous = self.guard.enabled
+        self.guard.enabled = enabled and self.canonicalizer is not None
+        try:
+            yield
+        finally:
+            self.guard.enabled = previous
 
     def key(self, state: State) -> int:
         """The packed canonical form of ``state``: equal exactly for symmetric states."""

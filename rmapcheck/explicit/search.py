@@ -32,8 +32,11 @@ from array import array
 from collections.abc import Callable, Collection
 from typing import Any
 
+import attrs
+
 from rmapcheck.errors import InternalError, SpecRuntimeError
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
+from rmapcheck.explicit.symmetry import SymmetryBroken
 from rmapcheck.trace import (Bound, Holds, Result, Stats, Step, Trace, Unknown, Verdict,
                              Violated)
 
@@ -84,7 +87,7 @@ class Run:
         self.stop_at_first = stop_at_first
         self.start = time.monotonic()
         self.deadline = self.start + timeout if timeout is not None else None
-        self.next_tick = self.start + PROGRESS_SECONDS
+        self.next_tick = self.start  # the first tick reports (and checks memory) at once
         self.ticks = 0
         self.transitions = 0
         self.depth = 0  # deepest state discovered
@@ -336,6 +339,29 @@ def _matching_step(machine: Machine, key: Callable[[State], int], state: State, 
         if key(nxt) == target and (assert_index is None or assert_index in failed):
             return other, nxt
     return None
+
+
+def restarting(machine: Machine, symmetry: bool, timeout: float | None,
+               attempt: Callable[[float | None], Result]) -> Result:
+    """Runs ``attempt(time left)`` with the symmetry checks on; when one finds
+    the model treating a reduced sort's values differently, the sort is left
+    out of the reduction and the search starts again (the note says why)."""
+    start = time.monotonic()
+    restarts = 0
+    while True:
+        left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
+        try:
+            with machine.guarded(symmetry):
+                result = attempt(left)
+        except SymmetryBroken as broken:
+            machine.exclude(broken.note)
+            restarts += 1
+            continue
+        if restarts:
+            extra = result.stats.extra + (("symmetry_restarts", restarts),)
+            result = attrs.evolve(result, stats=attrs.evolve(
+                result.stats, seconds=time.monotonic() - start, extra=extra))
+        return result
 
 
 def validate_limits(max_states: int | None, max_depth: int | None, timeout: float | None,

@@ -41,12 +41,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Callable
+from typing import Any, Callable, assert_never
 
 from attrs import frozen
 
 from rmapcheck import ir
-from rmapcheck.explicit.compile import walk_expr, walk_stmts
+from rmapcheck.errors import SpecRuntimeError
+from rmapcheck.explicit.walk import walk_expr, walk_stmts
 from rmapcheck.explicit.encode import Codec, state_slot_guards, state_slot_sorts
 from rmapcheck.instance import Instance
 
@@ -67,29 +68,59 @@ class SymmetryNote:
     span: ir.Span | None
 
 
+class SymmetryBroken(Exception):
+    """A run-time check found the model treating the values of a symmetric sort
+    differently: the reduction over that sort would be unsound. The search
+    restarts without it."""
+
+    def __init__(self, note: SymmetryNote) -> None:
+        super().__init__(note.message)
+        self.note = note
+
+
+@frozen
+class Analysis:
+    """What the static check found: sorts to leave out, and the loops over
+    symmetric sorts whose order independence is checked at run time."""
+
+    notes: tuple[SymmetryNote, ...]
+    unproven_loops: frozenset[ir.For]
+    # action name -> names of the sorts of its unproven loops
+    order_dependent: tuple[tuple[str, frozenset[str]], ...]
+
+
 # ---------------------------------------------------------------- soundness check
 
 
-def _mentions(sort: ir.Sort, target: ir.RangeSort) -> bool:
+def mentions(sort: ir.Sort, target: ir.RangeSort) -> bool:
+    """Whether values of ``sort`` contain values of ``target``."""
     match sort:
         case ir.RangeSort():
             return sort == target
         case ir.OptionSort(inner=inner):
-            return _mentions(inner, target)
+            return mentions(inner, target)
         case ir.SetSort(elem=elem):
-            return _mentions(elem, target)
+            return mentions(elem, target)
         case ir.RecordSort(fields=fields):
-            return any(_mentions(s, target) for _, s in fields)
-        case _:
+            return any(mentions(s, target) for _, s in fields)
+        case ir.BoolSort() | ir.IntSort() | ir.EnumSort():
             return False
+        case _:
+            assert_never(sort)
 
 
-def check(model: ir.Model, sorts: Sequence[ir.RangeSort]) -> list[SymmetryNote]:
-    """Uses of the symmetric ``sorts`` in actions and properties that would make
-    a reduction over them unsound (the init block may name values freely: it
-    only picks the initial state)."""
+def check(model: ir.Model, sorts: Sequence[ir.RangeSort]) -> Analysis:
+    """Uses of the symmetric ``sorts`` in actions and properties that make a
+    reduction over them unsound (the init block may name values freely: it
+    only picks the initial state): literals of the sort and ordering or
+    arithmetic on it. ``choose`` over the sort is checked at run time (the
+    values it could pick must be interchangeable where it runs), and so are
+    the loops over the sort whose iterations this analysis cannot prove
+    independent (they are re-run in every other order and compared)."""
     notes: list[SymmetryNote] = []
     seen: set[tuple[str, str]] = set()
+    unproven: set[ir.For] = set()
+    order_dependent: dict[str, set[str]] = {}
 
     def note(sort: ir.RangeSort, message: str, span: ir.Span | None) -> None:
         if (sort.name, message) not in seen:
@@ -102,10 +133,6 @@ def check(model: ir.Model, sorts: Sequence[ir.RangeSort]) -> list[SymmetryNote]:
                 case ir.IntLit(value=value, sort=ir.RangeSort() as sort) if sort in sorts:
                     note(sort, f"the literal {value} names one {sort.name} among equals",
                          node.span)
-                case ir.Quant(kind="choose", vars=vars_) if vars_[0].sort in sorts:
-                    sort = vars_[0].sort
-                    assert isinstance(sort, ir.RangeSort)
-                    note(sort, f"choose picks the least {sort.name}", node.span)
                 case ir.Binary(op=op, lhs=lhs, rhs=rhs) if op in (
                         "lt", "le", "gt", "ge", "add", "sub", "mul", "div", "mod"):
                     for side in (lhs, rhs):
@@ -118,7 +145,7 @@ def check(model: ir.Model, sorts: Sequence[ir.RangeSort]) -> list[SymmetryNote]:
                 case _:
                     pass
 
-    def stmts(body: Iterable[ir.Stmt]) -> None:
+    def stmts(action: str, body: Iterable[ir.Stmt]) -> None:
         for stmt in walk_stmts(body):
             match stmt:
                 case ir.Assign(target=target, value=value):
@@ -130,27 +157,31 @@ def check(model: ir.Model, sorts: Sequence[ir.RangeSort]) -> list[SymmetryNote]:
                 case ir.Let(value=value):
                     exprs(value)
                 case ir.For(var=var, body=inner):
-                    if var.sort in sorts:
-                        reason = _loop_interference(var, inner)
-                        if reason:
-                            assert isinstance(var.sort, ir.RangeSort)
-                            note(var.sort, f"the iterations of this loop over {var.sort.name} "
-                                 f"may depend on their order: {reason}", stmt.span)
+                    if var.sort in sorts and not _loop_commutes(var, inner):
+                        assert isinstance(var.sort, ir.RangeSort)
+                        unproven.add(stmt)
+                        order_dependent.setdefault(action, set()).add(var.sort.name)
 
     for action in model.actions:
-        stmts(action.body)
+        stmts(action.name, action.body)
     for prop in model.properties:
         exprs(prop.expr)
-    return notes
+    return Analysis(tuple(notes), frozenset(unproven),
+                    tuple((a, frozenset(s)) for a, s in order_dependent.items()))
 
 
-def _loop_interference(var: ir.Local, body: tuple[ir.Stmt, ...]) -> str | None:
-    """Why the iterations of ``for var`` may not commute, or None when each
-    iteration only touches state entries keyed by ``var`` at one fixed key
-    position, or writes one constant to a variable the loop never reads."""
+def _loop_commutes(var: ir.Local, body: tuple[ir.Stmt, ...]) -> bool:
+    """Whether the iterations of ``for var`` provably commute: every state
+    variable the loop writes is read and written only at entries whose key has
+    the loop variable (or a ``let`` alias of it) at one fixed position, or is
+    written one constant at fixed places and never read by the loop."""
+    aliases = {var.name}
     writes: dict[str, list[ir.Assign]] = {}
     reads: dict[str, list[ir.StateRead]] = {}
     for stmt in walk_stmts(body):
+        if isinstance(stmt, ir.Let) and isinstance(stmt.value, ir.Local) \
+                and stmt.value.name in aliases:
+            aliases.add(stmt.var.name)
         if isinstance(stmt, ir.Assign):
             writes.setdefault(stmt.target.var, []).append(stmt)
         for expr in _stmt_exprs_all(stmt):
@@ -159,20 +190,21 @@ def _loop_interference(var: ir.Local, body: tuple[ir.Stmt, ...]) -> str | None:
                     reads.setdefault(node.var, []).append(node)
     for name, assigns in writes.items():
         accesses = [a.target.keys for a in assigns] + [r.keys for r in reads.get(name, [])]
-        positions = None
+        positions: set[int] | None = None
         for keys in accesses:
-            here = {i for i, k in enumerate(keys) if isinstance(k, ir.Local) and k.name == var.name}
+            here = {i for i, k in enumerate(keys)
+                    if isinstance(k, ir.Local) and k.name in aliases}
             positions = here if positions is None else positions & here
         if positions:
             continue  # each iteration owns its own entries of this variable
         constant = all(isinstance(a.value, (ir.BoolLit, ir.IntLit, ir.EnumLit, ir.NoneLit))
                        and a.value == assigns[0].value for a in assigns)
-        if constant and not reads.get(name) and all(not a.target.keys or all(
-                isinstance(k, (ir.IntLit, ir.EnumLit, ir.BoolLit, ir.ConstRef))
-                for k in a.target.keys) for a in assigns):
+        fixed_places = all(isinstance(k, (ir.IntLit, ir.EnumLit, ir.BoolLit, ir.ConstRef))
+                           for a in assigns for k in a.target.keys)
+        if constant and fixed_places and not reads.get(name):
             continue  # the same constant written to fixed places: order is irrelevant
-        return f"{name} is written at an entry that other iterations may read or write"
-    return None
+        return False
+    return True
 
 
 def _stmt_exprs_all(stmt: ir.Stmt) -> Iterator[ir.Expr]:
@@ -567,3 +599,104 @@ def _arrangements(groups: list[list[int]]) -> Iterator[list[int]]:
                 counts[g] += 1
 
     yield from rec()
+
+
+# ---------------------------------------------------------------- run-time checks
+
+
+class ChooseSite:
+    """One ``choose`` over a symmetric sort in the compiled code, with the
+    sorts of the locals in scope there (they must be fixed by the swap too)."""
+
+    def __init__(self, sort: ir.RangeSort, values: tuple[Any, ...],
+                 local_sorts: tuple[ir.Sort, ...],
+                 local_slot_sorts: tuple[tuple[ir.Sort, ...], ...], span: ir.Span) -> None:
+        self.sort = sort
+        self.values = values
+        self.lo = values[0] if values else 0
+        self.local_sorts = local_sorts
+        self.local_slot_sorts = local_slot_sorts
+        self.span = span
+
+
+class SymmetryGuard:
+    """The run-time side of the soundness argument, called from compiled code.
+
+    ``choose x: S. cond`` picks the least ``x``; the reduction over ``S`` is
+    sound only if that choice is as good as any other, i.e. every other value
+    satisfying ``cond`` is a twin of the chosen one (swapping the two leaves
+    the state, as updated so far by the action, and every local in scope
+    unchanged), so that whichever is picked, the results are symmetric. The
+    guard checks exactly that whenever the search runs with the reduction
+    (``enabled``) and raises ``SymmetryBroken`` otherwise."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.canonicalizer: Canonicalizer | None = None
+        self.active: dict[ir.RangeSort, int] = {}
+
+    def choose(self, site: ChooseSite, state: Sequence[Any], body: Callable[[Any], Any],
+               local_values: tuple[Any, ...]) -> Any:
+        values = site.values
+        chosen = -1
+        for i, value in enumerate(values):
+            if body(value):
+                chosen = i
+                break
+        if not self.enabled or site.sort not in self.active:
+            return values[chosen] if chosen >= 0 else None
+        if chosen < 0:
+            return None  # nothing to pick: every value was tested, alike
+        a = self.active[site.sort]
+        assert self.canonicalizer is not None
+        x = values[chosen]
+        frozen_state = tuple(state)
+        for y in values[chosen + 1:]:
+            if self._twins(frozen_state, a, site, x, y, local_values):
+                continue
+            try:
+                candidate = body(y)
+            except SpecRuntimeError as error:
+                raise SymmetryBroken(SymmetryNote(
+                    site.sort.name, f"choose picks the least {site.sort.name}, and another "
+                    f"value it could pick ({y}) is not interchangeable with it here: the "
+                    f"condition is an error for it ({error.message})", site.span)) from None
+            if candidate:
+                raise SymmetryBroken(SymmetryNote(
+                    site.sort.name, f"choose picks the least {site.sort.name} ({x}), and "
+                    f"another value it could pick ({y}) is not interchangeable with it here",
+                    site.span))
+        return x
+
+    def _twins(self, state: State, a: int, site: ChooseSite, x: Any, y: Any,
+               local_values: tuple[Any, ...]) -> bool:
+        assert self.canonicalizer is not None
+        lo = self.canonicalizer.lo[a]
+        pi = list(range(self.canonicalizer.size[a]))
+        pi[x - lo], pi[y - lo] = y - lo, x - lo
+        pis: list[tuple[int, ...] | None] = [None] * len(self.canonicalizer.sorts)
+        pis[a] = tuple(pi)
+        if self.canonicalizer.apply(state, pis) != state:
+            return False
+        for value, sort, slots in zip(local_values, site.local_sorts, site.local_slot_sorts):
+            if not _fixed(value, sort, slots, site.sort, site.lo, x, y):
+                return False
+        return True
+
+
+def _fixed(value: Any, sort: ir.Sort, slots: tuple[ir.Sort, ...], target: ir.RangeSort,
+           lo: int, x: Any, y: Any) -> bool:
+    """Whether swapping values ``x`` and ``y`` of ``target`` leaves a local's
+    value unchanged."""
+    values = value if isinstance(value, tuple) else (value,)
+    if isinstance(sort, ir.OptionSort) and isinstance(sort.inner, ir.RecordSort) \
+            and not values[0]:
+        return True  # an absent record
+    for slot, slot_sort in zip(values, slots):
+        inner = slot_sort.inner if isinstance(slot_sort, ir.OptionSort) else slot_sort
+        if inner == target and (slot == x or slot == y):
+            return False
+        if isinstance(slot_sort, ir.SetSort) and slot_sort.elem == target:
+            if (slot >> (x - lo) & 1) != (slot >> (y - lo) & 1):
+                return False
+    return True

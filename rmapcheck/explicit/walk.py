@@ -1,0 +1,116 @@
+"""Walks over IR expressions and statements, shared by the compiler and the
+symmetry analysis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import assert_never
+
+from rmapcheck import ir
+
+
+def unopt(sort: ir.Sort) -> ir.Sort:
+    return sort.inner if isinstance(sort, ir.OptionSort) else sort
+
+
+def walk_expr(expr: ir.Expr) -> Iterable[ir.Expr]:
+    """``expr`` and every expression inside it."""
+    yield expr
+    match expr:
+        case ir.BoolLit() | ir.IntLit() | ir.EnumLit() | ir.NoneLit() | ir.ConstRef() | ir.Local():
+            pass
+        case ir.StateRead(keys=keys):
+            for key in keys:
+                yield from walk_expr(key)
+        case ir.Field(base=base):
+            yield from walk_expr(base)
+        case ir.Unary(arg=arg) | ir.Wrap(arg=arg) | ir.Unwrap(arg=arg):
+            yield from walk_expr(arg)
+        case ir.Binary(lhs=lhs, rhs=rhs):
+            yield from walk_expr(lhs)
+            yield from walk_expr(rhs)
+        case ir.Ite(cond=cond, then=then, else_=else_):
+            yield from walk_expr(cond)
+            yield from walk_expr(then)
+            yield from walk_expr(else_)
+        case ir.Quant(body=body):
+            yield from walk_expr(body)
+        case ir.RecordLit(fields=fields):
+            for _, value in fields:
+                yield from walk_expr(value)
+        case ir.SetLit(elems=elems):
+            for elem in elems:
+                yield from walk_expr(elem)
+        case _:
+            assert_never(expr)
+
+
+def stmt_exprs(stmt: ir.Stmt) -> Iterable[ir.Expr]:
+    """The expressions a statement evaluates directly (not those of nested statements)."""
+    match stmt:
+        case ir.Assign(target=target, value=value):
+            yield from target.keys
+            yield value
+        case ir.If(cond=cond):
+            yield cond
+        case ir.For():
+            pass
+        case ir.Let(value=value):
+            yield value
+        case ir.Require(cond=cond) | ir.Assert(cond=cond):
+            yield cond
+        case _:
+            assert_never(stmt)
+
+
+def walk_stmts(stmts: Iterable[ir.Stmt]) -> Iterable[ir.Stmt]:
+    for stmt in stmts:
+        yield stmt
+        match stmt:
+            case ir.If(then=then, else_=else_):
+                yield from walk_stmts(then)
+                yield from walk_stmts(else_)
+            case ir.For(body=body):
+                yield from walk_stmts(body)
+            case ir.Assign() | ir.Let() | ir.Require() | ir.Assert():
+                pass
+            case _:
+                assert_never(stmt)
+
+
+def free_locals(exprs: Iterable[ir.Expr]) -> set[str]:
+    """Names of the locals the expressions read (quantified variables excluded)."""
+    bound: set[str] = set()
+    used: set[str] = set()
+    for expr in exprs:
+        for node in walk_expr(expr):
+            if isinstance(node, ir.Quant):
+                bound.update(v.name for v in node.vars)
+            elif isinstance(node, ir.Local):
+                used.add(node.name)
+    return used - bound
+
+
+def show(expr: ir.Expr) -> str:
+    """A short rendering of an expression for error messages."""
+    match expr:
+        case ir.Local(name=name):
+            return name.split("#")[0]
+        case ir.IntLit(value=value):
+            return str(value)
+        case ir.BoolLit(value=value):
+            return "true" if value else "false"
+        case ir.EnumLit(member=member):
+            return member
+        case ir.NoneLit():
+            return "none"
+        case ir.ConstRef(name=name):
+            return name
+        case ir.StateRead(var=var, keys=keys):
+            return f"{var}[{', '.join(show(k) for k in keys)}]" if keys else var
+        case ir.Field(base=base, name=name):
+            return f"{show(base)}.{name}"
+        case ir.Wrap(arg=arg) | ir.Unwrap(arg=arg):
+            return show(arg)
+        case _:
+            return "..."
