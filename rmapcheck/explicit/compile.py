@@ -52,6 +52,10 @@ State = tuple[Any, ...]
 # bounded so that generated code stays small enough to compile quickly.
 UNROLL_MAX_VALUES = 64
 UNROLL_MAX_CHARS = 12_000
+# An action's parameter loops are unrolled up to this many combinations (and
+# this much generated code for the hoisted tests).
+UNROLL_MAX_COMBOS = 4096
+UNROLL_MAX_EXPAND_CHARS = 400_000
 
 
 # ---------------------------------------------------------------- compiled code
@@ -73,6 +77,13 @@ class Code:
 
     def __repr__(self) -> str:
         return f"Code({self.src!r})"
+
+
+def _conjuncts(expr: ir.Expr) -> list[ir.Expr]:
+    """``a and b and c`` as ``[a, b, c]`` (left to right)."""
+    if isinstance(expr, ir.Binary) and expr.op == "and":
+        return _conjuncts(expr.lhs) + _conjuncts(expr.rhs)
+    return [expr]
 
 
 def lit(value: Any) -> str:
@@ -1050,59 +1061,13 @@ class Compiler:
         src = f"def {fn_name}(s{args}):\n    return {code.src}\n"
         return self.exec(src)[fn_name]  # type: ignore[no-any-return]
 
-    def compile_action(self, action: ir.Action, iid_base: int,
-                       ) -> tuple[Callable[[State, list[Any]], None], Callable[..., Any], int]:
-        """``expand(s, out)`` appends ``(iid, next state, failed asserts)`` for
-        every enabled instance; ``one(s, *args)`` runs one instance and returns
-        ``(next state, failed asserts)`` or ``None``. Also returns the number
-        of instances (parameter combinations)."""
-        ident = re.sub(r"\W", "_", action.name)
-        params = action.params
-        domains = [self.instance.values(p.sort) for p in params]
-        multipliers = []
-        m = 1
-        for d in reversed(domains):
-            multipliers.append(m)
-            m *= len(d)
-        multipliers.reverse()
-        count = m
-
-        # The leading requires/let statements are hoisted into the parameter loops.
-        prefix: list[ir.Stmt] = []
-        for stmt in action.body:
-            if isinstance(stmt, (ir.Require, ir.Let)):
-                prefix.append(stmt)
-            else:
-                break
-        rest = action.body[len(prefix):]
-        level_of = {p.name: i + 1 for i, p in enumerate(params)}
-        levels = []
-        level = 0
-        prefix_lets: list[ir.Local] = []
-        for stmt in prefix:
-            used = free_locals(stmt_exprs(stmt))
-            level = max([level] + [level_of.get(name, 0) for name in used])
-            levels.append(level)
-            if isinstance(stmt, ir.Let):
-                level_of[stmt.var.name] = level
-                prefix_lets.append(stmt.var)
-
-        # rest_<name>(s, _out, _iid, params..., lets...)
-        env: dict[str, Code] = {p.name: Code(self.pyname(p), sort=p.sort) for p in params}
-        env.update({v.name: Code(self.pyname(v), sort=v.sort) for v in prefix_lets})
-        body = _Body(1, "no")
-        body.emit("t = s")
-        body.emit("_f = ()")
-        self.stmts(rest, env, body, "return")
-        body.emit(f"_out.append((_iid, {self.final_state(body)}, _f))")
-        args = "".join(f", {self.pyname(p)}" for p in params)
-        let_args = "".join(f", {self.pyname(v)}" for v in prefix_lets)
-        src = [f"def rest_{ident}(s, _out, _iid{args}{let_args}):"] + body.lines
-
-        # expand_<name>(s, _out)
+    def _expand_loops(self, ident: str, params: tuple[ir.Local, ...], multipliers: list[int],
+                      iid_base: int, prefix: list[ir.Stmt], levels: list[int],
+                      prefix_lets: list[ir.Local], args: str) -> _Body:
+        """The parameter loops, each hoisted statement at its loop level."""
         loop = _Body(1, "no")
         loop.emit("t = s")  # hoisted lets are compiled as statements, which read t
-        env = {}
+        env: dict[str, Code] = {}
         iid_terms = []
         placed = 0
         for depth in range(len(params) + 1):
@@ -1132,6 +1097,126 @@ class Compiler:
         iid = " + ".join([str(iid_base)] + iid_terms) if iid_terms else str(iid_base)
         let_srcs = "".join(f", {env[v.name].src}" for v in prefix_lets)
         loop.emit(f"rest_{ident}(s, _out, {iid}{args}{let_srcs})")
+        return loop
+
+    def _expand_unrolled(self, ident: str, params: tuple[ir.Local, ...],
+                         domains: list[tuple[Any, ...]], multipliers: list[int], iid_base: int,
+                         prefix: list[ir.Stmt], levels: list[int],
+                         prefix_lets: list[ir.Local]) -> _Body | None:
+        """Straight-line code over every parameter combination: a hoisted
+        requires becomes an ``if`` around the subtree below it, or disappears
+        (or prunes the subtree) when the parameters decide it. None when the
+        code would be too large."""
+        out = _Body(1, "no")
+        out.emit("t = s")
+        size = [0]
+
+        def place(depth: int, env: dict[str, Code], placed: int, iid: int) -> None:
+            opened: list[int] = []  # line counts at each opened if
+            while placed < len(prefix) and levels[placed] <= depth:
+                stmt = prefix[placed]
+                placed += 1
+                if isinstance(stmt, ir.Require):
+                    c = self.expr(stmt.cond, env, "s")
+                    if c.const:
+                        if c.value:
+                            continue
+                        break  # never enabled below here
+                    out.emit(f"if {c.src}:")
+                    size[0] += len(c.src)
+                    out.indent += 1
+                    opened.append(len(out.lines))
+                else:
+                    env = dict(env)
+                    self.stmt(stmt, env, out, "pass")
+            else:
+                if depth == len(params):
+                    values = "".join(f", {env[p.name].src}" for p in params)
+                    lets = "".join(f", {env[v.name].src}" for v in prefix_lets)
+                    out.emit(f"rest_{ident}(s, _out, {iid}{values}{lets})")
+                    size[0] += 40
+                else:
+                    p = params[depth]
+                    for index, value in enumerate(domains[depth]):
+                        if size[0] > UNROLL_MAX_EXPAND_CHARS:
+                            return
+                        inner = dict(env)
+                        inner[p.name] = K(value, p.sort)
+                        place(depth + 1, inner, placed, iid + index * multipliers[depth])
+            for count in reversed(opened):
+                if len(out.lines) == count:
+                    out.emit("pass")
+                out.indent -= 1
+
+        place(0, {}, 0, iid_base)
+        if size[0] > UNROLL_MAX_EXPAND_CHARS:
+            return None
+        return out
+
+    def compile_action(self, action: ir.Action, iid_base: int,
+                       ) -> tuple[Callable[[State, list[Any]], None], Callable[..., Any], int]:
+        """``expand(s, out)`` appends ``(iid, next state, failed asserts)`` for
+        every enabled instance; ``one(s, *args)`` runs one instance and returns
+        ``(next state, failed asserts)`` or ``None``. Also returns the number
+        of instances (parameter combinations)."""
+        ident = re.sub(r"\W", "_", action.name)
+        params = action.params
+        domains = [self.instance.values(p.sort) for p in params]
+        multipliers = []
+        m = 1
+        for d in reversed(domains):
+            multipliers.append(m)
+            m *= len(d)
+        multipliers.reverse()
+        count = m
+
+        # The leading requires/let statements are hoisted into the parameter
+        # loops, each conjunct of a requires separately (order is kept, so
+        # this changes nothing but where each test runs).
+        prefix: list[ir.Stmt] = []
+        for stmt in action.body:
+            if isinstance(stmt, ir.Require):
+                prefix.extend(ir.Require(c, stmt.span) for c in _conjuncts(stmt.cond))
+            elif isinstance(stmt, ir.Let):
+                prefix.append(stmt)
+            else:
+                break
+        rest = action.body[sum(1 for _ in itertools.takewhile(
+            lambda x: isinstance(x, (ir.Require, ir.Let)), action.body)):]
+        level_of = {p.name: i + 1 for i, p in enumerate(params)}
+        levels = []
+        level = 0
+        prefix_lets: list[ir.Local] = []
+        for stmt in prefix:
+            used = free_locals(stmt_exprs(stmt))
+            level = max([level] + [level_of.get(name, 0) for name in used])
+            levels.append(level)
+            if isinstance(stmt, ir.Let):
+                level_of[stmt.var.name] = level
+                prefix_lets.append(stmt.var)
+
+        # rest_<name>(s, _out, _iid, params..., lets...)
+        env: dict[str, Code] = {p.name: Code(self.pyname(p), sort=p.sort) for p in params}
+        env.update({v.name: Code(self.pyname(v), sort=v.sort) for v in prefix_lets})
+        body = _Body(1, "no")
+        body.emit("t = s")
+        body.emit("_f = ()")
+        self.stmts(rest, env, body, "return")
+        body.emit(f"_out.append((_iid, {self.final_state(body)}, _f))")
+        args = "".join(f", {self.pyname(p)}" for p in params)
+        let_args = "".join(f", {self.pyname(v)}" for v in prefix_lets)
+        src = [f"def rest_{ident}(s, _out, _iid{args}{let_args}):"] + body.lines
+
+        # expand_<name>(s, _out): unrolled over the parameter values when
+        # there are few combinations (parameter-only tests then fold away at
+        # compile time and prune whole subtrees), else nested loops.
+        loop = None
+        if count <= UNROLL_MAX_COMBOS:
+            loop = self._expand_unrolled(ident, params, domains, multipliers, iid_base, prefix,
+                                         levels, prefix_lets)
+        if loop is None:
+            loop = self._expand_loops(ident, params, multipliers, iid_base, prefix, levels,
+                                      prefix_lets, args)
         src += [f"def expand_{ident}(s, _out):"] + loop.lines
 
         # one_<name>(s, params...) -> (state, failed) | None

@@ -271,7 +271,9 @@ class Canonicalizer:
             {} for _ in self.sorts]
         self._mask_cache: list[dict[tuple[int, ...], list[int]]] = [{} for _ in self.sorts]
         self.identity = [tuple(range(n)) for n in self.size]
+        self._zero = [[0] * n for n in self.size]
         self._tags: dict[tuple[Any, ...], int] = {}
+        self._prepare_twins()
         self.signature = [self._generate_signature(a) for a in range(len(self.sorts))]
 
     # ------------------------------------------------------------ permutations
@@ -477,11 +479,14 @@ class Canonicalizer:
         assigned in layout order, so it is the same in every process."""
         return self._tags.setdefault((var, offset, plain_key), len(self._tags))
 
-    def colours(self, state: State) -> list[list[int]]:
-        """The stable colouring of every symmetric sort's values in ``state``."""
-        colours = [[0] * n for n in self.size]
-        classes = [1] * len(self.sorts)
-        for _ in range(MAX_ROUNDS):
+    def colours(self, state: State, rounds: int = MAX_ROUNDS,
+                start: list[list[int]] | None = None) -> list[list[int]]:
+        """The colouring of every symmetric sort's values in ``state`` after at
+        most ``rounds`` refinement rounds (from ``start``), stopping early when
+        no class splits. Every round depends only on the state's structure."""
+        colours = start if start is not None else [[0] * n for n in self.size]
+        classes = [len(set(c)) for c in colours]
+        for _ in range(rounds):
             changed = False
             new = []
             for a, sig in enumerate(self.signature):
@@ -500,38 +505,83 @@ class Canonicalizer:
                 break
         return colours
 
-    # ------------------------------------------------------------ canonical form
-
-    def _twins(self, state: State, a: int, cell: list[int]) -> list[list[int]]:
-        """``cell`` split into groups of values whose swap leaves ``state`` unchanged."""
-        groups: list[list[int]] = []
-        for e in cell:
-            for group in groups:
-                pi = list(range(self.size[a]))
-                pi[e], pi[group[0]] = group[0], e
-                pis: list[tuple[int, ...] | None] = [None] * len(self.sorts)
-                pis[a] = tuple(pi)
-                if self.apply(state, pis) == state:
-                    group.append(e)
+    def _prepare_twins(self) -> None:
+        """For the fast twin test: per sort, readers of every slot that may hold
+        one of its values, and of each value's row (the entries keyed by it,
+        in the same order for every value). Only for sorts that no map has at
+        two key positions (whose rows would overlap)."""
+        self._occurrences: list[Callable[[State], Any] | None] = []
+        self._rows: list[list[Callable[[State], Any]] | None] = []
+        for a, sort in enumerate(self.sorts):
+            slots = self.val_slots[a] + [i for i, _ in self.val_guarded[a]] + \
+                self.set_slots[a] + [i for i, _ in self.set_guarded[a]]
+            self._occurrences.append(_getter(slots) if slots else None)
+            rows: list[list[int]] | None = [[] for _ in range(self.size[a])]
+            for var in self.instance.model.state:
+                positions = [j for j, k in enumerate(var.keys) if k == sort]
+                if len(positions) > 1:
+                    rows = None
                     break
-            else:
-                groups.append([e])
-        return groups
+                if not positions:
+                    continue
+                rng = self.instance.layout[var.name]
+                j = positions[0]
+                for e, key in enumerate(rng.keys):
+                    start = rng.offset + e * rng.width
+                    assert rows is not None
+                    rows[key[j] - self.lo[a]].extend(range(start, start + rng.width))
+            self._rows.append([_getter(r) for r in rows] if rows is not None else None)
 
-    def _orderings(self, state: State, a: int, colours: list[int]) -> list[tuple[int, ...]]:
-        """Every permutation of sort ``a`` consistent with the ordered partition
-        by colour, up to swaps of twins (``pi[value] = position``)."""
-        cells: dict[int, list[int]] = {}
-        for e, c in enumerate(colours):
-            cells.setdefault(c, []).append(e)
+    def _are_twins(self, state: State, a: int, e: int, f: int) -> bool:
+        """Whether swapping values ``e`` and ``f`` (positions) of sort ``a``
+        leaves ``state`` unchanged. Fast when neither occurs as a slot value:
+        then the swap only exchanges their rows."""
+        rows = self._rows[a]
+        occurrences = self._occurrences[a]
+        if rows is not None:
+            found = occurrences(state) if occurrences is not None else ()
+            ve, vf = self.lo[a] + e, self.lo[a] + f
+            if not self.set_slots[a] and not self.set_guarded[a] \
+                    and ve not in found and vf not in found:
+                return bool(rows[e](state) == rows[f](state))
+        pi = list(range(self.size[a]))
+        pi[e], pi[f] = f, e
+        pis: list[tuple[int, ...] | None] = [None] * len(self.sorts)
+        pis[a] = tuple(pi)
+        return self.apply(state, pis) == state
+
+    def _groups(self, state: State, colours: list[list[int]]) -> list[list[list[list[int]]]]:
+        """Per sort, its colour classes in colour order, each split into groups
+        of twins."""
+        out = []
+        for a, colour in enumerate(colours):
+            cells: dict[int, list[int]] = {}
+            for e, c in enumerate(colour):
+                cells.setdefault(c, []).append(e)
+            sort_cells = []
+            for c in sorted(cells):
+                cell = cells[c]
+                groups: list[list[int]] = []
+                for e in cell:
+                    for group in groups:
+                        if self._are_twins(state, a, group[0], e):
+                            group.append(e)
+                            break
+                    else:
+                        groups.append([e])
+                sort_cells.append(groups)
+            out.append(sort_cells)
+        return out
+
+    def _orderings(self, a: int, cells: list[list[list[int]]]) -> list[tuple[int, ...]]:
+        """Every permutation of sort ``a`` consistent with the ordered partition,
+        up to swaps of twins (``pi[value] = position``)."""
         per_cell: list[list[list[int]]] = []
-        for c in sorted(cells):
-            cell = cells[c]
-            if len(cell) == 1:
-                per_cell.append([cell])
-                continue
-            groups = self._twins(state, a, cell)
-            per_cell.append(list(_arrangements(groups)))
+        for groups in cells:
+            if len(groups) == 1:
+                per_cell.append([groups[0]])  # one class of twins: any order will do
+            else:
+                per_cell.append(list(_arrangements(groups)))
         out = []
         for combo in itertools.product(*per_cell):
             pi = [0] * self.size[a]
@@ -543,10 +593,43 @@ class Canonicalizer:
             out.append(tuple(pi))
         return out
 
+    def plan(self, state: State) -> list[list[tuple[int, ...]]]:
+        """The permutations whose images ``canonical`` compares, per sort.
+
+        One refinement round usually separates every value that is not a twin
+        of another; only when a class still mixes non-twins is the colouring
+        refined to stability. Whether that happens depends only on the
+        state's structure, so the set of images stays the same across an
+        orbit either way. The common case is done inline: values ordered by
+        their first-round signature, equal signatures being twins."""
+        zero = self._zero
+        plans: list[list[tuple[int, ...]]] = []
+        for a, sig in enumerate(self.signature):
+            sigs = sig(state, *zero)
+            order = sorted(self.identity[a], key=sigs.__getitem__)
+            pi = [0] * self.size[a]
+            previous = None
+            first = 0
+            for position, e in enumerate(order):
+                g = sigs[e]
+                if g == previous:
+                    # Same class as the value before: fine only if twins.
+                    if not self._are_twins(state, a, order[first], e):
+                        return self._plan_refined(state)
+                else:
+                    previous, first = g, position
+                pi[e] = position
+            plans.append([tuple(pi)])
+        return plans
+
+    def _plan_refined(self, state: State) -> list[list[tuple[int, ...]]]:
+        colours = self.colours(state, MAX_ROUNDS)
+        groups = self._groups(state, colours)
+        return [self._orderings(a, cells) for a, cells in enumerate(groups)]
+
     def canonical(self, state: State) -> tuple[int, State]:
         """``(packed key, representative)`` of ``state``'s orbit."""
-        colours = self.colours(state)
-        choices = [self._orderings(state, a, colours[a]) for a in range(len(self.sorts))]
+        choices = self.plan(state)
         best_key: int | None = None
         best: State = state
         for pis in itertools.product(*choices):
@@ -559,11 +642,18 @@ class Canonicalizer:
 
     def candidates(self, state: State) -> int:
         """How many images ``canonical`` compares for ``state`` (for statistics)."""
-        colours = self.colours(state)
         total = 1
-        for a in range(len(self.sorts)):
-            total *= len(self._orderings(state, a, colours[a]))
+        for orderings in self.plan(state):
+            total *= len(orderings)
         return total
+
+
+def _getter(slots: list[int]) -> Callable[[State], Any]:
+    """A reader of the given slots as a tuple (C speed)."""
+    if len(slots) == 1:
+        only = slots[0]
+        return lambda s: (s[only],)
+    return itemgetter(*slots)
 
 
 def _setsig(mask: int, colours: list[int], own: int) -> tuple[Any, ...]:
