@@ -76,8 +76,10 @@ def select_targets(model: ir.Model, props: Sequence[str] | None) -> list[Target]
 class Checker:
     """A solver with assumption-literal queries and an honest three-valued answer."""
 
-    def __init__(self, solver_timeout: float | None = None) -> None:
-        self.solver = z3.Solver()
+    def __init__(self, solver_timeout: float | None = None, logic: str | None = "QF_BV") -> None:
+        # QF_BV: Z3's incremental bit-blasting SAT solver (the bit-vector
+        # encoding); None: the general SMT solver (needed for the Int encoding).
+        self.solver = z3.SolverFor(logic) if logic else z3.Solver()
         if solver_timeout is not None:
             self.solver.set("timeout", max(1, int(solver_timeout * 1000)))
         self.checks = 0
@@ -239,11 +241,18 @@ class Search:
                 self._resolve(self.pending("step"), k,
                               lambda t: frame.fails.get(t.name, FALSE))
                 u.commit(k - 1)
+                # What no step k can do is a fact about every path: telling the
+                # solver prunes the deeper queries (sound: each prefix of a path
+                # is itself a path of that length).
+                for t in self.pending("step"):
+                    self.checker.add(not_(frame.fails.get(t.name, FALSE)))
             xs = u.states[k]
             self._resolve(self.pending("state"), k,
-                          lambda t: not_(self.enc.prop_holds(t.prop, xs)))  # type: ignore[arg-type]
+                          lambda t: not_(self.enc.holds_at(t.prop, xs)))  # type: ignore[arg-type]
+            for t in self.pending("state"):
+                self.checker.add(self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
             self._resolve(self.pending("witness"), k,
-                          lambda t: self.enc.prop_holds(t.prop, xs))  # type: ignore[arg-type]
+                          lambda t: self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
             explored = k
             if not any(self.pending(kind) for kind in ("state", "step", "witness")):
                 break

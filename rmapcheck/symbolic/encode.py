@@ -56,6 +56,7 @@ Semantics pinned here (the explicit machine is the reference)
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ import z3
 from rmapcheck import ir
 from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
+from rmapcheck.symbolic.widths import int_bits
 
 ERROR_PROP = "__runtime_error__"
 
@@ -78,25 +80,58 @@ FALSE = z3.BoolVal(False)
 # because every quantifier and loop instance has concrete variables.
 
 
+# z3's is_true/is_int_value go through several Python-level calls each; the
+# encoder asks them hundreds of thousands of times, so these use one C call:
+# terms are hash-consed, so ``true`` is ``true`` exactly when the ids agree.
+_TRUE_ID = TRUE.get_id()
+_FALSE_ID = FALSE.get_id()
+_NUMERAL = z3.Z3_NUMERAL_AST
+
+
+def is_t(e: z3.ExprRef) -> bool:
+    return e.get_id() == _TRUE_ID  # type: ignore[no-any-return]
+
+
+def is_f(e: z3.ExprRef) -> bool:
+    return e.get_id() == _FALSE_ID  # type: ignore[no-any-return]
+
+
+def _is_numeral(e: z3.ExprRef) -> bool:
+    return z3.Z3_get_ast_kind(e.ctx_ref(), e.as_ast()) == _NUMERAL  # type: ignore[no-any-return]
+
+
 def concrete(e: z3.ExprRef) -> Any:
-    """The Python value of a Z3 literal (bool, int), else None."""
-    if z3.is_true(e):
+    """The Python value of a Z3 literal (bool; int or bit vector, unsigned), else None."""
+    i = e.get_id()
+    if i == _TRUE_ID:
         return True
-    if z3.is_false(e):
+    if i == _FALSE_ID:
         return False
-    if z3.is_int_value(e):
+    if _is_numeral(e):
         return e.as_long()  # type: ignore[attr-defined]
+    return None
+
+
+def signed(e: z3.ExprRef) -> int:
+    """The integer a literal stands for (bit vectors as two's complement)."""
     if z3.is_bv_value(e):
-        return e.as_long()  # type: ignore[attr-defined]
+        return e.as_signed_long()  # type: ignore[attr-defined]
+    return e.as_long()  # type: ignore[attr-defined]
+
+
+def cint(e: z3.ExprRef) -> int | None:
+    """The integer value of an integer-valued literal term, else None."""
+    if _is_numeral(e):
+        return signed(e)
     return None
 
 
 def and_(*xs: z3.BoolRef) -> z3.BoolRef:
     out: list[z3.BoolRef] = []
     for x in xs:
-        if z3.is_false(x):
+        if is_f(x):
             return FALSE
-        if not z3.is_true(x):
+        if not is_t(x):
             out.append(x)
     if not out:
         return TRUE
@@ -108,9 +143,9 @@ def and_(*xs: z3.BoolRef) -> z3.BoolRef:
 def or_(*xs: z3.BoolRef) -> z3.BoolRef:
     out: list[z3.BoolRef] = []
     for x in xs:
-        if z3.is_true(x):
+        if is_t(x):
             return TRUE
-        if not z3.is_false(x):
+        if not is_f(x):
             out.append(x)
     if not out:
         return FALSE
@@ -120,9 +155,9 @@ def or_(*xs: z3.BoolRef) -> z3.BoolRef:
 
 
 def not_(x: z3.BoolRef) -> z3.BoolRef:
-    if z3.is_true(x):
+    if is_t(x):
         return FALSE
-    if z3.is_false(x):
+    if is_f(x):
         return TRUE
     if z3.is_not(x):
         return x.arg(0)  # type: ignore[return-value]
@@ -134,9 +169,9 @@ def implies_(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
 
 
 def ite(c: z3.BoolRef, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
-    if z3.is_true(c):
+    if is_t(c):
         return a
-    if z3.is_false(c):
+    if is_f(c):
         return b
     if a.eq(b):
         return a
@@ -152,14 +187,14 @@ def eq_(a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
     return a == b  # type: ignore[return-value]
 
 
-def int_const(v: int) -> z3.ArithRef:
-    return z3.IntVal(v)
-
-
 # ---------------------------------------------------------------- slots
 
 
 LeafKind = Literal["bool", "int", "bv", "opt_int", "opt_bool", "opt_bv"]
+# How integers (ranges, enums, arithmetic) are represented: signed bit vectors
+# of one width (bit-blasted to SAT: much faster on these finite problems) or
+# Z3's mathematical integers.
+Arith = Literal["bv", "int"]
 
 
 @dataclass(frozen=True)
@@ -171,13 +206,17 @@ class Leaf:
     hi: int = -1
     bits: int = 1  # bv, opt_bv
     elems: int = 0  # bv, opt_bv: number of set elements
+    iw: int = 0  # int, opt_int, opt_bool: bit-vector width, or 0 for a Z3 Int
+
+    def num(self, v: int) -> z3.ExprRef:
+        return z3.BitVecVal(v, self.iw) if self.iw else z3.IntVal(v)
 
     def z3sort(self) -> z3.SortRef:
         match self.kind:
             case "bool":
                 return z3.BoolSort()
             case "int" | "opt_int" | "opt_bool":
-                return z3.IntSort()
+                return z3.BitVecSort(self.iw) if self.iw else z3.IntSort()
             case "bv" | "opt_bv":
                 return z3.BitVecSort(self.bits)
         assert_never(self.kind)
@@ -219,11 +258,11 @@ class Leaf:
             case "bool":
                 return z3.BoolVal(bool(v))
             case "int":
-                return z3.IntVal(int(v))
+                return self.num(int(v))
             case "opt_int":
-                return z3.IntVal(self.sentinel if v is None else int(v))
+                return self.num(self.sentinel if v is None else int(v))
             case "opt_bool":
-                return z3.IntVal(-1 if v is None else int(bool(v)))
+                return self.num(-1 if v is None else int(bool(v)))
             case "bv":
                 return z3.BitVecVal(int(v), self.bits)
             case "opt_bv":
@@ -234,16 +273,16 @@ class Leaf:
         """A Z3 literal back to the Python slot value."""
         match self.kind:
             case "bool":
-                if not (z3.is_true(e) or z3.is_false(e)):
+                if not (is_t(e) or is_f(e)):
                     raise InternalError(f"expected a Bool literal, got {e}")
-                return z3.is_true(e)
+                return is_t(e)
             case "int":
-                return e.as_long()  # type: ignore[attr-defined]
+                return signed(e)
             case "opt_int":
-                v = e.as_long()  # type: ignore[attr-defined]
+                v = signed(e)
                 return None if v == self.sentinel else v
             case "opt_bool":
-                v = e.as_long()  # type: ignore[attr-defined]
+                v = signed(e)
                 return None if v == -1 else bool(v)
             case "bv":
                 return e.as_long()  # type: ignore[attr-defined]
@@ -306,14 +345,14 @@ class Acc:
 
     def runtime_error(self, pc: z3.BoolRef, bad: z3.BoolRef) -> None:
         cond = and_(pc, bad)
-        if z3.is_false(cond):
+        if is_f(cond):
             return
         self.error = or_(self.error, and_(self.run, cond))
         self.run = and_(self.run, not_(cond))
 
     def assertion(self, name: str, pc: z3.BoolRef, cond: z3.BoolRef) -> None:
         bad = and_(pc, not_(cond))
-        if not z3.is_false(bad):
+        if not is_f(bad):
             self.failed[name] = or_(self.failed.get(name, FALSE), bad)
 
     def require(self, pc: z3.BoolRef, cond: z3.BoolRef) -> None:
@@ -323,7 +362,7 @@ class Acc:
         """How the step fails: an assertion (only if the step is enabled) or a
         run-time error (whatever follows it)."""
         out = {name: and_(self.run, bad) for name, bad in self.failed.items()}
-        if not z3.is_false(self.error):
+        if not is_f(self.error):
             out[ERROR_PROP] = self.error
         return out
 
@@ -349,7 +388,7 @@ class Transition:
 
     cur: list[z3.ExprRef]
     nxt: list[z3.ExprRef]
-    sel: z3.ArithRef
+    sel: z3.ExprRef
     actions: list[ActionEncoding]
     ok: z3.BoolRef  # the selected action is enabled and runs to the end
     frame: z3.BoolRef  # nxt is the store the selected action computes
@@ -366,7 +405,7 @@ class Transition:
 class Frame:
     """The constants of one step ``t``: state ``t`` to state ``t + 1``."""
 
-    sel: z3.ArithRef
+    sel: z3.ExprRef
     params: list[tuple[z3.ExprRef, ...]]  # per action
     ok: z3.BoolRef
     frame: z3.BoolRef
@@ -377,9 +416,13 @@ class Frame:
 class Encoder:
     """Encodes one ``Instance``: layout, values, properties and the transition."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, arith: Arith = "bv") -> None:
         self.inst = instance
         self.model = instance.model
+        self.arith = arith
+        # Bit-vector mode: one signed width for every integer term, wide enough
+        # for every value (static interval analysis), so nothing wraps around.
+        self.iw = int_bits(instance, (len(self.model.actions),)) if arith == "bv" else 0
         self.leaves: list[Leaf] = []
         self.slot_names: list[str] = []
         # For each R? entry: its presence slot and (field slot, default) pairs.
@@ -394,6 +437,7 @@ class Encoder:
                                 f"{instance.num_slots} slots")
         self._transition: Transition | None = None
         self._initial: tuple[Any, ...] | None = None
+        self._prop_cache: dict[str, z3.BoolRef] = {}
         self.init_failures: tuple[str, ...] = ()
 
     # ------------------------------------------------------------ layout
@@ -422,17 +466,17 @@ class Encoder:
                 return Leaf("bool")
             case ir.RangeSort():
                 lo, hi = self.inst.range_bounds(sort)
-                return Leaf("int", lo, hi)
+                return Leaf("int", lo, hi, iw=self.iw)
             case ir.EnumSort(members=members):
-                return Leaf("int", 0, len(members) - 1)
+                return Leaf("int", 0, len(members) - 1, iw=self.iw)
             case ir.SetSort(elem=elem):
                 n = len(self.inst.values(elem))
                 return Leaf("bv", bits=max(1, n), elems=n)
             case ir.OptionSort(inner=ir.BoolSort()):
-                return Leaf("opt_bool", -1, 1)
+                return Leaf("opt_bool", -1, 1, iw=self.iw)
             case ir.OptionSort(inner=ir.RangeSort() | ir.EnumSort() as inner):
                 base = self.leaf(inner, span)
-                return Leaf("opt_int", base.lo, base.hi)
+                return Leaf("opt_int", base.lo, base.hi, iw=self.iw)
             case ir.OptionSort(inner=ir.SetSort(elem=elem)):
                 n = len(self.inst.values(elem))
                 return Leaf("opt_bv", bits=n + 1, elems=n)
@@ -440,6 +484,24 @@ class Encoder:
                 raise SpecError(f"a value of sort {sort} cannot be held in one state slot",
                                 span)
         assert_never(sort)
+
+    # ------------------------------------------------------------ integers
+
+    def num(self, v: int) -> z3.ExprRef:
+        """An integer literal of the integer representation."""
+        if self.iw:
+            if not -(1 << (self.iw - 1)) <= v < (1 << (self.iw - 1)):
+                raise InternalError(f"{v} does not fit the {self.iw}-bit integers")
+            return z3.BitVecVal(v, self.iw)
+        return z3.IntVal(v)
+
+    def int_sort(self) -> z3.SortRef:
+        return z3.BitVecSort(self.iw) if self.iw else z3.IntSort()
+
+    def sum(self, terms: Sequence[z3.ExprRef]) -> z3.ExprRef:
+        if not terms:
+            return self.num(0)
+        return functools.reduce(lambda a, b: a + b, terms)  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ state constants
 
@@ -473,7 +535,7 @@ class Encoder:
         """A concrete value of a finite scalar sort (a loop or quantifier variable)."""
         if isinstance(sort, ir.BoolSort):
             return z3.BoolVal(bool(v))
-        return z3.IntVal(int(v))
+        return self.num(int(v))
 
     def default_val(self, sort: ir.Sort) -> Val:
         match sort:
@@ -482,7 +544,7 @@ class Encoder:
             case ir.OptionSort(inner=inner):
                 return self.none_val(sort)
             case ir.IntSort():
-                return z3.IntVal(0)
+                return self.num(0)
             case _:
                 (slot,) = self.inst.default(sort)
                 return self.leaf(sort).to_z3(slot)
@@ -507,7 +569,7 @@ class Encoder:
                 case "opt_int":
                     enc: z3.ExprRef = inner
                 case "opt_bool":
-                    enc = ite(inner, z3.IntVal(1), z3.IntVal(0))  # type: ignore[arg-type]
+                    enc = ite(inner, self.num(1), self.num(0))  # type: ignore[arg-type]
                 case "opt_bv":
                     enc = z3.ZeroExt(1, inner)  # type: ignore[arg-type]
                     c = concrete(enc)
@@ -539,7 +601,7 @@ class Encoder:
                     case "opt_int":
                         val: Val = raw
                     case "opt_bool":
-                        val = eq_(raw, z3.IntVal(1))
+                        val = eq_(raw, self.num(1))
                     case "opt_bv":
                         val = z3.Extract(max(0, leaf.elems - 1), 0, raw)  # type: ignore[arg-type]
                         c = concrete(val)
@@ -574,9 +636,9 @@ class Encoder:
 
     def merge(self, c: z3.BoolRef, a: Val, b: Val) -> Val:
         """``ite`` over values of the same sort."""
-        if z3.is_true(c):
+        if is_t(c):
             return a
-        if z3.is_false(c):
+        if is_f(c):
             return b
         if isinstance(a, Rec) and isinstance(b, Rec):
             return Rec(a.sort, tuple(self.merge(c, x, y) for x, y in zip(a.fields, b.fields)))
@@ -608,12 +670,12 @@ class Encoder:
         match sort:
             case ir.RangeSort():
                 lo, hi = self.inst.range_bounds(sort)
-                c = concrete(v)
+                c = cint(v)
                 if c is not None:
                     return TRUE if lo <= c <= hi else FALSE
                 return and_(v >= lo, v <= hi)  # type: ignore[operator]
             case ir.EnumSort(members=members):
-                c = concrete(v)
+                c = cint(v)
                 if c is not None:
                     return TRUE if 0 <= c < len(members) else FALSE
                 return and_(v >= 0, v < len(members))  # type: ignore[operator]
@@ -688,7 +750,7 @@ class Encoder:
         errs: list[z3.BoolRef] = []
         for sort, k, e in zip(sorts, keys, exprs):
             values = self.inst.values(sort)
-            c = concrete(k)
+            c = concrete(k) if isinstance(sort, ir.BoolSort) else cint(k)
             if c is not None:
                 if isinstance(sort, ir.BoolSort) or self.inst.contains(sort, c):
                     choices.append([(self.inst.index_of(sort, c), TRUE)])
@@ -701,7 +763,7 @@ class Encoder:
             if isinstance(sort, ir.BoolSort):
                 choices.append([(0, not_(k)), (1, k)])  # type: ignore[arg-type]
             else:
-                choices.append([(i, eq_(k, z3.IntVal(v))) for i, v in enumerate(values)])
+                choices.append([(i, eq_(k, self.num(v))) for i, v in enumerate(values)])
         return choices, or_(*errs)
 
     def _entries(self, var: str, choices: list[list[tuple[int, z3.BoolRef]]]
@@ -743,14 +805,14 @@ class Encoder:
                 return z3.BoolVal(value), FALSE
             case ir.IntLit(value=value, sort=sort):
                 if isinstance(sort, ir.RangeSort) and not self.inst.contains(sort, value):
-                    return z3.IntVal(value), TRUE  # a literal outside its declared sort
-                return z3.IntVal(value), FALSE
+                    return self.num(value), TRUE  # a literal outside its declared sort
+                return self.num(value), FALSE
             case ir.EnumLit():
-                return z3.IntVal(expr.index), FALSE
+                return self.num(expr.index), FALSE
             case ir.NoneLit(sort=sort):
                 return self.none_val(sort), FALSE
             case ir.ConstRef(name=name):
-                return z3.IntVal(self.inst.consts[name]), FALSE
+                return self.num(self.inst.consts[name]), FALSE
             case ir.Local(name=name):
                 if name not in env:
                     raise InternalError(f"unbound local {name}")
@@ -772,8 +834,8 @@ class Encoder:
                 return not_(v), err  # type: ignore[arg-type]
             case ir.Unary(op="neg", arg=arg):
                 v, err = self.ev(arg, env, store)
-                c = concrete(v)  # type: ignore[arg-type]
-                return (z3.IntVal(-c) if c is not None else -v), err  # type: ignore[operator]
+                c = cint(v)  # type: ignore[arg-type]
+                return (self.num(-c) if c is not None else -v), err  # type: ignore[operator]
             case ir.Unary():
                 raise InternalError(f"unknown unary operator {expr.op}")
             case ir.Binary():
@@ -781,10 +843,10 @@ class Encoder:
             case ir.Ite(cond=cond, then=then, else_=else_):
                 c, ec = self.ev(cond, env, store)
                 assert isinstance(c, z3.ExprRef)
-                if z3.is_true(c):
+                if is_t(c):
                     v, e = self.ev(then, env, store)
                     return v, or_(ec, e)
-                if z3.is_false(c):
+                if is_f(c):
                     v, e = self.ev(else_, env, store)
                     return v, or_(ec, e)
                 a, ea = self.ev(then, env, store)
@@ -861,11 +923,11 @@ class Encoder:
         # explicit machine would evaluate it.
         if op in ("and", "or", "implies"):
             assert isinstance(a, z3.ExprRef)
-            if op == "and" and z3.is_false(a):
+            if op == "and" and is_f(a):
                 return FALSE, ea
-            if op in ("or",) and z3.is_true(a):
+            if op in ("or",) and is_t(a):
                 return TRUE, ea
-            if op == "implies" and z3.is_false(a):
+            if op == "implies" and is_f(a):
                 return TRUE, ea
             b, eb = self.ev(expr.rhs, env, store)
             assert isinstance(b, z3.ExprRef)
@@ -883,7 +945,7 @@ class Encoder:
                 return not_(self.equal(a, b)), err
             case "lt" | "le" | "gt" | "ge":
                 assert isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef)
-                ca, cb = concrete(a), concrete(b)
+                ca, cb = cint(a), cint(b)
                 if ca is not None and cb is not None:
                     r = {"lt": ca < cb, "le": ca <= cb, "gt": ca > cb, "ge": ca >= cb}[op]
                     return z3.BoolVal(r), err
@@ -892,10 +954,10 @@ class Encoder:
                 return t, err
             case "add" | "sub" | "mul":
                 assert isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef)
-                ca, cb = concrete(a), concrete(b)
+                ca, cb = cint(a), cint(b)
                 if ca is not None and cb is not None:
                     r = ca + cb if op == "add" else ca - cb if op == "sub" else ca * cb
-                    return z3.IntVal(r), err
+                    return self.num(r), err
                 if op == "add":
                     if cb == 0:
                         return a, err
@@ -930,12 +992,17 @@ class Encoder:
 
     def _floor_divmod(self, op: str, a: z3.ExprRef, b: z3.ExprRef, err: z3.BoolRef
                       ) -> tuple[Val, z3.BoolRef]:
-        ca, cb = concrete(a), concrete(b)
+        ca, cb = cint(a), cint(b)
         if cb == 0:
-            return z3.IntVal(0), TRUE
+            return self.num(0), TRUE
         if ca is not None and cb is not None:
-            return z3.IntVal(ca // cb if op == "div" else ca % cb), err
-        err = or_(err, eq_(b, z3.IntVal(0)))
+            return self.num(ca // cb if op == "div" else ca % cb), err
+        err = or_(err, eq_(b, self.num(0)))
+        if self.iw:
+            # bvsmod takes the divisor's sign, as Python's %; then the floor
+            # quotient is the exact (truncating) quotient of a - a mod b.
+            r = a % b  # type: ignore[operator]
+            return ((a - r) / b if op == "div" else r), err  # type: ignore[operator]
         q = a / b  # type: ignore[operator]
         r = a % b  # type: ignore[operator]
         if cb is not None and cb > 0:
@@ -956,7 +1023,7 @@ class Encoder:
         parts: list[z3.BoolRef] = []
         for i, x in enumerate(values):
             c = eq_(v, self.scalar_const(sort.elem, x))
-            if z3.is_false(c):
+            if is_f(c):
                 continue
             if cm is not None:
                 bit = TRUE if cm >> i & 1 else FALSE
@@ -995,13 +1062,13 @@ class Encoder:
                 known = 0
                 terms = []
                 for b in bodies:
-                    if z3.is_true(b):
+                    if is_t(b):
                         known += 1
-                    elif not z3.is_false(b):
-                        terms.append(z3.If(b, z3.IntVal(1), z3.IntVal(0)))
-                total: z3.ExprRef = z3.IntVal(known)
+                    elif not is_f(b):
+                        terms.append(z3.If(b, self.num(1), self.num(0)))
+                total: z3.ExprRef = self.num(known)
                 if terms:
-                    total = z3.Sum(terms + ([total] if known else []))
+                    total = self.sum(terms + ([total] if known else []))
                 return total, or_(*errs)
             case "choose":
                 if len(expr.vars) != 1:
@@ -1025,7 +1092,7 @@ class Encoder:
         earlier body was ``continue_on``."""
         out: list[z3.BoolRef] = []
         for i, e in enumerate(errs):
-            if z3.is_false(e):
+            if is_f(e):
                 continue
             before = [b if continue_on else not_(b) for b in bodies[:i]]
             out.append(and_(*before, e))
@@ -1038,7 +1105,7 @@ class Encoder:
         """Runs ``stmts`` on ``store`` under path condition ``pc``; returns the store."""
         env = dict(env)  # a let binds until the end of its block
         for stmt in stmts:
-            if z3.is_false(acc.run):
+            if is_f(acc.run):
                 break
             store = self.exec_stmt(stmt, env, store, pc, acc)
         return store
@@ -1055,9 +1122,9 @@ class Encoder:
                 c, err = self.ev(cond, env, store)
                 assert isinstance(c, z3.ExprRef)
                 acc.runtime_error(pc, err)
-                if z3.is_true(c):
+                if is_t(c):
                     return self.exec_block(then, env, store, pc, acc)
-                if z3.is_false(c):
+                if is_f(c):
                     return self.exec_block(else_, env, store, pc, acc)
                 s1 = self.exec_block(then, env, list(store), and_(pc, c), acc)  # type: ignore[arg-type]
                 s2 = self.exec_block(else_, env, list(store), and_(pc, not_(c)), acc)  # type: ignore[arg-type]
@@ -1131,17 +1198,17 @@ class Encoder:
         store = self.state_literal(self.inst.initial_slots())
         acc = Acc()
         store = self.exec_block(self.model.init, {}, store, TRUE, acc)
-        if not z3.is_false(z3.simplify(acc.error)):
+        if not is_f(z3.simplify(acc.error)):
             raise SpecRuntimeError("the init block hits a run-time error (a value outside "
                                    "its sort, a field of none, unwrap of none or division "
                                    "by zero)", self.model.span)
-        if not z3.is_true(z3.simplify(acc.run)):
+        if not is_t(z3.simplify(acc.run)):
             # No initial state: every property would hold vacuously, so it is an
             # error of the spec, never a proof.
             raise SpecError("a requires in the init block is false, so there is no "
                             "initial state", self.model.span)
         self.init_failures = tuple(name for name, cond in acc.failed.items()
-                                   if z3.is_true(z3.simplify(cond)))
+                                   if is_t(z3.simplify(cond)))
         out = []
         for leaf, term in zip(self.leaves, store):
             value = z3.simplify(term)
@@ -1163,6 +1230,16 @@ class Encoder:
         witnessed only by a state where it evaluates cleanly to true)."""
         v, err = self.prop_value(prop, xs)
         return and_(not_(err), v)
+
+    def holds_at(self, prop: ir.Property, xs: Sequence[z3.ExprRef]) -> z3.BoolRef:
+        """``prop_holds`` on state ``xs``: encoded once over the template state,
+        then renamed (evaluating a property is much slower than renaming)."""
+        tr = self.transition()
+        term = self._prop_cache.get(prop.name)
+        if term is None:
+            term = self.prop_holds(prop, tr.cur)
+            self._prop_cache[prop.name] = term
+        return z3.substitute(term, *zip(tr.cur, xs))  # type: ignore[return-value]
 
     def param_leaf(self, param: ir.Local) -> Leaf:
         if not (ir.is_finite_scalar(param.sort) or (
@@ -1198,13 +1275,13 @@ class Encoder:
             return self._transition
         cur = self.state_consts("X")
         nxt = self.state_consts("Y")
-        sel = z3.Int("A")
+        sel = z3.Const("A", self.int_sort())
         actions = [self.encode_action(a, i, cur) for i, a in enumerate(self.model.actions)]
-        ok = or_(*[and_(eq_(sel, z3.IntVal(a.index)), a.domain, a.ok) for a in actions])
+        ok = or_(*[and_(eq_(sel, self.num(a.index)), a.domain, a.ok) for a in actions])
         names: list[str] = []
         for a in actions:
             names.extend(n for n in a.fails if n not in names)
-        fails = {n: or_(*[and_(eq_(sel, z3.IntVal(a.index)), a.domain, a.fails[n])
+        fails = {n: or_(*[and_(eq_(sel, self.num(a.index)), a.domain, a.fails[n])
                           for a in actions if n in a.fails]) for n in names}
         frame_parts: list[z3.BoolRef] = []
         for i, y in enumerate(nxt):
@@ -1212,7 +1289,7 @@ class Encoder:
             value: z3.ExprRef = cur[i]
             for a in reversed(actions):
                 if not a.next[i].eq(cur[i]):
-                    value = ite(eq_(sel, z3.IntVal(a.index)), a.next[i], value)
+                    value = ite(eq_(sel, self.num(a.index)), a.next[i], value)
             frame_parts.append(eq_(y, value))
         frame = and_(*frame_parts)
         self._transition = Transition(cur, nxt, sel, actions, ok, frame, fails)
@@ -1227,7 +1304,7 @@ class Encoder:
         """The step relation from ``cur`` to ``nxt`` with fresh selector and
         parameters named after step ``t``."""
         tr = self.transition()
-        sel = z3.Int(f"act{t}")
+        sel = z3.Const(f"act{t}", self.int_sort())
         params = [tuple(z3.Const(f"{t}|{a.action.name}.{p.name}", leaf.z3sort())
                         for p, leaf in zip(a.action.params, a.param_leaves))
                   for a in tr.actions]
@@ -1245,7 +1322,7 @@ class Encoder:
 
     def decode_step(self, m: z3.ModelRef, frame: Frame) -> tuple[ir.Action, tuple[tuple[str, Any], ...]]:
         tr = self.transition()
-        idx = m.eval(frame.sel, model_completion=True).as_long()  # type: ignore[attr-defined]
+        idx = signed(m.eval(frame.sel, model_completion=True))
         if not 0 <= idx < len(tr.actions):
             raise InternalError(f"action selector {idx} out of range")
         a = tr.actions[idx]
@@ -1269,17 +1346,17 @@ class Encoder:
             return z3.simplify(z3.substitute(e, *subst))
 
         for name, cond in a.fails.items():
-            if z3.is_true(value(cond)):
+            if is_t(value(cond)):
                 return name, None
-        if z3.is_true(value(a.ok)):
+        if is_t(value(a.ok)):
             return "ok", tuple(leaf.from_z3(value(e)) for leaf, e in zip(self.leaves, a.next))
         return "disabled", None
 
     def concrete_prop(self, prop: ir.Property, state: Sequence[Any]) -> bool | None:
         """The property on a concrete state: True/False, None for a run-time error."""
         v, err = self.prop_value(prop, self.state_literal(state))
-        if z3.is_true(z3.simplify(err)):
+        if is_t(z3.simplify(err)):
             return None
-        return z3.is_true(z3.simplify(v))
+        return is_t(z3.simplify(v))
 
 
