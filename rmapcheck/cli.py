@@ -120,6 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("-k", type=_positive(int), default=2, help="k for k-induction")
     prove.add_argument("--solver-timeout", type=_positive(float), metavar="SECONDS")
     prove.add_argument("--property", action="append", default=[], metavar="NAME")
+
+    report = sub.add_parser(
+        "report", help="check every bundled model and write docs/PROPERTIES.md and "
+        "models/README.md from the results")
+    report.add_argument("files", nargs="*", metavar="FILE",
+                        help="models to report on (default: every bundled design)")
+    report.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if the committed documents are stale")
+    report.add_argument("--no-prove", action="store_true", help="skip the Z3 proofs")
+    report.add_argument("--docs", default="docs", metavar="DIR",
+                        help="where PROPERTIES.md goes (default: docs)")
+    report.add_argument("--catalogue", default=None, metavar="FILE",
+                        help="where the models table goes (default: models/README.md)")
+    report.add_argument("--solver-timeout", type=_positive(float), default=120.0,
+                        metavar="SECONDS")
     return parser
 
 
@@ -148,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from rmapcheck.frontend import load_model
 
+    if args.command == "report":
+        return _report(args)
     if args.command == "replay":
         from rmapcheck.render.commands import replay_command
 
@@ -175,6 +192,31 @@ def _run(args: argparse.Namespace) -> int:
                 raise AssertionError(args.command)
         worst = _worse(worst, code)
     return worst
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rmapcheck.frontend import resolve_spec_path
+    from rmapcheck.report import report_models, write_or_check
+    from rmapcheck.resources import models_dir
+
+    paths = [resolve_spec_path(f) for f in args.files] or None
+    reports = report_models(paths, prove=not args.no_prove, solver_timeout=args.solver_timeout,
+                            log=lambda line: sys.stderr.write(line + "\n"))
+    catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
+    stale = write_or_check(reports, Path(args.docs) / "PROPERTIES.md", catalogue,
+                           check=args.check)
+    if args.check:
+        if stale:
+            names = " and ".join(str(p) for p in stale)
+            sys.stderr.write(f"rmapcheck: {names} {'is' if len(stale) == 1 else 'are'} stale; "
+                             "run 'rmapcheck report' and commit the result\n")
+            return 1
+        print("the reports are up to date")
+        return errors.EXIT_OK
+    print(f"wrote {Path(args.docs) / 'PROPERTIES.md'} and {catalogue}")
+    return errors.EXIT_OK
 
 
 def _worse(a: int, b: int) -> int:

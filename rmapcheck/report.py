@@ -1,0 +1,266 @@
+"""``rmapcheck report``: what the tool itself says about every bundled model.
+
+It runs the explicit engine (native when a C compiler is there) and the Z3
+prover on each design at its default bounds and writes two documents from the
+results: ``docs/PROPERTIES.md`` (every property of every model: proved, holds
+to a bound, or violated with its trace in brief) and ``models/README.md`` (the
+catalogue). ``--check`` regenerates them in memory and says whether the
+committed files are stale; timings are left out of that comparison because a
+shared machine never repeats them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from rmapcheck import ir
+from rmapcheck.frontend import bundled_models, load_model
+from rmapcheck.instance import Instance
+from rmapcheck.resources import models_dir
+from rmapcheck.trace import Holds, Proved, Result, Unknown, Verdict, Violated
+
+VERSION = "0.1.0"
+
+
+@attrs.frozen
+class ModelReport:
+    path: Path
+    model: ir.Model
+    instance: Instance
+    explicit: Result
+    proofs: Result | None
+    explicit_seconds: float
+    proof_seconds: float | None
+    proof_note: str = ""
+
+    @property
+    def broken(self) -> bool:
+        return self.path.parent.name == "broken"
+
+
+def _doc_field(doc: str, label: str) -> str:
+    """The paragraph of a docstring that starts with ``label:``, on one line."""
+    match = re.search(rf"^{label}:\s*(.*?)(?:\n\s*\n|\Z)", doc, re.M | re.S)
+    return " ".join(match.group(1).split()) if match else ""
+
+
+def summary_line(doc: str) -> str:
+    first = doc.strip().splitlines()[0] if doc.strip() else ""
+    return first.split(":", 1)[1].strip() if ":" in first else first
+
+
+def year_of(doc: str) -> str:
+    design = _doc_field(doc, "Design")
+    found = re.search(r"\b(19\d\d|20\d\d)\b", design or doc)
+    return found.group(1) if found else ""
+
+
+def source_of(doc: str) -> str:
+    design = _doc_field(doc, "Design")
+    sentence = re.split(r"(?<=[.;])\s", design, maxsplit=1)[0] if design else ""
+    return sentence.rstrip(".;")
+
+
+def expected_of(doc: str) -> str:
+    return _doc_field(doc, "Expected")
+
+
+def _explicit_search() -> Callable[..., Result]:
+    try:
+        from rmapcheck.explicit import native
+
+        if native.available():
+            return native.search  # type: ignore[no-any-return]
+    except ImportError:
+        pass
+    from rmapcheck.explicit.bfs import search
+
+    return search
+
+
+def run_model(path: Path, prove: bool = True, solver_timeout: float = 120.0,
+              log: Callable[[str], None] | None = None) -> ModelReport:
+    from rmapcheck.explicit.machine import Machine
+
+    model = load_model(path)
+    instance = Instance(model)
+    machine = Machine(instance)
+    started = time.monotonic()
+    # Past the first violation, so that every property gets its own verdict.
+    explicit = _explicit_search()(machine, stop_at_first=False)
+    explicit_seconds = time.monotonic() - started
+    if log:
+        log(f"{model.name}: explicit search done in {explicit_seconds:.1f} s")
+    proofs: Result | None = None
+    proof_seconds: float | None = None
+    note = ""
+    if prove:
+        try:
+            from rmapcheck.symbolic.induction import prove as z3_prove
+        except ImportError:
+            note = "the Z3 prover is not available in this build"
+        else:
+            started = time.monotonic()
+            proofs = z3_prove(instance, method="auto", solver_timeout=solver_timeout)
+            proof_seconds = time.monotonic() - started
+            if log:
+                log(f"{model.name}: proofs done in {proof_seconds:.1f} s")
+    return ModelReport(path, model, instance, explicit, proofs, explicit_seconds,
+                       proof_seconds, note)
+
+
+def _consts(instance: Instance) -> str:
+    return ", ".join(f"{k}={v}" for k, v in instance.consts.items())
+
+
+def _trace_brief(report: ModelReport, verdict: Violated) -> str:
+    from rmapcheck.render.text import format_args
+
+    model = report.model
+    steps = []
+    for step in verdict.trace.steps:
+        action = model.action(step.action)
+        steps.append(f"{step.action}({format_args(report.instance, action, step.args)})")
+    return ", ".join(steps) if steps else "the initial state"
+
+
+def _verdict_cell(report: ModelReport, verdict: Verdict) -> str:
+    match verdict:
+        case Proved(method=method, lemmas=lemmas):
+            extra = f"; lemmas {', '.join(lemmas)}" if lemmas else ""
+            return f"proved ({method}{extra})"
+        case Holds(bound=bound):
+            return f"holds ({bound.describe()})"
+        case Violated() as violated:
+            return f"**violated** after {len(violated.trace)} steps: {_trace_brief(report, violated)}"
+        case Unknown(reason=reason):
+            return f"unknown ({reason})"
+    raise AssertionError(verdict)
+
+
+def _best(report: ModelReport, name: str) -> tuple[Verdict | None, Verdict | None]:
+    explicit = dict(report.explicit.verdicts).get(name)
+    proof = dict(report.proofs.verdicts).get(name) if report.proofs else None
+    return explicit, proof
+
+
+def shortest_violation(report: ModelReport) -> int | None:
+    lengths = [len(v.trace) for _, v in report.explicit.violations]
+    return min(lengths) if lengths else None
+
+
+def render_properties(reports: Sequence[ModelReport]) -> str:
+    out = [
+        "# What rmapcheck says about every bundled model",
+        "",
+        f"Generated by `rmapcheck report` (rmapcheck {VERSION}) from the tool's own results; "
+        "do not edit by hand. CI regenerates it and fails when it is stale. For each model, "
+        "at its default bounds: the explicit engine's exhaustive search, and the Z3 prover "
+        "(`rmapcheck prove`).",
+        "",
+        "Verdicts: **proved** holds in every reachable state of the instance (the method "
+        "says how); **holds** no violation in every reachable state the search explored "
+        "(the bound says how far); **violated** with the shortest trace; **unknown** with "
+        "the reason.",
+        "",
+    ]
+    for report in reports:
+        model = report.model
+        stats = report.explicit.stats
+        out.append(f"## {model.name}{' (broken variant)' if report.broken else ''}")
+        out.append("")
+        out.append(f"{summary_line(model.doc)}  ")
+        out.append(f"Spec: `{report.path.relative_to(models_dir().parent)}`; bounds "
+                   f"{_consts(report.instance)}.  ")
+        out.append(f"Explicit search ({report.explicit.engine}): {stats.states:,} states, "
+                   f"{stats.transitions:,} transitions, depth {stats.depth}, "
+                   f"{report.explicit_seconds:.1f} s.")
+        if report.proofs is not None and report.proof_seconds is not None:
+            out.append(f"Z3 ({report.proofs.engine}): {report.proof_seconds:.1f} s.")
+        elif report.proof_note:
+            out.append(f"Z3: {report.proof_note}.")
+        out.append("")
+        out.append("| property | kind | explicit search | Z3 |")
+        out.append("|---|---|---|---|")
+        names = [name for name, _ in report.explicit.verdicts]
+        for name in names:
+            explicit, proof = _best(report, name)
+            kind = _kind(model, name)
+            cells = [_verdict_cell(report, explicit) if explicit else "",
+                     _verdict_cell(report, proof) if proof else "not run"]
+            out.append(f"| `{name}` | {kind} | {cells[0]} | {cells[1]} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _kind(model: ir.Model, name: str) -> str:
+    try:
+        return model.prop(name).kind
+    except KeyError:
+        return "assert"
+
+
+def render_catalogue(reports: Sequence[ModelReport]) -> str:
+    out = [
+        "# The models",
+        "",
+        "One spec per rmap design; `broken/` holds deliberately broken variants of the "
+        "designs that hold, each of which must be refuted. Generated by `rmapcheck report` "
+        "from the tool's own results (CI fails when it is stale); `vm.spec` and "
+        "`vm_file.spec` are the shared libraries the designs use.",
+        "",
+        "| model | design | source | year | expected | verdict | shortest counterexample | "
+        "states at default bounds | bounds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for report in reports:
+        model = report.model
+        doc = model.doc
+        violated = [name for name, _ in report.explicit.violations]
+        verdict = ("violated: " + ", ".join(violated)) if violated else (
+            "inconclusive" if report.explicit.unknowns else "holds")
+        shortest = shortest_violation(report)
+        name = f"broken/{model.name}" if report.broken else model.name
+        out.append(
+            f"| [{name}]({report.path.relative_to(models_dir())}) | {summary_line(doc)} | "
+            f"{source_of(doc)} | {year_of(doc)} | {expected_of(doc)} | {verdict} | "
+            f"{shortest if shortest is not None else '-'} | {report.explicit.stats.states:,} | "
+            f"{_consts(report.instance)} |")
+    out.append("")
+    return "\n".join(out)
+
+
+_TIMING = re.compile(r"\d[\d,]*(\.\d+)? s\b")
+
+
+def normalise(text: str) -> str:
+    """The document without its timings, which no two runs share."""
+    return _TIMING.sub("<time>", text)
+
+
+def write_or_check(reports: Sequence[ModelReport], properties: Path, catalogue: Path,
+                   check: bool) -> list[Path]:
+    """Writes both documents, or (``check``) returns those that are stale."""
+    wanted = {properties: render_properties(reports), catalogue: render_catalogue(reports)}
+    stale = []
+    for path, text in wanted.items():
+        if check:
+            current = path.read_text() if path.exists() else ""
+            if normalise(current) != normalise(text):
+                stale.append(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    return stale
+
+
+def report_models(paths: Sequence[Path] | None = None, prove: bool = True,
+                  log: Callable[[str], None] | None = None, **kwargs: Any) -> list[ModelReport]:
+    chosen = list(paths) if paths else bundled_models()
+    return [run_model(path, prove=prove, log=log, **kwargs) for path in chosen]
