@@ -1333,10 +1333,10 @@ class Encoder:
     # ------------------------------------------------------------ concrete use
 
     def concrete_step(self, state: Sequence[Any], action: str, args: Sequence[Any]
-                      ) -> tuple[str, tuple[Any, ...] | None]:
-        """Runs the encoded action on a concrete state: ("ok", next),
-        ("disabled", None) or (failing property, None). For differential tests
-        against the explicit machine."""
+                      ) -> tuple[str, tuple[Any, ...] | None, tuple[str, ...]]:
+        """Runs the encoded action on a concrete state, as the explicit machine
+        would: ("ok", next, failed assertions), ("disabled", None, ()) or
+        (ERROR_PROP, None, ()). For self-checks and differential tests."""
         tr = self.transition()
         a = next(x for x in tr.actions if x.action.name == action)
         subst = list(zip(tr.cur, self.state_literal(state)))
@@ -1345,12 +1345,14 @@ class Encoder:
         def value(e: z3.ExprRef) -> z3.ExprRef:
             return z3.simplify(z3.substitute(e, *subst))
 
-        for name, cond in a.fails.items():
-            if is_t(value(cond)):
-                return name, None
-        if is_t(value(a.ok)):
-            return "ok", tuple(leaf.from_z3(value(e)) for leaf, e in zip(self.leaves, a.next))
-        return "disabled", None
+        if ERROR_PROP in a.fails and is_t(value(a.fails[ERROR_PROP])):
+            return ERROR_PROP, None, ()
+        if not is_t(value(a.ok)):
+            return "disabled", None, ()
+        failed = tuple(name for name, cond in a.fails.items()
+                       if name != ERROR_PROP and is_t(value(cond)))
+        nxt = tuple(leaf.from_z3(value(e)) for leaf, e in zip(self.leaves, a.next))
+        return "ok", nxt, failed
 
     def concrete_prop(self, prop: ir.Property, state: Sequence[Any]) -> bool | None:
         """The property on a concrete state: True/False, None for a run-time error."""

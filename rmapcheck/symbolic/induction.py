@@ -1,0 +1,380 @@
+"""Proofs: induction with lemmas, k-induction, Spacer, and what to say when they fail.
+
+Induction proves a set S of state properties (the invariants asked about and
+every ``lemma`` of the model) together: the initial state satisfies each, and
+from any well-formed state satisfying all of S, every step (every action,
+every argument) leads to a state satisfying all of S. When some member fails
+the step query, it is dropped from S and the query repeated (Houdini), so what
+remains is inductive and proved; each dropped member gets a counterexample to
+induction (CTI): the action and arguments, the state before and after, and the
+conjunct and quantifier instance that breaks. BMC then looks for a real
+violation of it to a modest depth.
+
+Assertions and run-time errors are step properties: proved when no step from a
+state satisfying S can fail them.
+
+k-induction assumes S on k consecutive states of a simple path (pairwise
+distinct states) and asks about the (k+1)-th, with BMC to depth k-1 as base.
+
+A proof is trusted only when the model is not vacuous: every ``sometimes``
+property must be witnessed by BMC (within ``witness_depth``); otherwise each
+"proved" becomes ``Unknown`` saying so. A solver ``unknown`` (or timeout) is
+never a proof.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import z3
+
+from rmapcheck import ir
+from rmapcheck.errors import InternalError, SpecError
+from rmapcheck.instance import Instance
+from rmapcheck.render.text import format_args, state_changes
+from rmapcheck.symbolic.bmc import Checker, Replayer, Search, Target, select_targets
+from rmapcheck.symbolic.encode import ERROR_PROP, FALSE, Encoder, and_, not_
+from rmapcheck.symbolic.explain import failing_part
+from rmapcheck.trace import (Proved, Result, Stats, Step, Trace, Unknown, Verdict,
+                             Violated)
+
+Method = Literal["auto", "induction", "kinduction", "spacer"]
+
+# How far BMC looks for a real violation of a property whose proof failed,
+# and for witnesses of the ``sometimes`` properties (vacuity check).
+REACH_DEPTH = 4
+WITNESS_DEPTH = 6
+# Spacer's share of the time when ``method='auto'`` (seconds), unless the
+# caller's solver timeout is smaller.
+SPACER_BUDGET = 30.0
+
+
+@dataclass(frozen=True)
+class Cti:
+    """A counterexample to induction: a step from a state satisfying the
+    assumed properties to one that breaks ``prop``."""
+
+    prop: str
+    action: str
+    args: tuple[tuple[str, Any], ...]
+    pre: tuple[Any, ...]
+    post: tuple[Any, ...]
+    part: str  # the failing conjunct / instance, in words
+    assumed: tuple[str, ...]
+
+    def trace(self, span: ir.Span | None = None) -> Trace:
+        return Trace(self.pre, (Step(self.action, self.args, self.post, span),))
+
+    def describe(self, inst: Instance) -> str:
+        action = inst.model.action(self.action)
+        call = f"{self.action}({format_args(inst, action, self.args)})"
+        changes = list(state_changes(inst, self.pre, self.post))
+        what = f"breaks {self.prop}" if self.prop != ERROR_PROP else "hits a run-time error"
+        if self.prop in {a.name for a in inst.model.assertions()}:
+            what = f"fails assertion {self.prop}"
+        text = f"not inductive: {call} {what}"
+        if self.part:
+            text += f" ({self.part})"
+        if self.assumed:
+            text += f" from a state satisfying {', '.join(self.assumed)}"
+        if changes:
+            text += "; the step does " + "; ".join(changes)
+        return text
+
+
+# ---------------------------------------------------------------- induction
+
+
+class Inductor:
+    """The step queries over k+1 states, with Houdini over the candidate set."""
+
+    def __init__(self, enc: Encoder, k: int, solver_timeout: float | None) -> None:
+        if k < 1:
+            raise SpecError("k-induction needs k >= 1", None)
+        self.enc = enc
+        self.k = k
+        self.checker = Checker(solver_timeout)
+        self.states = [enc.state_consts(f"i{t}") for t in range(k + 1)]
+        self.frames = []
+        self.checker.add(enc.domain(self.states[0]))
+        for t in range(k):
+            frame = enc.step(1000 + t, self.states[t], self.states[t + 1])
+            self.frames.append(frame)
+            self.checker.add(frame.frame)
+            if t < k - 1:
+                self.checker.add(frame.ok)
+        last = self.frames[-1]
+        # The last step: normal, or failing an assertion/run-time error (step targets).
+        self.last_ok = last.ok
+        self.last_fails = last.fails
+        if k > 1:
+            # Simple path: k-induction is complete only over distinct states.
+            for i in range(k + 1):
+                for j in range(i + 1, k + 1):
+                    self.checker.add(not_(enc.equal_states(self.states[i], self.states[j])))
+        self.assume_lits: dict[str, z3.BoolRef] = {}
+
+    def assumption(self, prop: ir.Property) -> z3.BoolRef:
+        """A literal that, when assumed, makes ``prop`` hold in states 0..k-1."""
+        lit = self.assume_lits.get(prop.name)
+        if lit is None:
+            lit = z3.Bool(f"assume|{prop.name}")
+            self.checker.add(z3.Implies(lit, and_(*[self.enc.holds_at(prop, xs)
+                                                     for xs in self.states[:-1]])))
+            self.assume_lits[prop.name] = lit
+        return lit
+
+    def check(self, bad: z3.BoolRef, assumed: Sequence[ir.Property]
+              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None, str, list[str]]:
+        """Can the last step reach ``bad`` from states satisfying ``assumed``?
+        Returns the answer, a model, the unknown reason, and (when unsat) the
+        assumed properties the proof used (unsat core)."""
+        lits = [self.assumption(p) for p in assumed]
+        result, m, reason = self.checker.check(bad, lits)
+        used: list[str] = []
+        if result == z3.unsat:
+            core = {c.get_id() for c in self.checker.solver.unsat_core()}
+            used = [p.name for p, lit in zip(assumed, lits) if lit.get_id() in core]
+        return result, m, reason, used
+
+    def cti(self, m: z3.ModelRef, prop: str, prop_ir: ir.Property | None,
+            assumed: Sequence[str]) -> Cti:
+        pre = self.enc.decode_state(m, self.states[-2])
+        post = self.enc.decode_state(m, self.states[-1])
+        action, args = self.enc.decode_step(m, self.frames[-1])
+        part = failing_part(self.enc, prop_ir, post) if prop_ir is not None else ""
+        return Cti(prop, action.name, args, pre, post, part, tuple(assumed))
+
+
+@dataclass
+class Outcome:
+    """What one proof attempt established."""
+
+    proved: dict[str, tuple[str, tuple[str, ...]]]  # name -> (method, lemmas used)
+    ctis: dict[str, Cti]
+    unknown: dict[str, str]
+    violated_at_init: set[str]
+    violated: dict[str, Violated]
+
+
+def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
+              solver_timeout: float | None = None) -> Outcome:
+    """Induction (k=1) or k-induction over ``targets`` plus every lemma."""
+    model = enc.model
+    method = "induction" if k == 1 else f"k-induction (k={k})"
+    out = Outcome({}, {}, {}, set(), {})
+    initial = enc.initial_state()
+    state_targets = {t.name for t in targets if t.kind == "state"}
+    candidates: list[ir.Property] = []
+    for p in model.invariants:
+        if p.name not in state_targets and p.kind != "lemma":
+            continue
+        if not enc.concrete_prop(p, initial):
+            out.violated_at_init.add(p.name)  # BMC at depth 0 gives the trace
+            continue
+        candidates.append(p)
+    ind = Inductor(enc, k, solver_timeout)
+    # Houdini: drop every candidate the step breaks until the rest is inductive.
+    while candidates:
+        bad = z3.Or([not_(enc.holds_at(p, ind.states[-1])) for p in candidates])
+        result, m, reason, _ = ind.check(and_(ind.last_ok, bad), candidates)
+        if result == z3.unsat:
+            break
+        if result == z3.unknown:
+            for p in candidates:
+                out.unknown[p.name] = f"z3 answered unknown ({reason}) on the {method} step"
+            candidates = []
+            break
+        assert m is not None
+        broken = [p for p in candidates
+                  if z3.is_true(m.eval(not_(enc.holds_at(p, ind.states[-1])),
+                                       model_completion=True))]
+        if not broken:
+            raise InternalError("a sat induction query breaks no candidate")
+        assumed = [p.name for p in candidates]
+        for p in broken:
+            out.ctis[p.name] = ind.cti(m, p.name, p, [a for a in assumed if a != p.name])
+        candidates = [p for p in candidates if p not in broken]
+    # Which members each proof used: one query per member, its unsat core.
+    for p in candidates:
+        bad = and_(ind.last_ok, not_(enc.holds_at(p, ind.states[-1])))
+        result, m, reason, used = ind.check(bad, candidates)
+        if result != z3.unsat:
+            raise InternalError(f"{p.name} is in the inductive set but its query is {result}")
+        out.proved[p.name] = (method, tuple(u for u in used if u != p.name))
+    # Step properties: no step from the inductive set fails them.
+    for t in targets:
+        if t.kind != "step":
+            continue
+        fail = ind.last_fails.get(t.name, FALSE)
+        result, m, reason, used = ind.check(fail, candidates)
+        if result == z3.unsat:
+            out.proved[t.name] = (method, tuple(used))
+        elif result == z3.unknown:
+            out.unknown[t.name] = f"z3 answered unknown ({reason}) on the {method} step"
+        else:
+            assert m is not None
+            out.ctis[t.name] = ind.cti(m, t.name, None, [p.name for p in candidates])
+    if k > 1 and out.proved:
+        # The base case: no violation in the first k-1 steps, for every member
+        # of the inductive set (the proofs assume each other).
+        base = [t for t in targets if t.name in out.proved]
+        base += [Target(p.name, "state", p) for p in candidates
+                 if p.name not in out.proved]
+        search = Search(enc, Checker(solver_timeout), base, Replayer(enc.inst))
+        search.run(k - 1)
+        if search.verdicts:
+            for name, v in search.verdicts.items():
+                if isinstance(v, Violated):
+                    out.violated[name] = v
+            for name in list(out.proved):
+                del out.proved[name]
+                if name not in out.violated:
+                    out.unknown[name] = (f"the {method} step holds, but the base case "
+                                         f"(bmc to depth {k - 1}) failed for "
+                                         f"{', '.join(sorted(search.verdicts))}")
+    return out
+
+
+# ---------------------------------------------------------------- prove
+
+
+def _witness_search(enc: Encoder, model: ir.Model, depth: int,
+                    solver_timeout: float | None) -> dict[str, Verdict]:
+    witnesses = [Target(p.name, "witness", p) for p in model.witnesses]
+    if not witnesses:
+        return {}
+    search = Search(enc, Checker(solver_timeout), witnesses, Replayer(enc.inst))
+    search.run(depth)
+    return {t.name: search.verdicts.get(t.name,
+                                        Unknown(f"not witnessed within {depth} steps (bmc)"))
+            for t in witnesses}
+
+
+def prove(instance: Instance, props: Sequence[str] | None = None, method: Method = "auto",
+          k: int = 2, solver_timeout: float | None = None, reach_depth: int = REACH_DEPTH,
+          witness_depth: int = WITNESS_DEPTH, spacer_budget: float = SPACER_BUDGET) -> Result:
+    """Proves the invariants, lemmas and assertions named in ``props`` (all
+    when None) for every reachable state of the instance.
+
+    ``method``: ``induction`` (with the model's lemmas), ``kinduction`` (k
+    states), ``spacer`` (Z3's CHC engine: finds the inductive invariant
+    itself), or ``auto`` (Spacer within ``spacer_budget`` seconds, then
+    induction with lemmas, then k-induction, for what is left). A property
+    whose proof fails gets its CTI in the reason (and in ``stats.extra`` as
+    ``("cti", ((name, Trace),...))``) and, when BMC finds a violation within
+    ``reach_depth`` steps, ``Violated`` with the trace."""
+    start = time.monotonic()
+    model = instance.model
+    if method not in ("auto", "induction", "kinduction", "spacer"):
+        raise SpecError(f"unknown proof method {method!r}", None)
+    enc = Encoder(instance)
+    targets = [t for t in select_targets(model, props) if t.kind != "witness"]
+    enc.initial_state()  # a spec error (no initial state) before any claim
+    verdicts: dict[str, Verdict] = {}
+    ctis: dict[str, Cti] = {}
+    methods_tried: list[str] = []
+    pending = list(targets)
+    extra: list[tuple[str, Any]] = []
+
+    notes: dict[str, str] = {}  # why a pending target is not proved, besides a CTI
+
+    def settle(outcome: Outcome) -> None:
+        nonlocal pending
+        names = {t.name for t in pending}
+        for name, (how, lemmas) in outcome.proved.items():
+            if name in names:
+                verdicts[name] = Proved(how, lemmas)
+        for name, v in outcome.violated.items():
+            if name in names:
+                verdicts[name] = v
+        for name, cti in outcome.ctis.items():
+            ctis.setdefault(name, cti)
+        notes.update(outcome.unknown)
+        pending = [t for t in pending if t.name not in verdicts]
+
+    if method in ("spacer", "auto"):
+        from rmapcheck.symbolic.spacer import spacer_prove
+
+        budget = spacer_budget if method == "auto" else solver_timeout
+        if method == "auto" and solver_timeout is not None:
+            budget = min(spacer_budget, solver_timeout)
+        sp = spacer_prove(enc, pending, budget)
+        methods_tried.append("spacer")
+        extra.extend(sp.extra)
+        for name, how in sp.proved.items():
+            verdicts[name] = Proved(how)
+        notes.update(sp.unknown)
+        for name in sp.violated:
+            notes[name] = "spacer: a violation is reachable"
+        pending = [t for t in pending if t.name not in verdicts]
+        if method == "spacer":
+            # Only the refuted ones go on to BMC, for their trace.
+            for t in pending:
+                if t.name not in sp.violated:
+                    verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
+            pending = [t for t in pending if t.name in sp.violated]
+    if method in ("induction", "auto") and pending:
+        settle(induction(enc, pending, 1, solver_timeout))
+        methods_tried.append("induction")
+    if method in ("kinduction", "auto") and pending and (method == "kinduction" or k > 1):
+        settle(induction(enc, pending, max(k, 1), solver_timeout))
+        methods_tried.append(f"k-induction (k={k})")
+
+    # What is still pending: look for a real violation, else say why not proved.
+    if pending:
+        reach = [t for t in targets if t.name in {p.name for p in pending}]
+        base = k - 1 if method == "kinduction" else 0
+        search = Search(enc, Checker(solver_timeout), reach, Replayer(instance))
+        depth = max(reach_depth, base)
+        search.run(depth)
+        for t in pending:
+            found = search.verdicts.get(t.name)
+            if isinstance(found, Violated):
+                verdicts[t.name] = found
+                continue
+            cti = ctis.get(t.name)
+            tried = ", ".join(methods_tried)
+            if cti is not None:
+                reason = cti.describe(instance)
+            elif t.name in notes:
+                reason = notes[t.name]
+            else:
+                reason = f"not proved by {tried}"
+            if isinstance(found, Unknown):
+                reason += f"; BMC: {found.reason}"
+            else:
+                reason += f"; no violation within {depth} steps (bmc)"
+            verdicts[t.name] = Unknown(reason)
+
+    # Vacuity: a proof counts only if every sometimes property is witnessed.
+    witness = _witness_search(enc, model, witness_depth, solver_timeout)
+    unwitnessed = [n for n, v in witness.items() if not isinstance(v, Proved)]
+    if unwitnessed:
+        for name, v in list(verdicts.items()):
+            if isinstance(v, Proved):
+                verdicts[name] = Unknown(
+                    f"{v.method} proves it, but the proof is not trusted: "
+                    f"{', '.join(unwitnessed)} not witnessed within {witness_depth} steps, "
+                    "so the model may be vacuous")
+    verdicts.update(witness)
+
+    ordered: list[tuple[str, Verdict]] = []
+    for t in targets:
+        v = verdicts.get(t.name)
+        if v is None:
+            raise InternalError(f"no verdict for {t.name}")
+        if t.name == ERROR_PROP and isinstance(v, Proved):
+            continue  # shown only when run-time errors could not be excluded
+        ordered.append((t.name, v))
+    ordered.extend((n, v) for n, v in witness.items())
+    if ctis:
+        span_of = {a.name: a.span for a in model.actions}
+        extra.append(("cti", tuple((n, c.trace(span_of.get(c.action)))
+                                   for n, c in ctis.items())))
+    extra.append(("methods", tuple(methods_tried)))
+    stats = Stats(seconds=time.monotonic() - start, extra=tuple(extra))
+    return Result(model.name, "prove", tuple(ordered), stats, tuple(instance.consts.items()))
