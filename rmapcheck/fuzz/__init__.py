@@ -23,7 +23,7 @@ _EXPORTS = {
     "summary": "rmapcheck.fuzz.run",
     "state_machine_class": "rmapcheck.fuzz.stateful",
     "FuzzFailure": "rmapcheck.fuzz.stateful",
-    "testcase": "rmapcheck.fuzz.testcase",
+    "testcase": "rmapcheck.fuzz.unittest_case",
 }
 
 __all__ = ["DEFAULT_EXAMPLES", "DEFAULT_STEPS", *_EXPORTS]

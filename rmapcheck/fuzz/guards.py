@@ -113,6 +113,7 @@ class ActionPlan:
         self.param_names = tuple(p.name for p in action.params)
         instance = machine.instance
         self.domains: list[tuple[Any, ...]] = [instance.values(p.sort) for p in action.params]
+        self._position = [{v: i for i, v in enumerate(d)} for d in self.domains]
         self._one = machine._ones[machine.model.actions.index(action)]
         compiler = machine.compiler
         nparams = len(self.params)
@@ -303,11 +304,11 @@ class ActionPlan:
         """An enabled argument tuple, with the next state and the indices of the
         assertions the step violates; None when the action is not enabled.
 
-        At each parameter, ``draw(k)`` chooses among the ``k + 1`` values the
-        guard items leave (0 is the smallest); when every completion of that
-        value is disabled, the next value is tried, and so on cyclically, so
-        one draw per parameter is enough (and a draw of 0 finds the smallest
-        enabled value). ``start`` is what
+        At each parameter, ``draw(k)`` chooses one of the ``k + 1`` values of
+        its sort (0 is the smallest); the search takes the first value from
+        there on (cyclically) that the guard items leave and that has an
+        enabled completion, so one draw per parameter is enough (and a draw
+        of 0 finds the smallest enabled value). ``start`` is what
         ``start(state)`` returned, if known. A spec run-time error of the step
         raises ``LeafError`` with the arguments."""
         if start is None:
@@ -332,12 +333,22 @@ class ActionPlan:
     def _choose(self, state: State, depth: int, env: dict[str, Any],
                 cands: list[tuple[Any, bool, Any]], values: list[Any], draw: Draw,
                 ) -> tuple[tuple[Any, ...], State, tuple[int, ...]] | None:
-        # One draw picks where to start; the candidates after it (cyclically)
-        # are tried in turn, so a disabled completion costs no further draw.
+        # One draw picks a value of the parameter's sort; the candidates from
+        # it on (cyclically) are tried in turn, so a disabled completion costs
+        # no further draw. Drawing a value rather than a position among the
+        # candidates keeps the meaning of a draw when the shrinker removes
+        # earlier steps (which changes the candidates).
         count = len(cands)
-        first = draw(count - 1) if count > 1 else 0
+        size = len(self.domains[depth])
+        wanted = draw(size - 1) if size > 1 else 0
+        index = self._position[depth]
+        start = 0
+        for j, cand in enumerate(cands):
+            if index[cand[0]] >= wanted:
+                start = j
+                break
         for j in range(count):
-            found = self._descend(state, depth, env, cands[(first + j) % count], values, draw)
+            found = self._descend(state, depth, env, cands[(start + j) % count], values, draw)
             if found is not None:
                 return found
         return None

@@ -1,5 +1,6 @@
-"""One fuzzing run: Hypothesis drives the state machine, a failure is shrunk,
-replayed on the executable machine and returned as an ordinary ``Result``.
+"""One fuzzing run: Hypothesis drives the state machine, a failure is shrunk
+(by Hypothesis, then by deleting steps: ``minimize``), replayed on the
+executable machine and returned as an ordinary ``Result``.
 
 The run is reproducible from its seed: Hypothesis is seeded, the example
 database is off, and nothing depends on the clock except the optional time
@@ -23,11 +24,17 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from rmapcheck.errors import InternalError
 from rmapcheck.fuzz.guards import make_plans
-from rmapcheck.fuzz.stateful import (Counters, FuzzFailure, OutOfTime, PropertyFailure,
-                                     RuntimeFailure, state_machine_class)
+from rmapcheck.fuzz.minimize import minimize
+from rmapcheck.fuzz.stateful import (Counters, FuzzFailure, PropertyFailure, RuntimeFailure,
+                                     fast_properties, state_machine_class)
 from rmapcheck.trace import Bound, Holds, Result, Stats, Unknown, Verdict, Violated
 
 ENGINE = "fuzz"
+# Hypothesis's shrinker takes the big steps first and then spends thousands of
+# examples on small ones; past this many, ``minimize`` (step deletion on the
+# machine) does the rest in a fraction of the time. A count, not a time, so
+# that a seed gives the same counterexample on every machine.
+DEFAULT_SHRINK_EXAMPLES = 100
 from rmapcheck.fuzz import DEFAULT_EXAMPLES, DEFAULT_STEPS
 
 
@@ -39,7 +46,7 @@ def hypothesis_settings(examples: int, steps: int) -> settings:
     """Settings for a reproducible, quiet run (the seed is applied separately)."""
     return settings(
         max_examples=examples,
-        stateful_step_count=steps,
+        stateful_step_count=steps + 1,  # the swarm @initialize rule takes one
         deadline=None,
         database=None,
         derandomize=False,
@@ -53,11 +60,14 @@ def hypothesis_settings(examples: int, steps: int) -> settings:
 
 def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT_STEPS,
          seed: int | None = None, timeout: float | None = None,
-         properties: list[str] | None = None) -> Result:
+         properties: list[str] | None = None,
+         shrink_examples: int | None = DEFAULT_SHRINK_EXAMPLES) -> Result:
     """Fuzzes ``machine`` (a compiled ``Machine``): ``examples`` runs of up to
     ``steps`` actions each, from ``seed`` (a fresh one when None; it is in
     ``result.stats.extra``). ``timeout`` (seconds) ends the generation early;
-    shrinking a failure found before it is not cut short.
+    shrinking a failure found before it is not cut short. Hypothesis shrinks
+    a failure for at most ``shrink_examples`` examples (None: as long as it
+    likes); ``minimize`` then deletes every step it can.
 
     Raises ``TracedRuntimeError`` when the spec raises a run-time error (as the
     explicit engine does), with the shrunk trace that leads to it."""
@@ -72,9 +82,11 @@ def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
         if unknown:
             raise KeyError(f"no property or assertion named {', '.join(sorted(unknown))}")
     start = time.monotonic()
-    counters = Counters(deadline=start + timeout if timeout is not None else None)
+    counters = Counters(deadline=start + timeout if timeout is not None else None,
+                        shrink_examples=shrink_examples)
     plans = make_plans(machine)
-    cls = state_machine_class(machine, counters, plans)
+    props = fast_properties(machine)
+    cls = state_machine_class(machine, counters, plans, props=props)
     cls = hypothesis_seed(seed)(cls)
     failure: FuzzFailure | None = None
     stopped: str | None = None
@@ -82,10 +94,21 @@ def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
         run_state_machine_as_test(cls, settings=hypothesis_settings(examples, steps))
     except FuzzFailure as err:
         failure = err
-    except OutOfTime:
-        stopped = f"time limit of {timeout:g} s reached"
-    except Flaky as err:  # the machine is deterministic: this is a bug of ours
-        raise InternalError(f"fuzz: Hypothesis reports a flaky failure: {err}") from err
+    except BaseException as err:
+        # Our own stops (OutOfTime, ShrinkBudget) may surface as themselves or,
+        # when Hypothesis was replaying a known prefix, as a flaky-data error.
+        if counters.stopping == "time limit":
+            stopped = f"time limit of {timeout:g} s reached"
+        elif counters.stopping == "shrink budget":
+            failure = counters.best
+        elif isinstance(err, Flaky):  # the machine is deterministic: a bug of ours
+            raise InternalError(f"fuzz: Hypothesis reports a flaky failure: {err}") from err
+        else:
+            raise
+    hypothesis_length = len(failure.trace) if failure is not None else None
+    if failure is not None:
+        failure = minimize(machine, failure,
+                           [(p.name, props[p.name]) for p in model.invariants])
     seconds = time.monotonic() - start
 
     consts = tuple(sorted(machine.instance.consts.items()))
@@ -129,14 +152,17 @@ def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
         ("examples_per_second", counters.examples / seconds if seconds > 0 else 0.0),
         ("max_examples", examples),
         ("max_steps", steps),
+        ("actions", tuple(sorted(counters.actions.items()))),
     ]
     if failure is not None:
-        extra.append(("shrunk_to", len(failure.trace)))
+        extra.append(("shrunk_by_hypothesis_to", hypothesis_length))
+        extra.append(("minimized_to", len(failure.trace)))
     if stopped:
         extra.append(("stopped", stopped))
     if counters.witnessed:
         extra.append(("witnesses", tuple(counters.witnessed.items())))
-    stats = Stats(states=0, transitions=counters.steps, depth=counters.max_depth,
+    stats = Stats(states=len(counters.seen | {hash(machine.initial_state())}),
+                  transitions=counters.steps, depth=counters.max_depth,
                   seconds=seconds, extra=tuple(extra))
     return Result(model.name, ENGINE, tuple(verdicts), stats, consts)
 

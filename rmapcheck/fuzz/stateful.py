@@ -3,11 +3,14 @@
 ``state_machine_class(machine)`` builds a class whose one rule, ``step``,
 takes one enabled transition of the model:
 
-1. it draws an action together with its first argument, among the pairs
-   that the action's guard has not ruled out (``guards.ActionPlan``: the
-   parts of the guard that depend only on the first parameter); the draw is
-   an index, so shrinking prefers the model's first actions and the smallest
-   values;
+1. it draws an action together with its first argument: one position among
+   all (action, value of its first parameter) pairs, in the model's order,
+   from which it takes the first pair (cyclically) that the action's guard
+   has not ruled out (``guards.ActionPlan``: the parts of the guard that
+   depend only on the first parameter). A draw means the same pair in every
+   state, so the shrinker can delete earlier steps without changing what
+   later steps do, and shrinking prefers the model's first actions and the
+   smallest values;
 2. it draws the remaining arguments one parameter at a time, each an index
    into the values the guard has not ruled out: a draw never lands on a
    disabled tuple, so the search is not starved by guards. When no
@@ -22,9 +25,9 @@ Hypothesis asks whether most actions are enabled at every step (its rule
 choice filters on every precondition), which costs a complete search of each
 disabled action's arguments; here an action is searched only when it is
 drawn. Hypothesis's swarm testing (switching actions off for a whole run) is
-kept: at the first step of a run, ``step`` draws whether to switch some
-actions off, and which; an action switched off is still taken when nothing
-else is enabled. Where no action at all is enabled (every process exited),
+kept: an ``@initialize`` rule draws whether the run switches some actions
+off, and which; an action switched off is still taken when nothing else is
+enabled. Where no action at all is enabled (every process exited),
 ``step`` does nothing.
 
 Invariants and lemmas are checked by one ``@invariant`` after every step that
@@ -42,7 +45,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import hypothesis.strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecRuntimeError
@@ -100,10 +103,16 @@ class OutOfTime(BaseException):
 # ---------------------------------------------------------------- counters
 
 
+class ShrinkBudget(BaseException):
+    """Hypothesis has run its share of examples on shrinking: the shortest
+    failure so far is minimized by ``minimize`` instead."""
+
+
 class Counters:
     """What a run did, shared by every state machine instance of the run."""
 
-    def __init__(self, deadline: float | None = None) -> None:
+    def __init__(self, deadline: float | None = None,
+                 shrink_examples: int | None = None) -> None:
         self.examples = 0  # state machines created (generation and shrinking)
         self.steps = 0  # transitions taken
         self.stutters = 0  # steps where no action was enabled
@@ -112,7 +121,34 @@ class Counters:
         self.failed = False  # a failure was seen: shrinking, not bound by the deadline
         self.witnessed: dict[str, Trace] = {}
         self.actions: dict[str, int] = {}  # transitions per action
+        self.seen: set[int] = set()  # hashes of the states reached (distinct states)
+        self.shrink_examples = shrink_examples  # examples Hypothesis may spend shrinking
+        self.first_failure_at: int | None = None  # the example that failed first
+        self.best: FuzzFailure | None = None  # the shortest failure so far
         self.start = time.monotonic()
+        # Why the run is being stopped, once it is: Hypothesis may report the
+        # stop as a flaky test rather than let our exception through.
+        self.stopping: str | None = None
+
+    def failure(self, failure: FuzzFailure) -> FuzzFailure:
+        """Records ``failure`` (to be raised by the caller)."""
+        self.failed = True
+        if self.first_failure_at is None:
+            self.first_failure_at = self.examples
+        if self.best is None or _length(failure) < _length(self.best):
+            self.best = failure
+        return failure
+
+    def check_shrink_budget(self) -> None:
+        if (self.first_failure_at is not None and self.shrink_examples is not None
+                and self.examples - self.first_failure_at > self.shrink_examples):
+            self.stopping = "shrink budget"
+            raise ShrinkBudget()
+
+
+def _length(failure: FuzzFailure) -> int:
+    return len(failure.trace) + (1 if isinstance(failure, RuntimeFailure)
+                                 and failure.action is not None else 0)
 
 
 # ---------------------------------------------------------------- the class
@@ -120,7 +156,8 @@ class Counters:
 
 def state_machine_class(machine: Any, counters: Counters | None = None,
                         plans: dict[str, ActionPlan] | None = None,
-                        name: str | None = None) -> type[RuleBasedStateMachine]:
+                        name: str | None = None,
+                        props: dict[str, Any] | None = None) -> type[RuleBasedStateMachine]:
     """A ``RuleBasedStateMachine`` subclass for ``machine`` (a compiled
     ``rmapcheck.explicit.machine.Machine``); ``counters`` collects statistics
     across its instances."""
@@ -130,30 +167,48 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
     initial = machine.initial_state()
     ordered_plans = [plans[a.name] for a in model.actions]
     asserts = machine.asserts
-    props = fast_properties(machine)
+    props = props if props is not None else fast_properties(machine)
     invariants = [(p.name, props[p.name]) for p in model.invariants]
     pending_witnesses = [(p.name, props[p.name]) for p in model.witnesses]
 
+    # Each (action, value of its first parameter) pair has a fixed position.
+    offsets: dict[str, int] = {}
+    total = 0
+    for plan in ordered_plans:
+        offsets[plan.name] = total
+        total += len(plan.domains[0]) if plan.params else 1
+
     def out_of_time() -> bool:
-        return (counters.deadline is not None and not counters.failed
-                and time.monotonic() >= counters.deadline)
+        if (counters.deadline is not None and not counters.failed
+                and time.monotonic() >= counters.deadline):
+            counters.stopping = "time limit"
+            return True
+        return False
 
     class SpecStateMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
             self.state: State = initial
             self.steps: list[Step] = []
-            self.swarm_off: frozenset[str] | None = None
+            self.swarm_off: frozenset[str] = frozenset()
             self.checked: State | None = None
             self.dead: State | None = None  # a state where no action is enabled
             counters.examples += 1
+            counters.check_shrink_budget()
             for stmt in machine.init_failures:
-                counters.failed = True
-                raise AssertionFailure(stmt.name, Trace(initial),
-                                       f"assertion {stmt.name} fails in the init block")
+                raise counters.failure(AssertionFailure(
+                    stmt.name, Trace(initial), f"assertion {stmt.name} fails in the init block"))
 
         def trace(self) -> Trace:
             return Trace(initial, tuple(self.steps))
+
+        @initialize(data=st.data())
+        def swarm(self, data: Any) -> None:
+            """Which actions this run prefers to leave out (swarm testing). An
+            initialize rule, so that its draws are a span of their own that
+            the shrinker does not mix up with the first step's."""
+            cd = getattr(data, "conjecture_data", None)
+            self.swarm_off = _draw_swarm(data, cd, [p.name for p in ordered_plans])
 
         @rule(data=st.data())
         def step(self, data: Any) -> None:
@@ -162,8 +217,6 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                 raise OutOfTime()
             cd = getattr(data, "conjecture_data", None)
             draw = _integer_drawer(data, cd)
-            if self.swarm_off is None:
-                self.swarm_off = _draw_swarm(data, cd, [p.name for p in ordered_plans])
 
             state = self.state
             if state is self.dead:
@@ -176,26 +229,37 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                 try:
                     start = plan.start(state)
                 except SpecRuntimeError as err:  # pragma: no cover - items catch these
-                    counters.failed = True
-                    raise RuntimeFailure(err, self.trace(), plan.name, ()) from None
+                    raise counters.failure(
+                        RuntimeFailure(err, self.trace(), plan.name, ())) from None
                 if start is not None:
                     starts.append((plan, start))
-            # One draw chooses the action and its first argument together.
+            # One draw chooses the action and its first argument together: a
+            # position among all (action, first value) pairs, from which the
+            # viable pairs are tried in turn (cyclically).
+            wanted = draw(total - 1) if total > 1 else 0
             off = self.swarm_off
             for group in ([ps for ps in starts if ps[0].name not in off],
                           [ps for ps in starts if ps[0].name in off]):
-                choices = [(plan, start, cand) for plan, start in group
-                           for cand in (start[2] if plan.params else (None,))]
+                choices = []
+                for plan, start in group:
+                    base = offsets[plan.name]
+                    if plan.params:
+                        position = plan._position[0]
+                        choices.extend((base + position[cand[0]], plan, start, cand)
+                                       for cand in start[2])
+                    else:
+                        choices.append((base, plan, start, None))
+                choices.sort(key=lambda c: c[0])
                 count = len(choices)
-                first = draw(count - 1) if count > 1 else 0
+                begin = next((j for j, c in enumerate(choices) if c[0] >= wanted), 0)
                 for j in range(count):
-                    plan, start, cand = choices[(first + j) % count]
+                    _, plan, start, cand = choices[(begin + j) % count]
                     try:
                         found = plan.search_from(state, draw, start, cand)
                     except LeafError as err:
-                        counters.failed = True
-                        raise RuntimeFailure(err.error, self.trace(), plan.name,
-                                             _args(plan, err.values)) from None
+                        raise counters.failure(RuntimeFailure(
+                            err.error, self.trace(), plan.name,
+                            _args(plan, err.values))) from None
                     if found is not None:
                         self._take(plan, found)
                         return
@@ -208,6 +272,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             self.steps.append(Step(plan.name, args, nxt, plan.action.span))
             self.state = nxt
             counters.steps += 1
+            counters.seen.add(hash(nxt))
             counters.actions[plan.name] = counters.actions.get(plan.name, 0) + 1
             if len(self.steps) > counters.max_depth:
                 counters.max_depth = len(self.steps)
@@ -217,8 +282,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                 detail = f"assertion {stmt.name} fails in {plan.name}({shown})"
                 if stmt.doc:
                     detail += f": {stmt.doc}"
-                counters.failed = True
-                raise AssertionFailure(stmt.name, self.trace(), detail)
+                raise counters.failure(AssertionFailure(stmt.name, self.trace(), detail))
 
         @invariant()
         def invariants_hold(self) -> None:
@@ -232,8 +296,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             try:
                 for prop, holds in invariants:
                     if not holds(state):
-                        counters.failed = True
-                        raise PropertyFailure(prop, self.trace())
+                        raise counters.failure(PropertyFailure(prop, self.trace()))
                 if pending_witnesses:
                     hits = [name for name, holds in pending_witnesses if holds(state)]
                     if hits:
@@ -241,8 +304,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                             counters.witnessed[hit] = self.trace()
                         pending_witnesses = [w for w in pending_witnesses if w[0] not in hits]
             except SpecRuntimeError as err:
-                counters.failed = True
-                raise RuntimeFailure(err, self.trace(), None, ()) from None
+                raise counters.failure(RuntimeFailure(err, self.trace(), None, ())) from None
 
     cls_name = name or f"{_camel(model.name)}StateMachine"
     SpecStateMachine.__name__ = SpecStateMachine.__qualname__ = cls_name

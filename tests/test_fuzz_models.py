@@ -1,0 +1,242 @@
+"""Fuzzing every bundled model at bounds the explicit engine does not reach.
+
+Each model runs with a fixed seed and a small budget (the whole file stays
+under a minute on two cores); ``RMAPCHECK_FUZZ_EXAMPLES`` raises the budget
+for a long run (see the README). A model whose docstring expects a violation,
+and every broken variant in models/broken/, must be refuted, with a trace that
+replays; the others must survive the budget. The last tests pin the pieces:
+the guard-aware argument search against the machine's own successor
+function, the reordered properties against the machine's, the command line,
+reproducibility from the seed, and the pytest entry point.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from pathlib import Path
+
+import pytest
+
+import rmapcheck.fuzz
+from rmapcheck.cli import main
+from rmapcheck.errors import EXIT_OK, EXIT_VIOLATED, SpecRuntimeError
+from rmapcheck.explicit.machine import Machine, TracedRuntimeError
+from rmapcheck.frontend import load_model
+from rmapcheck.frontend.check import bundled_models
+from rmapcheck.fuzz import fuzz
+from rmapcheck.fuzz.guards import first, make_plans
+from rmapcheck.fuzz.minimize import minimize
+from rmapcheck.fuzz.stateful import PropertyFailure, fast_properties
+from rmapcheck.instance import Instance
+from rmapcheck.replay import replay_violation
+from rmapcheck.trace import Holds, Step, Trace, Unknown, Violated
+
+SEED = 20240312  # anon_vma RFC2, 12 March 2004
+EXAMPLES = int(os.environ.get("RMAPCHECK_FUZZ_EXAMPLES", "25"))
+STEPS = int(os.environ.get("RMAPCHECK_FUZZ_STEPS", "40"))
+# Larger than exhaustive search reaches (it stops at about PROCS=3, VPAGES=5).
+BIG = dict(PROCS=4, VPAGES=8)
+
+MODELS = bundled_models()
+
+
+def model_id(path: Path) -> str:
+    return f"broken/{path.stem}" if path.parent.name == "broken" else path.stem
+
+
+def expects_violation(path: Path) -> bool:
+    """Broken variants must fail; a design model says so in its docstring."""
+    if path.parent.name == "broken":
+        return True
+    text = path.read_text()
+    match = re.search(r"^Expected:(.*)$", text, re.MULTILINE)
+    return bool(match and "violated" in match.group(1).lower())
+
+
+def machine_for(spec: str | Path, **consts: int) -> Machine:
+    model = load_model(str(spec))
+    known = {c.name for c in model.consts}
+    used = {k: v for k, v in consts.items() if k in known}
+    return Machine(Instance(model, used))
+
+
+@pytest.mark.parametrize("path", MODELS, ids=model_id)
+def test_bundled_model_at_large_bounds(path: Path) -> None:
+    machine = machine_for(path, **BIG)
+    result = fuzz(machine, examples=EXAMPLES, steps=STEPS, seed=SEED)
+    assert result.engine == "fuzz"
+    if expects_violation(path):
+        assert result.violations, f"{model_id(path)}: no violation found"
+        name, violation = result.violations[0]
+        replay_violation(machine, violation.trace, name)
+    else:
+        assert not result.violations, f"{model_id(path)}: {result.violations[0][0]} violated"
+        for name, verdict in result.verdicts:
+            assert isinstance(verdict, (Holds, Unknown)), name
+            if isinstance(verdict, Holds):
+                assert verdict.bound.engine == "fuzz" and not verdict.bound.complete
+                assert verdict.bound.states is None and verdict.bound.depth == STEPS
+
+
+def test_anonmm_mremap_counterexample_shrinks_to_three_steps() -> None:
+    machine = machine_for("anonmm.spec", PROCS=6, VPAGES=32)
+    result = fuzz(machine, examples=200, steps=50, seed=SEED)
+    verdict = result.verdict("rmap_complete")
+    assert isinstance(verdict, Violated)
+    assert [s.action for s in verdict.trace.steps] == ["mmap", "fault", "mremap"]
+    replay_violation(machine, verdict.trace, "rmap_complete")
+
+
+def test_anon_vma_survives_at_six_processes_and_32_pages() -> None:
+    machine = machine_for("anon_vma.spec", PROCS=6, VPAGES=32)
+    result = fuzz(machine, examples=EXAMPLES, steps=STEPS, seed=SEED)
+    assert not result.violations
+    extra = dict(result.stats.extra)
+    assert extra["seed"] == SEED and extra["examples"] >= EXAMPLES
+    assert result.stats.transitions > 0 and result.stats.depth == STEPS
+
+
+def test_same_seed_same_run() -> None:
+    machine = machine_for("anonmm.spec", PROCS=3, VPAGES=6)
+    one = fuzz(machine, examples=100, steps=20, seed=7)
+    two = fuzz(machine, examples=100, steps=20, seed=7)
+    assert one.violations and one.violations[0][1].trace == two.violations[0][1].trace
+    assert one.stats.transitions == two.stats.transitions
+
+
+def test_timeout_ends_generation_without_a_claim() -> None:
+    machine = machine_for("anon_vma.spec", PROCS=6, VPAGES=32)
+    result = fuzz(machine, examples=100_000, steps=50, seed=1, timeout=1.0)
+    extra = dict(result.stats.extra)
+    assert "time limit" in extra["stopped"]
+    assert result.stats.seconds < 30
+    assert all(not isinstance(v, Violated) for _, v in result.verdicts)
+
+
+# ------------------------------------------------------------ the pieces
+
+
+@pytest.mark.parametrize("path", MODELS, ids=model_id)
+def test_argument_search_finds_exactly_the_enabled_instances(path: Path) -> None:
+    """The guard-aware search agrees with the machine's successor function on
+    random walks (the plan prunes only what the machine would refuse)."""
+    machine = machine_for(path, PROCS=3, VPAGES=5)
+    plans = make_plans(machine)
+    rng = random.Random(SEED)
+    for _ in range(4):
+        state = machine.initial_state()
+        for _ in range(25):
+            expected = sorted((t.action, tuple(v for _, v in t.args))
+                              for t in machine.successors(state))
+            got = sorted((name, args) for name, plan in plans.items()
+                         for args in plan.enabled_args(state))
+            assert got == expected
+            for name, plan in plans.items():
+                found = plan.search(state, first)
+                mine = [args for n, args in got if n == name]
+                assert (found is None) == (not mine)
+                if found is not None:
+                    assert found[0] == mine[0]  # draw 0 everywhere: the smallest
+            if not expected:
+                break
+            action, args = rng.choice(expected)
+            plan = plans[action]
+            state = machine.step(state, action, dict(zip(plan.param_names, args)))
+
+
+@pytest.mark.parametrize("path", MODELS, ids=model_id)
+def test_reordered_properties_agree_with_the_machine(path: Path) -> None:
+    machine = machine_for(path, PROCS=3, VPAGES=6)
+    fast = fast_properties(machine)
+    rng = random.Random(SEED)
+    state = machine.initial_state()
+    for _ in range(300):
+        for name, fn in fast.items():
+            try:
+                want = bool(machine.props[name](state))
+            except SpecRuntimeError:
+                continue
+            assert bool(fn(state)) == want, name
+        successors = list(machine.successors(state))
+        state = rng.choice(successors).state if successors else machine.initial_state()
+
+
+SPECS = Path(__file__).parent / "specs"
+
+
+def test_assertion_failure_in_an_action_without_parameters() -> None:
+    machine = machine_for(SPECS / "fuzz_assert.spec")
+    result = fuzz(machine, examples=50, steps=20, seed=SEED)
+    verdict = result.verdict("small")
+    assert isinstance(verdict, Violated)
+    assert [s.action for s in verdict.trace.steps] == ["inc", "inc", "check"]
+    assert "assertion small fails in check()" in verdict.detail
+    assert isinstance(result.verdict("in_range"), Holds)
+
+
+def test_runtime_error_is_reported_with_its_trace() -> None:
+    machine = machine_for(SPECS / "fuzz_error.spec")
+    with pytest.raises(TracedRuntimeError) as info:
+        fuzz(machine, examples=50, steps=20, seed=SEED)
+    error = info.value
+    assert "outside sort Val" in error.message and error.action == "add"
+    state = machine.initial_state()
+    for step in error.trace.steps:
+        state = machine.step(state, step.action, step.args)
+    with pytest.raises(SpecRuntimeError):
+        machine.step(state, "add", error.args)
+    assert len(error.trace) <= 1
+
+
+def test_minimize_deletes_steps_and_renames_processes() -> None:
+    machine = machine_for("anonmm.spec", PROCS=3, VPAGES=6)
+    moves = [("fork", dict(parent=0, child=1)), ("mmap", dict(p=1, s=2, n=2, growsdown=False)),
+             ("mmap", dict(p=0, s=0, n=1, growsdown=False)), ("fault", dict(p=1, v=3)),
+             ("exit", dict(p=0)), ("mremap", dict(p=1, a=2, n=2, t=4))]
+    state, steps = machine.initial_state(), []
+    for action, args in moves:
+        state = machine.step(state, action, args)
+        steps.append(Step(action, tuple(args.items()), state))
+    assert not machine.holds("rmap_complete", state)
+    failure = PropertyFailure("rmap_complete", Trace(machine.initial_state(), tuple(steps)))
+    props = fast_properties(machine)
+    small = minimize(machine, failure, [(p.name, props[p.name]) for p in machine.model.invariants])
+    assert [(s.action, dict(s.args)) for s in small.trace.steps] == [
+        ("mmap", dict(p=0, s=0, n=1, growsdown=False)), ("fault", dict(p=0, v=0)),
+        ("mremap", dict(p=0, a=0, n=1, t=1))]
+    replay_violation(machine, small.trace, "rmap_complete")
+
+
+def test_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fuzz", "anonmm.spec", "--const", "PROCS=6", "--const", "VPAGES=32",
+                 "--seed", str(SEED), "--no-color"])
+    out = capsys.readouterr().out
+    assert code == EXIT_VIOLATED
+    assert "rmap_complete is VIOLATED after 3 steps" in out
+    assert f"--seed {SEED}" in out and "steps/s" in out
+    code = main(["fuzz", "anon_vma.spec", "--const", "PROCS=4", "--const", "VPAGES=8",
+                 "--examples", "40", "--steps", "30", "--seed", "1", "--no-color"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK, out
+    assert "no property is violated" in out and "not a proof" in out
+
+
+def test_command_line_rejects_a_bad_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fuzz", "anon_vma.spec", "--examples", "0"])
+    assert exit_info.value.code == 150
+
+
+def test_lazy_package_names() -> None:
+    assert rmapcheck.fuzz.fuzz is fuzz
+    with pytest.raises(AttributeError):
+        getattr(rmapcheck.fuzz, "no_such_name")
+
+
+# The pytest entry point, as the README shows it.
+TestAnonVma = rmapcheck.fuzz.testcase("anon_vma.spec", PROCS=6, VPAGES=32,
+                                      examples=EXAMPLES, steps=STEPS, seed=SEED)
+TestAnonmmFails = rmapcheck.fuzz.testcase("anonmm.spec", PROCS=4, VPAGES=8, seed=SEED,
+                                          examples=50, expect_violation="rmap_complete")
