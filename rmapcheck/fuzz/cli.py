@@ -69,6 +69,8 @@ def add_fuzz_parser(sub: Any, common: Callable[[argparse.ArgumentParser], None],
                            "shrunk)")
     fuzz.add_argument("--itf", metavar="FILE", help="write the counterexample as ITF JSON")
     fuzz.add_argument("--dot", metavar="FILE", help="draw the violating state (Graphviz)")
+    fuzz.add_argument("--svg", metavar="FILE", help="the same picture as SVG (needs Graphviz)")
+    fuzz.add_argument("--png", metavar="FILE", help="the same picture as PNG (needs Graphviz)")
     fuzz.add_argument("--html", metavar="FILE", help="write an HTML trace explorer")
     return fuzz
 
