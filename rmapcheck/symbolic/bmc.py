@@ -25,9 +25,9 @@ from typing import Any, Literal
 import z3
 
 from rmapcheck import ir
-from rmapcheck.errors import InternalError, SpecError
+from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
-from rmapcheck.symbolic.encode import ERROR_PROP, FALSE, Encoder, Frame, not_
+from rmapcheck.symbolic.encode import ERROR_PROP, EVAL_ERROR, FALSE, Encoder, Frame, not_, or_
 from rmapcheck.symbolic.explain import failing_part, where
 from rmapcheck.trace import (Bound, Holds, Proved, Result, Stats, Step, Trace, Unknown,
                              Verdict, Violated)
@@ -70,6 +70,7 @@ def select_targets(model: ir.Model, props: Sequence[str] | None) -> list[Target]
         if wanted is None or name in wanted:
             out.append(Target(name, "step"))
     out.append(Target(ERROR_PROP, "step"))
+    out.append(Target(EVAL_ERROR, "state"))
     return out
 
 
@@ -159,30 +160,63 @@ class Replayer:
 
     def __init__(self, instance: Instance) -> None:
         self.instance = instance
-        self._machine: Any = None
-        self._replay: Callable[..., Any] | None = None
+        self.machine: Any = None
         try:
             from rmapcheck.explicit.machine import Machine
-            from rmapcheck.replay import replay
-        except ImportError:  # the explicit engine is not there (yet): self-check only
+        except ImportError:  # no explicit engine: the self-check is all there is
             return
-        self._machine = Machine(instance)
-        self._replay = replay
+        self.machine = Machine(instance, symmetry=False)
 
     @property
     def available(self) -> bool:
-        return self._replay is not None
+        return self.machine is not None
 
-    def check(self, trace: Trace, name: str) -> None:
-        if self._replay is None:
+    def check(self, trace: Trace, target: Target) -> None:
+        """The trace replays and ends in the violation (or witness) of ``target``."""
+        if self.machine is None:
             return
+        from rmapcheck.replay import replay, replay_violation
+
         try:
-            self._replay(self._machine, trace)
-        except InternalError:
-            raise
-        except Exception as exc:  # any disagreement is our bug, never the user's
-            raise InternalError(f"a BMC trace for {name} does not replay on the explicit "
-                                f"machine: {exc}") from exc
+            if target.kind == "witness":
+                replay(self.machine, trace)
+                if not self.machine.holds(target.name, trace.last):
+                    raise InternalError(f"replay: the witness of {target.name} does not "
+                                        "satisfy it")
+            else:
+                replay_violation(self.machine, trace, target.name)
+        except InternalError as exc:
+            raise InternalError(f"a BMC trace for {target.name} does not replay on the "
+                                f"explicit machine: {exc}") from exc
+
+    def runtime_error(self, trace: Trace, in_step: bool) -> SpecRuntimeError:
+        """The spec run-time error the trace ends in, as the explicit engine
+        reports it (with the trace to the state where it happens). ``in_step``:
+        the last step raises it; else evaluating a property in the last state."""
+        if self.machine is None:
+            return SpecRuntimeError("a step hits a run-time error (found by bmc)", None)
+        from rmapcheck.explicit.machine import TracedRuntimeError
+        from rmapcheck.replay import replay
+
+        prefix = Trace(trace.initial, trace.steps[:-1]) if in_step else trace
+        try:
+            replay(self.machine, prefix)
+        except InternalError as exc:
+            raise InternalError(f"a BMC trace to a run-time error does not replay: {exc}") \
+                from exc
+        try:
+            if in_step:
+                step = trace.steps[-1]
+                self.machine.step_full(prefix.last, step.action, step.args)
+            else:
+                for p in self.instance.model.properties:
+                    self.machine.holds(p.name, trace.last)
+        except SpecRuntimeError as error:
+            if in_step:
+                step = trace.steps[-1]
+                return TracedRuntimeError(error, prefix, step.action, step.args)
+            return TracedRuntimeError(error, prefix, None, ())
+        raise InternalError("bmc found a run-time error that the explicit machine does not hit")
 
 
 def self_check(enc: Encoder, trace: Trace, target: Target) -> None:
@@ -204,7 +238,10 @@ def self_check(enc: Encoder, trace: Trace, target: Target) -> None:
             raise InternalError(f"BMC trace for {target.name}: step {i + 1} ({step.action}) "
                                 f"gives {status}, not the decoded state")
         state = nxt
-    if target.prop is not None:
+    if target.name == EVAL_ERROR:
+        if not any(enc.concrete_prop(p, state) is None for p in enc.model.properties):
+            raise InternalError("BMC trace to a property evaluation error: none there")
+    elif target.prop is not None:
         holds = enc.concrete_prop(target.prop, state)
         if target.kind == "witness" and not holds:
             raise InternalError(f"BMC witness for {target.name} does not satisfy it")
@@ -227,6 +264,9 @@ class Search:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     traces: dict[str, Trace] = field(default_factory=dict)
     first_depth: dict[str, int] = field(default_factory=dict)
+    # A spec run-time error ends the search (the spec is undefined there).
+    error: SpecRuntimeError | None = None
+    error_depth: int = 0
 
     def __post_init__(self) -> None:
         self.unrolling = Unrolling(self.enc, self.checker)
@@ -250,16 +290,23 @@ class Search:
                 for t in self.pending("step"):
                     self.checker.add(not_(frame.fails.get(t.name, FALSE)))
             xs = u.states[k]
-            self._resolve(self.pending("state"), k,
-                          lambda t: not_(self.enc.holds_at(t.prop, xs)))  # type: ignore[arg-type]
+            self._resolve(self.pending("state"), k, lambda t: self._bad_state(t, xs))
             for t in self.pending("state"):
-                self.checker.add(self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
+                self.checker.add(not_(self._bad_state(t, xs)))
             self._resolve(self.pending("witness"), k,
                           lambda t: self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
+            if self.error is not None:
+                break
             explored = k
             if not any(self.pending(kind) for kind in ("state", "step", "witness")):
                 break
         return explored
+
+    def _bad_state(self, t: Target, xs: list[z3.ExprRef]) -> z3.BoolRef:
+        if t.name == EVAL_ERROR:
+            return or_(*[self.enc.error_at(p.prop, xs) for p in self.targets  # type: ignore[arg-type]
+                         if p.prop is not None])
+        return not_(self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
 
     def _resolve(self, targets: list[Target], k: int,
                  cond_of: Callable[[Target], z3.BoolRef]) -> None:
@@ -284,16 +331,32 @@ class Search:
             trace = self.unrolling.trace(m, k)
             for t in hit:
                 self._found(t, trace, k)
+                if self.error is not None:
+                    return
             pending = [t for t in pending if t not in hit]
 
     def _found(self, t: Target, trace: Trace, k: int) -> None:
         self_check(self.enc, trace, t)
+        # A run-time error ends the check as in the explicit engine: the spec is
+        # undefined there, so it is an error with its trace, not a verdict.
+        if t.name == ERROR_PROP:
+            self.error = self.replayer.runtime_error(trace, True)
+            self.error_depth = k
+            return
+        if t.name == EVAL_ERROR or (t.prop is not None
+                                    and self.enc.concrete_prop(t.prop, trace.last) is None):
+            self.error = self.replayer.runtime_error(trace, False)
+            self.error_depth = k
+            return
+        self.replayer.check(trace, t)
         self.traces[t.name] = trace
         self.first_depth[t.name] = k
         if t.kind == "witness":
-            self.verdicts[t.name] = Proved(f"witnessed after {k} steps (bmc)")
+            # As the explicit engine: a witnessed ``sometimes`` holds (the bound
+            # says where the witness was found; the trace is in ``traces``).
+            self.verdicts[t.name] = Holds(Bound("bmc", depth=k,
+                                                consts=tuple(self.enc.inst.consts.items())))
             return
-        self.replayer.check(trace, t.name)
         self.verdicts[t.name] = Violated(trace, self._detail(t, trace))
 
     def _detail(self, t: Target, trace: Trace) -> str:
@@ -328,13 +391,19 @@ def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
     encode_seconds = time.monotonic() - start
     explored = search.run(depth)
     consts = tuple(instance.consts.items())
+    if search.error is not None and not any(isinstance(v, Violated)
+                                            for v in search.verdicts.values()):
+        raise search.error  # as the explicit engine: an error with its trace
     verdicts: list[tuple[str, Verdict]] = []
     for t in targets:
         v = search.verdicts.get(t.name)
         if v is None:
-            if t.name == ERROR_PROP:
+            if t.name in (ERROR_PROP, EVAL_ERROR):
                 continue
-            if t.kind == "witness":
+            if search.error is not None:
+                v = Unknown(f"search stopped at depth {search.error_depth} by a spec "
+                            f"run-time error: {search.error.message}")
+            elif t.kind == "witness":
                 v = Unknown(f"not witnessed within {depth} steps (bmc)")
             else:
                 v = Holds(Bound("bmc", depth=depth, consts=consts))

@@ -70,6 +70,9 @@ from rmapcheck.instance import Instance
 from rmapcheck.symbolic.widths import int_bits
 
 ERROR_PROP = "__runtime_error__"
+# Not a property: BMC looks for states where evaluating a property is a run-time
+# error (the explicit engine stops there with an error, so must we).
+EVAL_ERROR = "__property_error__"
 
 TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
@@ -1239,6 +1242,16 @@ class Encoder:
         if term is None:
             term = self.prop_holds(prop, tr.cur)
             self._prop_cache[prop.name] = term
+        return z3.substitute(term, *zip(tr.cur, xs))  # type: ignore[return-value]
+
+    def error_at(self, prop: ir.Property, xs: Sequence[z3.ExprRef]) -> z3.BoolRef:
+        """Evaluating ``prop`` on state ``xs`` hits a run-time error."""
+        tr = self.transition()
+        key = "error|" + prop.name
+        term = self._prop_cache.get(key)
+        if term is None:
+            term = self.prop_value(prop, tr.cur)[1]
+            self._prop_cache[key] = term
         return z3.substitute(term, *zip(tr.cur, xs))  # type: ignore[return-value]
 
     def param_leaf(self, param: ir.Local) -> Leaf:

@@ -36,9 +36,9 @@ from rmapcheck.errors import InternalError, SpecError
 from rmapcheck.instance import Instance
 from rmapcheck.render.text import format_args, state_changes
 from rmapcheck.symbolic.bmc import Checker, Replayer, Search, Target, select_targets
-from rmapcheck.symbolic.encode import ERROR_PROP, FALSE, Encoder, and_, not_
+from rmapcheck.symbolic.encode import ERROR_PROP, EVAL_ERROR, FALSE, Encoder, and_, not_
 from rmapcheck.symbolic.explain import failing_part
-from rmapcheck.trace import (Proved, Result, Stats, Step, Trace, Unknown, Verdict,
+from rmapcheck.trace import (Holds, Proved, Result, Stats, Step, Trace, Unknown, Verdict,
                              Violated)
 
 Method = Literal["auto", "induction", "kinduction", "spacer"]
@@ -226,6 +226,8 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
                  if p.name not in out.proved]
         search = Search(enc, Checker(solver_timeout), base, Replayer(enc.inst))
         search.run(k - 1)
+        if search.error is not None:
+            raise search.error
         if search.verdicts:
             for name, v in search.verdicts.items():
                 if isinstance(v, Violated):
@@ -249,6 +251,8 @@ def _witness_search(enc: Encoder, model: ir.Model, depth: int,
         return {}
     search = Search(enc, Checker(solver_timeout), witnesses, Replayer(enc.inst))
     search.run(depth)
+    if search.error is not None:
+        raise search.error
     return {t.name: search.verdicts.get(t.name,
                                         Unknown(f"not witnessed within {depth} steps (bmc)"))
             for t in witnesses}
@@ -272,7 +276,8 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     if method not in ("auto", "induction", "kinduction", "spacer"):
         raise SpecError(f"unknown proof method {method!r}", None)
     enc = Encoder(instance)
-    targets = [t for t in select_targets(model, props) if t.kind != "witness"]
+    targets = [t for t in select_targets(model, props)
+               if t.kind != "witness" and t.name != EVAL_ERROR]
     enc.initial_state()  # a spec error (no initial state) before any claim
     verdicts: dict[str, Verdict] = {}
     ctis: dict[str, Cti] = {}
@@ -331,6 +336,8 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
         search = Search(enc, Checker(solver_timeout), reach, Replayer(instance))
         depth = max(reach_depth, base)
         search.run(depth)
+        if search.error is not None:
+            raise search.error
         for t in pending:
             found = search.verdicts.get(t.name)
             if isinstance(found, Violated):
@@ -352,7 +359,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
 
     # Vacuity: a proof counts only if every sometimes property is witnessed.
     witness = _witness_search(enc, model, witness_depth, solver_timeout)
-    unwitnessed = [n for n, v in witness.items() if not isinstance(v, Proved)]
+    unwitnessed = [n for n, v in witness.items() if not isinstance(v, Holds)]
     if unwitnessed:
         for name, v in list(verdicts.items()):
             if isinstance(v, Proved):
