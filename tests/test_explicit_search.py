@@ -304,3 +304,40 @@ def test_model_without_properties_counts_states() -> None:
     m = machine("loops")
     result = bfs.search(m, symmetry=False)
     assert result.verdicts == () and result.stats.states == 372
+
+
+@pytest.mark.parametrize("name,consts", [("frames", {"PROCS": 3, "FRAMES": 4}),
+                                         ("mutex", {"PROCS": 4})])
+def test_parallel_search_gives_the_same_results(name: str, consts: dict[str, int]) -> None:
+    m = machine(name, **consts)
+    for symmetry in (False, True):
+        one = bfs.search(m, symmetry=symmetry, stop_at_first=False)
+        two = bfs.search(m, symmetry=symmetry, stop_at_first=False, workers=2)
+        assert two.stats.states == one.stats.states
+        assert two.stats.transitions == one.stats.transitions
+        assert two.stats.depth == one.stats.depth
+        assert two.verdicts == one.verdicts
+
+
+def test_parallel_search_violations_limits_and_errors() -> None:
+    m = machine_of(examples.mutex(broken=True), PROCS=3)
+    one = bfs.search(m, stop_at_first=False)
+    two = bfs.search(m, stop_at_first=False, workers=2)
+    assert [(n, v.trace) for n, v in two.violations] == [(n, v.trace) for n, v in one.violations]
+    limited = bfs.search(machine("frames", PROCS=3, FRAMES=4), symmetry=False, max_states=500,
+                         workers=2)
+    v = limited.verdict("mapcount_exact")
+    assert isinstance(v, Holds) and not v.bound.complete and limited.stats.states == 500
+    deep = bfs.search(machine("mutex", PROCS=3), symmetry=False, max_depth=3, workers=2)
+    assert deep.stats.states == sum(_levels(machine("mutex", PROCS=3))[:4])
+    with pytest.raises(TracedRuntimeError) as info:
+        bfs.search(machine_of(examples.counter(wrap=False), N=4), workers=2)
+    assert len(info.value.trace) == 3 and info.value.action == "inc"
+    restarted = bfs.search(machine("loops"), workers=2)
+    assert dict(restarted.stats.extra)["symmetry_restarts"] == 1
+    assert restarted.stats.states == 372
+
+
+def test_dfs_accepts_workers() -> None:
+    result = dfs.search(machine("mutex", PROCS=2), workers=2)
+    assert dict(result.stats.extra)["workers"] == "depth-first search runs on one process"

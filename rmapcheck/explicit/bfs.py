@@ -14,8 +14,8 @@ from collections.abc import Collection
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, restarting,
-                                       validate_limits)
+from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, done_reason,
+                                       restarting, validate_limits)
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-bfs"
@@ -24,7 +24,7 @@ ENGINE = "explicit-bfs"
 def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
            timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
            progress: Progress | None = None, stop_at_first: bool = True,
-           properties: Collection[str] | None = None) -> Result:
+           properties: Collection[str] | None = None, workers: int | None = None) -> Result:
     """Explores the reachable states of ``machine`` breadth first and returns a
     verdict for every property (all of them, or the names in ``properties``).
 
@@ -32,8 +32,17 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
     checked (``complete=False``); a ``sometimes`` property without a witness is
     then ``Unknown``. Ctrl-C ends it with ``Unknown`` verdicts that say how far
     it got. A spec run-time error raises ``TracedRuntimeError`` with the trace.
+    With ``workers`` > 1 the levels are expanded by that many processes
+    (``rmapcheck.explicit.parallel``), with the same results.
     """
     validate_limits(max_states, max_depth, timeout, max_memory)
+    if workers is not None and workers > 1:
+        from rmapcheck.explicit import parallel
+
+        return restarting(machine, symmetry, timeout, lambda left: parallel.search(
+            machine, workers, max_states=max_states, max_depth=max_depth, timeout=left,
+            max_memory=max_memory, symmetry=symmetry, progress=progress,
+            stop_at_first=stop_at_first, properties=properties))
     return restarting(machine, symmetry, timeout, lambda left: _attempt(
         machine, max_states=max_states, max_depth=max_depth, timeout=left,
         max_memory=max_memory, symmetry=symmetry, progress=progress,
@@ -64,7 +73,7 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
         run.check_initial()
         run.check_state(0, initial)
         if run.done:
-            raise Stop(_done_reason(run))
+            raise Stop(done_reason(run))
         if max_states is not None and len(visited) >= max_states:
             raise Stop(f"state limit of {max_states:,} reached")
         while frontier:
@@ -86,7 +95,7 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
                 if failed:
                     run.check_transition(sid, iid, failed)
                     if run.done:
-                        raise Stop(_done_reason(run))
+                        raise Stop(done_reason(run))
                 k = key(nxt)
                 if k in visited:
                     continue
@@ -95,7 +104,7 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
                 if run.invariants or run.witnesses:
                     run.check_state(nid, nxt)
                     if run.done:
-                        raise Stop(_done_reason(run))
+                        raise Stop(done_reason(run))
                 append(k)
                 if max_states is not None and nid + 1 >= max_states:
                     raise Stop(f"state limit of {max_states:,} reached")
@@ -107,9 +116,3 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
         run.stopped = "interrupted"
     run.depth = depth + (1 if len(visited) > next_level else 0)
     return run.result(len(visited), complete, depth, interrupted)
-
-
-def _done_reason(run: Run) -> str:
-    if run.stop_at_first and run.violations:
-        return "stopped at the first violation"
-    return "every property is decided"

@@ -12,12 +12,14 @@ key to state number instead of a set).
 from __future__ import annotations
 
 from array import array
+
+import attrs
 from collections.abc import Collection
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, restarting,
-                                       validate_limits)
+from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, done_reason,
+                                       restarting, validate_limits)
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-dfs"
@@ -26,15 +28,20 @@ ENGINE = "explicit-dfs"
 def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
            timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
            progress: Progress | None = None, stop_at_first: bool = True,
-           properties: Collection[str] | None = None) -> Result:
+           properties: Collection[str] | None = None, workers: int | None = None) -> Result:
     """Explores the reachable states depth first; arguments and verdicts as
     ``rmapcheck.explicit.bfs.search``. An incomplete depth-first search makes
-    no depth claim unless ``max_depth`` was the only limit reached."""
+    no depth claim unless ``max_depth`` was the only limit reached. It runs on
+    one process: ``workers`` is accepted and noted in the statistics."""
     validate_limits(max_states, max_depth, timeout, max_memory)
-    return restarting(machine, symmetry, timeout, lambda left: _attempt(
+    result = restarting(machine, symmetry, timeout, lambda left: _attempt(
         machine, max_states=max_states, max_depth=max_depth, timeout=left,
         max_memory=max_memory, symmetry=symmetry, progress=progress,
         stop_at_first=stop_at_first, properties=properties))
+    if workers is not None and workers > 1:
+        extra = result.stats.extra + (("workers", "depth-first search runs on one process"),)
+        result = attrs.evolve(result, stats=attrs.evolve(result.stats, extra=extra))
+    return result
 
 
 def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
@@ -66,7 +73,7 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
         run.check_initial()
         run.check_state(0, initial)
         if run.done:
-            raise Stop(_done_reason(run))
+            raise Stop(done_reason(run))
         if max_states is not None and len(visited) >= max_states:
             raise Stop(f"state limit of {max_states:,} reached")
         while stack_keys:
@@ -90,7 +97,7 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
                 if failed:
                     run.check_transition(sid, iid, failed)
                     if run.done:
-                        raise Stop(_done_reason(run))
+                        raise Stop(done_reason(run))
                 k = key(nxt)
                 if k in visited:
                     if bounded:
@@ -114,7 +121,7 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
                 if run.invariants or run.witnesses:
                     run.check_state(nid, nxt)
                     if run.done:
-                        raise Stop(_done_reason(run))
+                        raise Stop(done_reason(run))
                 stack_keys.append(k)
                 stack_ids.append(nid)
                 stack_depths.append(depth + 1)
@@ -141,9 +148,3 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
     elif limit_reason is not None:
         claimed = max_depth
     return run.result(len(visited), complete, claimed, interrupted)
-
-
-def _done_reason(run: Run) -> str:
-    if run.stop_at_first and run.violations:
-        return "stopped at the first violation"
-    return "every property is decided"

@@ -152,6 +152,17 @@ class Run:
                 raise
             raise TracedRuntimeError(error, self.trace_to(sid), None, ()) from None
 
+    def record_checks(self, sid: int, failed: list[str], witnessed: list[str]) -> None:
+        """Property results for state ``sid`` computed elsewhere (a worker)."""
+        for name in failed:
+            if any(n == name for n, _ in self.invariants):
+                self._violated(name, Violated(self.trace_to(sid), ""), sid)
+        for name in witnessed:
+            if any(n == name for n, _ in self.witnesses):
+                self.witnessed[name] = sid
+                self.witnesses = [w for w in self.witnesses if w[0] != name]
+                self.pending -= 1
+
     def _violated(self, name: str, verdict: Violated, sid: int) -> None:
         detail = verdict.detail
         if not detail and name in self.machine.props:
@@ -339,6 +350,12 @@ def _matching_step(machine: Machine, key: Callable[[State], int], state: State, 
         if key(nxt) == target and (assert_index is None or assert_index in failed):
             return other, nxt
     return None
+
+
+def done_reason(run: Run) -> str:
+    if run.stop_at_first and run.violations:
+        return "stopped at the first violation"
+    return "every property is decided"
 
 
 def restarting(machine: Machine, symmetry: bool, timeout: float | None,

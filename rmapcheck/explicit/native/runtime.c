@@ -1,0 +1,658 @@
+/* rmapcheck native engine: breadth-first search, visited set, symmetry.
+ * Appended after the generated model code (expand_*, prop_*, tables).
+ *
+ * States are numbered in discovery order; the visited set is an open-
+ * addressing table of (32-bit hash tag, state number + 1); the packed states,
+ * parents and action instances live in chunked arrays indexed by number, so
+ * the frontier is simply the numbers from `head` to `count`. */
+
+#include <stdio.h>
+
+#define CHUNK_BITS 18
+#define CHUNK_SIZE ((uint64_t)1 << CHUNK_BITS)
+#define MAX_CHUNKS ((uint64_t)1 << (32 - CHUNK_BITS))
+
+enum {
+  ST_COMPLETE = 0, ST_PAUSED = 1, ST_TIMEOUT = 2, ST_DONE = 3, ST_MAXSTATES = 4,
+  ST_MAXDEPTH = 5, ST_FAULT = 6, ST_BROKEN = 7, ST_OVERFLOW = 8, ST_NOMEM = 9
+};
+enum { EV_INVARIANT = 1, EV_WITNESS = 2, EV_ASSERT = 3 };
+
+static double rc_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void rc_fault(Ctx *c, int site, V value) {
+  c->fault_site = site;
+  c->fault_value = value;
+  c->status = ST_FAULT;
+  longjmp(*c->fault_jb, 1);
+}
+
+static void rc_overflow(Ctx *c) {
+  c->status = ST_OVERFLOW;
+  longjmp(c->top, 1);
+}
+
+static void rc_broken_choose(Ctx *c, int site, int xi, int yi, int err) {
+  c->bk_kind = 1;
+  c->bk_site = site;
+  c->bk_x = xi;
+  c->bk_y = yi;
+  c->bk_err = err;
+  c->bk_fault = err ? c->fault_site : -1;
+  c->bk_value = err ? c->fault_value : 0;
+  c->status = ST_BROKEN;
+  longjmp(c->top, 1);
+}
+
+static void rc_emit(Ctx *c, uint32_t iid, const slot_t *t, const uint8_t *failed, int nf) {
+  Succ *x = &c->out[c->nout++];
+  x->iid = iid;
+  x->nf = (uint16_t)nf;
+  if (nf) memcpy(x->failed, failed, (size_t)nf);
+  memcpy(x->st, t, sizeof(slot_t) * NSLOTS);
+}
+
+/* ------------------------------------------------------------ symmetry */
+
+static Perm IDENT;
+
+static void init_ident(void) {
+  for (int a = 0; a < NSYM_ALLOC; a++)
+    for (int x = 0; x < MAXN; x++) IDENT[a][x] = (uint8_t)x;
+}
+
+/* Whether swapping values xi and yi of symmetric sort a leaves st unchanged
+ * (symmetry.SymmetryGuard._twins, for the state). */
+static int rc_twins(Ctx *c, const slot_t *st, int a, int xi, int yi) {
+  Perm p;
+  slot_t scratch[NSLOTS_ALLOC];
+  (void)c;
+  memcpy(p, IDENT, sizeof(Perm));
+  p[a][xi] = (uint8_t)yi;
+  p[a][yi] = (uint8_t)xi;
+  return img_cmp(st, p, p, st, scratch) == 0;
+}
+
+typedef struct Cell { int a, start, size; uint8_t vals[MAXN]; } Cell;
+
+static int next_perm(uint8_t *v, int n) {
+  int i = n - 2;
+  while (i >= 0 && v[i] >= v[i + 1]) i--;
+  if (i < 0) { /* the last one: back to the first (increasing) */
+    for (int l = 0, r = n - 1; l < r; l++, r--) { uint8_t t = v[l]; v[l] = v[r]; v[r] = t; }
+    return 0;
+  }
+  int j = n - 1;
+  while (v[j] <= v[i]) j--;
+  uint8_t t = v[i]; v[i] = v[j]; v[j] = t;
+  for (int l = i + 1, r = n - 1; l < r; l++, r--) { t = v[l]; v[l] = v[r]; v[r] = t; }
+  return 1;
+}
+
+/* Orders the values of sort a by colour; returns whether two share one. */
+static int order_by_colour(const Ctx *c, int a, uint64_t col[NSYM_ALLOC][MAXN], uint8_t *ord) {
+  int n = SYM_N[a], ties = 0;
+  (void)c;
+  for (int x = 0; x < n; x++) ord[x] = (uint8_t)x;
+  for (int x = 1; x < n; x++) {
+    uint8_t v = ord[x];
+    int y = x - 1;
+    while (y >= 0 && col[a][ord[y]] > col[a][v]) { ord[y + 1] = ord[y]; y--; }
+    ord[y + 1] = v;
+  }
+  for (int x = 1; x < n; x++) ties |= col[a][ord[x]] == col[a][ord[x - 1]];
+  return ties;
+}
+
+#define SIG_ROUNDS 3
+
+/* The canonical representative of s: the least image (slot codes compared in
+ * order) over the permutations that map each value into its colour block,
+ * blocks ordered by colour; a block whose values are all twins contributes
+ * one arrangement. Colours depend only on how values sit in the state, never
+ * on their names, so the images considered are the same for every state of an
+ * orbit: equal representatives exactly for symmetric states. */
+static void canon(Ctx *c, const slot_t *s, slot_t *out) {
+  c->canon_calls++;
+  if (!c->active || NSYM == 0) {
+    memcpy(out, s, sizeof(slot_t) * NSLOTS);
+    return;
+  }
+  uint64_t col[NSYM_ALLOC][MAXN], sig[NSYM_ALLOC][MAXN];
+  uint8_t ord[NSYM_ALLOC][MAXN];
+  memset(col, 0, sizeof col);
+  for (int round = 0; round < SIG_ROUNDS; round++) {
+    memset(sig, 0, sizeof sig);
+    colour_round(c, s, col, sig);
+    int ties = 0;
+    for (int a = 0; a < NSYM; a++) {
+      if (!((c->active >> a) & 1)) continue;
+      for (int x = 0; x < SYM_N[a]; x++) col[a][x] = sig[a][x];
+      ties |= order_by_colour(c, a, col, ord[a]);
+    }
+    if (!ties) break;
+  }
+  Perm pi, pinv;
+  memcpy(pi, IDENT, sizeof(Perm));
+  Cell cells[NSYM_ALLOC * MAXN];
+  int ncells = 0;
+  for (int a = 0; a < NSYM; a++) {
+    if (!((c->active >> a) & 1)) continue;
+    int n = SYM_N[a];
+    int start = 0;
+    while (start < n) {
+      int end = start + 1;
+      while (end < n && col[a][ord[a][end]] == col[a][ord[a][start]]) end++;
+      int size = end - start;
+      uint8_t vals[MAXN];
+      for (int k = 0; k < size; k++) vals[k] = ord[a][start + k];
+      for (int k = 1; k < size; k++) {
+        uint8_t v = vals[k];
+        int y = k - 1;
+        while (y >= 0 && vals[y] > v) { vals[y + 1] = vals[y]; y--; }
+        vals[y + 1] = v;
+      }
+      int twins = 1;
+      for (int k = 1; k < size && twins; k++) twins = rc_twins(c, s, a, vals[0], vals[k]);
+      for (int k = 0; k < size; k++) pi[a][vals[k]] = (uint8_t)(start + k);
+      if (!twins) {
+        Cell *cl = &cells[ncells++];
+        cl->a = a;
+        cl->start = start;
+        cl->size = size;
+        memcpy(cl->vals, vals, (size_t)size);
+      }
+      start = end;
+    }
+  }
+  memcpy(pinv, IDENT, sizeof(Perm));
+  for (int a = 0; a < NSYM; a++)
+    for (int x = 0; x < SYM_N[a]; x++) pinv[a][pi[a][x]] = (uint8_t)x;
+  c->canon_images++;
+  img_write(s, pinv, pi, out);
+  if (!ncells) return;
+  slot_t bufa[NSLOTS_ALLOC];
+  slot_t *best = out, *cur = bufa;
+  for (;;) {
+    /* next combination: the last cell varies fastest */
+    int k = ncells - 1;
+    for (; k >= 0; k--)
+      if (next_perm(cells[k].vals, cells[k].size)) break;
+    if (k < 0) break;
+    for (int j = k; j < ncells; j++) {
+      Cell *cl = &cells[j];
+      for (int q = 0; q < cl->size; q++) {
+        pi[cl->a][cl->vals[q]] = (uint8_t)(cl->start + q);
+        pinv[cl->a][cl->start + q] = cl->vals[q];
+      }
+    }
+    c->canon_images++;
+    if (img_cmp(s, pinv, pi, best, cur) < 0) {
+      slot_t *t = best; best = cur; cur = t;
+    }
+  }
+  if (best != out) memcpy(out, best, sizeof(slot_t) * NSLOTS);
+}
+
+/* ------------------------------------------------------------ storage */
+
+static inline uint64_t hash_words(const uint64_t *w) {
+  uint64_t h = 0x243F6A8885A308D3ULL;
+  for (int i = 0; i < NWORDS; i++) {
+    h ^= mix64(w[i] + (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ULL);
+    h *= 0xbf58476d1ce4e5b9ULL;
+  }
+  return mix64(h);
+}
+
+static inline uint8_t *state_ptr(const Ctx *c, uint64_t id) {
+  return c->st_chunks[id >> CHUNK_BITS] + (id & (CHUNK_SIZE - 1)) * PACKED_BYTES;
+}
+
+static int table_grow(Ctx *c) {
+  uint64_t cap = (c->tmask + 1) * 2;
+  uint64_t *t = calloc(cap, sizeof(uint64_t));
+  if (!t) return 0;
+  uint64_t mask = cap - 1;
+  uint64_t w[NWORDS];
+  for (uint64_t id = 0; id < c->count; id++) {
+    memset(w, 0, sizeof w);
+    memcpy(w, state_ptr(c, id), PACKED_BYTES);
+    uint64_t h = hash_words(w);
+    uint64_t idx = h & mask;
+    while (t[idx]) idx = (idx + 1) & mask;
+    t[idx] = ((h >> 32) << 32) | (id + 1);
+  }
+  free(c->table);
+  c->table = t;
+  c->tmask = mask;
+  return 1;
+}
+
+/* Inserts the packed state w: its number, and *fresh = 1 when new; -1 when
+ * out of memory. */
+static int64_t visit(Ctx *c, const uint64_t *w, uint32_t parent, uint32_t iid, int *fresh) {
+  uint64_t h = hash_words(w);
+  uint32_t tag = (uint32_t)(h >> 32);
+  uint64_t idx = h & c->tmask;
+  for (;;) {
+    uint64_t e = c->table[idx];
+    if (!e) break;
+    if ((uint32_t)(e >> 32) == tag) {
+      uint64_t id = (uint32_t)e - 1;
+      if (!memcmp(state_ptr(c, id), w, PACKED_BYTES)) { *fresh = 0; return (int64_t)id; }
+    }
+    idx = (idx + 1) & c->tmask;
+  }
+  uint64_t id = c->count;
+  if (id + 2 >= ((uint64_t)1 << 32)) return -1;
+  uint64_t ch = id >> CHUNK_BITS;
+  if (ch >= c->nchunks) {
+    if (ch >= MAX_CHUNKS) return -1;
+    c->st_chunks[ch] = malloc(CHUNK_SIZE * PACKED_BYTES);
+    c->par_chunks[ch] = malloc(CHUNK_SIZE * sizeof(uint32_t));
+    c->iid_chunks[ch] = malloc(CHUNK_SIZE * sizeof(uint32_t));
+    if (!c->st_chunks[ch] || !c->par_chunks[ch] || !c->iid_chunks[ch]) return -1;
+    c->nchunks = ch + 1;
+  }
+  memcpy(state_ptr(c, id), w, PACKED_BYTES);
+  c->par_chunks[ch][id & (CHUNK_SIZE - 1)] = parent;
+  c->iid_chunks[ch][id & (CHUNK_SIZE - 1)] = iid;
+  c->table[idx] = ((uint64_t)tag << 32) | (id + 1);
+  c->count = id + 1;
+  *fresh = 1;
+  if (c->count * 4 > (c->tmask + 1) * 3 && !table_grow(c)) return -1;
+  return (int64_t)id;
+}
+
+static void load_state(const Ctx *c, uint64_t id, slot_t *s) {
+  uint64_t w[NWORDS];
+  memset(w, 0, sizeof w);
+  memcpy(w, state_ptr(c, id), PACKED_BYTES);
+  rc_unpack(w, s);
+}
+
+/* ------------------------------------------------------------ search */
+
+static void add_event(Ctx *c, int kind, int name, int64_t sid, int64_t iid, int64_t aidx) {
+  if (c->nevents == c->cap_events) {
+    int cap = c->cap_events ? c->cap_events * 2 : 16;
+    int64_t *e = realloc(c->events, sizeof(int64_t) * 5 * (size_t)cap);
+    if (!e) return;
+    c->events = e;
+    c->cap_events = cap;
+  }
+  int64_t *e = c->events + 5 * c->nevents++;
+  e[0] = kind; e[1] = name; e[2] = sid; e[3] = iid; e[4] = aidx;
+}
+
+static int done(const Ctx *c) {
+  if (c->stop_at_first && c->nviol) return 1;
+  return c->norder && c->pending == 0;
+}
+
+static void failed_mask(const Succ *x, uint64_t *m) {
+  memset(m, 0, sizeof(uint64_t) * ((NASSERTS + 63) / 64));
+  for (int j = 0; j < x->nf; j++) m[x->failed[j] >> 6] |= 1ULL << (x->failed[j] & 63);
+}
+
+/* Re-runs action a with its loops over reduced sorts in every other order
+ * (Machine._check_orders); any difference breaks the symmetry. */
+static void order_check(Ctx *c, const slot_t *s, int a, int start) {
+  int nchk = 0, sorts[NSYM_ALLOC];
+  for (int k = 0; k < ORDER_CHECKS[a][0]; k++) {
+    int srt = ORDER_CHECKS[a][1 + k];
+    if ((c->active >> srt) & 1) sorts[nchk++] = srt;
+  }
+  if (!nchk) return;
+  uint8_t perm[NSYM_ALLOC][MAXN];
+  for (int k = 0; k < nchk; k++)
+    for (int x = 0; x < SYM_N[sorts[k]]; x++) perm[k][x] = (uint8_t)x;
+  Succ *saved_out = c->out;
+  int saved_n = c->nout;
+  int expected = saved_n - start;
+  for (;;) {
+    int k = nchk - 1;
+    for (; k >= 0; k--)
+      if (next_perm(perm[k], SYM_N[sorts[k]])) break;
+    if (k < 0) break;
+    for (int q = 0; q < nchk; q++)
+      for (int x = 0; x < SYM_N[sorts[q]]; x++)
+        c->order[sorts[q]][x] = (V)perm[q][x] + SYM_LO[sorts[q]];
+    int moved = -1;
+    for (int q = 0; q < nchk && moved < 0; q++)
+      for (int x = 0; x < SYM_N[sorts[q]]; x++)
+        if (perm[q][x] != x) { moved = sorts[q]; break; }
+    c->out = c->alt;
+    c->nout = 0;
+    int same;
+    jmp_buf jb;
+    jmp_buf *saved_jb = c->fault_jb;
+    if (setjmp(jb)) {
+      same = 0;
+    } else {
+      c->fault_jb = &jb;
+      EXPAND[a](c, s);
+      same = c->nout == expected;
+      for (int j = 0; same && j < expected; j++) {
+        const Succ *x = &saved_out[start + j], *y = &c->alt[j];
+        uint64_t mx[(NASSERTS + 63) / 64], my[(NASSERTS + 63) / 64];
+        failed_mask(x, mx);
+        failed_mask(y, my);
+        same = x->iid == y->iid && !memcmp(x->st, y->st, sizeof(slot_t) * NSLOTS) &&
+               !memcmp(mx, my, sizeof mx);
+      }
+    }
+    c->fault_jb = saved_jb;
+    c->out = saved_out;
+    c->nout = saved_n;
+    if (!same) {
+      for (int q = 0; q < nchk; q++)
+        for (int x = 0; x < SYM_N[sorts[q]]; x++) c->order[sorts[q]][x] = x + SYM_LO[sorts[q]];
+      c->bk_kind = 2;
+      c->bk_action = a;
+      c->bk_sort = moved;
+      c->status = ST_BROKEN;
+      longjmp(c->top, 1);
+    }
+  }
+  for (int q = 0; q < nchk; q++)
+    for (int x = 0; x < SYM_N[sorts[q]]; x++) c->order[sorts[q]][x] = x + SYM_LO[sorts[q]];
+}
+
+static void expand_state(Ctx *c, const slot_t *s) {
+  c->out = c->buf;
+  c->nout = 0;
+  for (int a = 0; a < NACTIONS; a++) {
+    c->cur_action = a;
+    int start = c->nout;
+    EXPAND[a](c, s);
+    if (c->guard_on && ORDER_CHECKS[a][0]) order_check(c, s, a, start);
+  }
+}
+
+/* New states and their properties, as bfs.py does for each successor. */
+static int process(Ctx *c, uint64_t sid) {
+  slot_t cs[NSLOTS_ALLOC];
+  uint64_t w[NWORDS];
+  for (int k = 0; k < c->nout; k++) {
+    Succ *x = &c->buf[k];
+    if (x->nf) {
+      for (int j = 0; j < x->nf; j++) {
+        int name = c->assert_name[x->failed[j]];
+        if (name < 0 || c->decided[name]) continue;
+        c->decided[name] = 1;
+        c->pending--;
+        c->nviol++;
+        add_event(c, EV_ASSERT, name, (int64_t)sid, x->iid, x->failed[j]);
+      }
+      if (done(c)) return ST_DONE;
+    }
+    canon(c, x->st, cs);
+    rc_pack(cs, w);
+    int fresh;
+    int64_t nid = visit(c, w, (uint32_t)sid, x->iid, &fresh);
+    if (nid < 0) return ST_NOMEM;
+    if (!fresh) continue;
+    c->phase = 2;
+    c->phase_sid = nid;
+    for (int j = 0; j < c->ninv; j++) {
+      int name = c->inv_name[j];
+      if (c->decided[name]) continue;
+      if (!PROPS[c->inv_prop[j]](c, x->st)) {
+        c->decided[name] = 1;
+        c->pending--;
+        c->nviol++;
+        add_event(c, EV_INVARIANT, name, nid, -1, -1);
+      }
+    }
+    for (int j = 0; j < c->nwit; j++) {
+      int name = c->wit_name[j];
+      if (c->decided[name]) continue;
+      if (PROPS[c->wit_prop[j]](c, x->st)) {
+        c->decided[name] = 1;
+        c->pending--;
+        add_event(c, EV_WITNESS, name, nid, -1, -1);
+      }
+    }
+    c->phase = 0;
+    if (done(c)) return ST_DONE;
+    if (c->max_states >= 0 && nid + 1 >= c->max_states) return ST_MAXSTATES;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ API */
+
+RC_EXPORT int64_t rc_info(int which) {
+  switch (which) {
+    case 0: return NSLOTS;
+    case 1: return PACKED_BYTES;
+    case 2: return NIIDS;
+    case 3: return NPROPS;
+    case 4: return NASSERTS;
+    case 5: return NSYM;
+    case 6: return (int64_t)sizeof(slot_t);
+    case 7: return NACTIONS;
+    case 8: return NFAULTS;
+    case 9: return NWORDS;
+  }
+  return -1;
+}
+
+RC_EXPORT Ctx *rc_new(void) {
+  init_ident();
+  Ctx *c = calloc(1, sizeof(Ctx));
+  if (!c) return 0;
+  c->buf = malloc(sizeof(Succ) * (NIIDS + 1));
+  c->alt = malloc(sizeof(Succ) * (NIIDS + 1));
+  c->st_chunks = calloc(MAX_CHUNKS, sizeof(uint8_t *));
+  c->par_chunks = calloc(MAX_CHUNKS, sizeof(uint32_t *));
+  c->iid_chunks = calloc(MAX_CHUNKS, sizeof(uint32_t *));
+  c->table = calloc(1024, sizeof(uint64_t));
+  c->tmask = 1023;
+  c->max_states = -1;
+  c->max_depth = -1;
+  c->pause_every = 0.1;
+  for (int a = 0; a < NSYM; a++)
+    for (int x = 0; x < SYM_N[a]; x++) c->order[a][x] = x + SYM_LO[a];
+  for (int i = 0; i < NASSERTS; i++) c->assert_name[i] = -1;
+  if (!c->buf || !c->alt || !c->st_chunks || !c->par_chunks || !c->iid_chunks || !c->table)
+    return 0;
+  return c;
+}
+
+RC_EXPORT void rc_free(Ctx *c) {
+  if (!c) return;
+  for (size_t k = 0; k < c->nchunks; k++) {
+    free(c->st_chunks[k]);
+    free(c->par_chunks[k]);
+    free(c->iid_chunks[k]);
+  }
+  free(c->st_chunks); free(c->par_chunks); free(c->iid_chunks);
+  free(c->table); free(c->buf); free(c->alt);
+  free(c->inv_prop); free(c->inv_name); free(c->wit_prop); free(c->wit_name);
+  free(c->decided); free(c->events);
+  free(c);
+}
+
+RC_EXPORT void rc_set_symmetry(Ctx *c, uint32_t active, int guard_on) {
+  c->active = active;
+  c->guard_on = guard_on;
+}
+
+RC_EXPORT void rc_set_limits(Ctx *c, int64_t max_states, int64_t max_depth, double deadline,
+                             double pause_every) {
+  c->max_states = max_states;
+  c->max_depth = max_depth;
+  c->deadline = deadline;
+  c->pause_every = pause_every;
+  c->next_pause = rc_now() + pause_every;
+}
+
+RC_EXPORT int rc_set_props(Ctx *c, int ninv, const int *inv_prop, const int *inv_name,
+                           int nwit, const int *wit_prop, const int *wit_name,
+                           const int *assert_name, int nnames, const uint8_t *decided,
+                           int pending, int nviol, int stop_at_first, int norder) {
+  c->ninv = ninv;
+  c->nwit = nwit;
+  c->nnames = nnames;
+  c->inv_prop = malloc(sizeof(int) * (size_t)(ninv + 1));
+  c->inv_name = malloc(sizeof(int) * (size_t)(ninv + 1));
+  c->wit_prop = malloc(sizeof(int) * (size_t)(nwit + 1));
+  c->wit_name = malloc(sizeof(int) * (size_t)(nwit + 1));
+  c->decided = malloc((size_t)nnames + 1);
+  if (!c->inv_prop || !c->inv_name || !c->wit_prop || !c->wit_name || !c->decided) return 0;
+  memcpy(c->inv_prop, inv_prop, sizeof(int) * (size_t)ninv);
+  memcpy(c->inv_name, inv_name, sizeof(int) * (size_t)ninv);
+  memcpy(c->wit_prop, wit_prop, sizeof(int) * (size_t)nwit);
+  memcpy(c->wit_name, wit_name, sizeof(int) * (size_t)nwit);
+  memcpy(c->assert_name, assert_name, sizeof(int) * NASSERTS);
+  memcpy(c->decided, decided, (size_t)nnames);
+  c->pending = pending;
+  c->nviol = nviol;
+  c->stop_at_first = stop_at_first;
+  c->norder = norder;
+  return 1;
+}
+
+/* The initial state (slot codes): state 0. */
+RC_EXPORT int rc_start(Ctx *c, const slot_t *init) {
+  slot_t cs[NSLOTS_ALLOC];
+  uint64_t w[NWORDS];
+  canon(c, init, cs);
+  rc_pack(cs, w);
+  int fresh;
+  if (visit(c, w, UINT32_MAX, UINT32_MAX, &fresh) < 0) return ST_NOMEM;
+  c->head = 0;
+  c->next_level = 1;
+  c->depth = 0;
+  c->resumed = 0;
+  return 0;
+}
+
+/* Runs the search until it ends or pauses (every pause_every seconds, so the
+ * caller can report progress, check memory and take Ctrl-C). */
+RC_EXPORT int rc_run(Ctx *c) {
+  slot_t s[NSLOTS_ALLOC];
+  c->phase = 0;
+  if (setjmp(c->top)) {
+    return c->status;
+  }
+  c->fault_jb = &c->top;
+  while (c->head < c->count) {
+    uint64_t sid = c->head;
+    if (!c->resumed) {
+      if (sid == c->next_level) {
+        c->depth++;
+        c->next_level = c->count;
+        if (c->max_depth >= 0 && c->depth >= c->max_depth) { c->resumed = 1; return ST_MAXDEPTH; }
+      }
+      if (!(sid % 64)) {
+        double now = rc_now();
+        if (c->deadline > 0 && now >= c->deadline) { c->resumed = 1; return ST_TIMEOUT; }
+        if (now >= c->next_pause) {
+          c->next_pause = now + c->pause_every;
+          c->resumed = 1;
+          return ST_PAUSED;
+        }
+      }
+    }
+    c->resumed = 0;
+    load_state(c, sid, s);
+    c->phase = 1;
+    c->phase_sid = (int64_t)sid;
+    expand_state(c, s);
+    c->phase = 0;
+    c->transitions += (uint64_t)c->nout;
+    c->head = sid + 1;
+    int st = process(c, sid);
+    if (st) return st;
+  }
+  return ST_COMPLETE;
+}
+
+RC_EXPORT int64_t rc_stat(Ctx *c, int which) {
+  switch (which) {
+    case 0: return (int64_t)c->count;
+    case 1: return (int64_t)c->head;
+    case 2: return c->depth;
+    case 3: return (int64_t)c->next_level;
+    case 4: return (int64_t)c->transitions;
+    case 5: return c->nevents;
+    case 6: return (int64_t)((c->tmask + 1) * sizeof(uint64_t));
+    case 7: return (int64_t)(c->nchunks * CHUNK_SIZE * (PACKED_BYTES + 8));
+    case 8: return c->phase;
+    case 9: return c->phase_sid;
+    case 10: return c->cur_action;
+    case 11: return c->fault_site;
+    case 12: return c->fault_value;
+    case 13: return c->bk_kind;
+    case 14: return c->bk_site;
+    case 15: return c->bk_x;
+    case 16: return c->bk_y;
+    case 17: return c->bk_err;
+    case 18: return c->bk_fault;
+    case 19: return c->bk_value;
+    case 20: return c->bk_action;
+    case 21: return c->bk_sort;
+    case 22: return (int64_t)c->canon_images;
+    case 23: return (int64_t)c->canon_calls;
+    case 24: return c->pending;
+  }
+  return -1;
+}
+
+RC_EXPORT void rc_event(Ctx *c, int k, int64_t *out) {
+  memcpy(out, c->events + 5 * k, sizeof(int64_t) * 5);
+}
+
+/* The action instances from the initial state to state sid (returns the
+ * length; writes at most cap of them). */
+RC_EXPORT int64_t rc_path(Ctx *c, uint64_t sid, uint32_t *out, int64_t cap) {
+  int64_t n = 0;
+  uint64_t id = sid;
+  while (c->par_chunks[id >> CHUNK_BITS][id & (CHUNK_SIZE - 1)] != UINT32_MAX) {
+    n++;
+    id = c->par_chunks[id >> CHUNK_BITS][id & (CHUNK_SIZE - 1)];
+  }
+  if (n > cap) return n;
+  id = sid;
+  for (int64_t k = n - 1; k >= 0; k--) {
+    out[k] = c->iid_chunks[id >> CHUNK_BITS][id & (CHUNK_SIZE - 1)];
+    id = c->par_chunks[id >> CHUNK_BITS][id & (CHUNK_SIZE - 1)];
+  }
+  return n;
+}
+
+RC_EXPORT void rc_get_state(Ctx *c, uint64_t sid, slot_t *out) { load_state(c, sid, out); }
+
+RC_EXPORT void rc_canonical(Ctx *c, const slot_t *in, slot_t *out) { canon(c, in, out); }
+
+/* Successors of one state (for tests): count, or -status on a fault,
+ * overflow or broken symmetry. iids, states and failed assertion lists
+ * (nf then indices, NASSERTS + 1 per successor) go to the arrays. */
+RC_EXPORT int rc_expand(Ctx *c, const slot_t *s, uint32_t *iids, slot_t *states,
+                        int32_t *failed) {
+  if (setjmp(c->top)) return -c->status;
+  c->fault_jb = &c->top;
+  expand_state(c, s);
+  for (int k = 0; k < c->nout; k++) {
+    iids[k] = c->buf[k].iid;
+    memcpy(states + (size_t)k * NSLOTS, c->buf[k].st, sizeof(slot_t) * NSLOTS);
+    failed[k * (NASSERTS + 1)] = c->buf[k].nf;
+    for (int j = 0; j < c->buf[k].nf; j++) failed[k * (NASSERTS + 1) + 1 + j] = c->buf[k].failed[j];
+  }
+  return c->nout;
+}
+
+/* Property k on state s: 0/1, or -status. */
+RC_EXPORT int rc_prop(Ctx *c, int k, const slot_t *s) {
+  if (setjmp(c->top)) return -c->status;
+  c->fault_jb = &c->top;
+  return PROPS[k](c, s);
+}
