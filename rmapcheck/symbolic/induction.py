@@ -96,7 +96,7 @@ class Inductor:
             raise SpecError("k-induction needs k >= 1", None)
         self.enc = enc
         self.k = k
-        self.checker = Checker(solver_timeout)
+        self.checker = Checker(solver_timeout, "QF_BV" if enc.iw else None)
         self.states = [enc.state_consts(f"i{t}") for t in range(k + 1)]
         self.frames = []
         self.checker.add(enc.domain(self.states[0]))

@@ -1,0 +1,140 @@
+"""Proofs: induction with lemmas and CTIs, k-induction, Spacer, auto, and the
+honesty rules (unknown is never proved; a vacuous model proves nothing)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_symbolic_support import (B, Builder, bi, counter, eq, evens, mutex, not_,  # noqa: E402
+                                   vmlike)
+
+from rmapcheck import ir  # noqa: E402
+from rmapcheck.errors import SpecError  # noqa: E402
+from rmapcheck.instance import Instance  # noqa: E402
+from rmapcheck.symbolic.induction import prove  # noqa: E402
+from rmapcheck.trace import Holds, Proved, Unknown, Violated  # noqa: E402
+
+
+def without(model: ir.Model, *names: str) -> ir.Model:
+    props = tuple(p for p in model.properties if p.name not in names)
+    return ir.Model(model.name, model.doc, model.consts, model.sorts, model.state, model.init,
+                    model.actions, props)
+
+
+def test_lemma_makes_a_non_inductive_property_provable() -> None:
+    result = prove(Instance(evens()), method="induction")
+    v = result.verdict("not5")
+    assert isinstance(v, Proved) and v.method == "induction" and v.lemmas == ("even",)
+    assert isinstance(result.verdict("even"), Proved)
+    assert isinstance(result.verdict("reach8"), Holds)  # the model is not vacuous
+
+
+def test_induction_failure_names_action_conjunct_and_cti() -> None:
+    result = prove(Instance(without(evens(), "even")), method="induction")
+    v = result.verdict("not5")
+    assert isinstance(v, Unknown)
+    assert "not inductive: inc2()" in v.reason
+    assert "x := 5" in v.reason
+    assert "no violation within" in v.reason
+    ctis = dict(dict(result.stats.extra)["cti"])
+    cti = ctis["not5"]
+    assert cti.initial == (3,) and cti.steps[0].action == "inc2" and cti.steps[0].state == (5,)
+
+
+def test_cti_names_the_quantified_instance() -> None:
+    result = prove(Instance(without(mutex(), "owner_ok")), method="induction")
+    v = result.verdict("mutex")
+    assert isinstance(v, Unknown) and "enter(" in v.reason and "for p = " in v.reason
+
+
+def test_symmetric_processes_proved_with_lemma() -> None:
+    result = prove(Instance(mutex()), method="induction")
+    v = result.verdict("mutex")
+    assert isinstance(v, Proved) and "owner_ok" in v.lemmas
+
+
+def test_reachable_violation_is_reported_with_trace() -> None:
+    result = prove(Instance(mutex(broken=True)), method="induction")
+    v = result.verdict("mutex")
+    assert isinstance(v, Violated) and len(v.trace) == 4
+    v = prove(Instance(counter()), method="induction").verdict("small")
+    assert isinstance(v, Violated) and len(v.trace) == 3
+
+
+def two_step() -> ir.Model:
+    """``y := x; x := false``: "not y" is not 1-inductive (x may be true in an
+    unreachable state) but 2-inductive."""
+    m = Builder("twostep")
+    m.var("x", B)
+    m.var("y", B)
+    m.action("shift", [], m.set("y", value=m.read("x")), m.set("x", value=ir.BoolLit(False)))
+    m.prop("not_y", not_(m.read("y")))
+    m.prop("stays", eq(m.read("x"), m.read("x")), kind="sometimes")
+    return m.build()
+
+
+def test_k_induction_proves_what_induction_cannot() -> None:
+    inst = Instance(two_step())
+    assert isinstance(prove(inst, method="induction").verdict("not_y"), Unknown)
+    v = prove(inst, method="kinduction", k=2).verdict("not_y")
+    assert isinstance(v, Proved) and v.method == "k-induction (k=2)"
+
+
+def test_spacer_finds_the_invariant_itself() -> None:
+    result = prove(Instance(without(evens(), "even")), method="spacer")
+    v = result.verdict("not5")
+    assert isinstance(v, Proved) and v.method.startswith("spacer")
+    result = prove(Instance(vmlike()), method="spacer")
+    assert isinstance(result.verdict("rmap_complete"), Proved)
+    assert isinstance(result.verdict("mapcount"), Proved)
+
+
+def test_spacer_refutation_gets_a_bmc_trace() -> None:
+    result = prove(Instance(mutex(broken=True)), method="spacer")
+    v = result.verdict("mutex")
+    assert isinstance(v, Violated) and len(v.trace) == 4
+
+
+def test_auto_reports_the_method() -> None:
+    result = prove(Instance(evens()), method="auto")
+    v = result.verdict("not5")
+    assert isinstance(v, Proved) and v.method.startswith("spacer")
+    result = prove(Instance(evens()), method="auto", spacer_budget=0.001)
+    v = result.verdict("not5")
+    assert isinstance(v, Proved) and v.method in ("induction",) or v.method.startswith("spacer")
+
+
+def test_assertions_proved_or_refuted() -> None:
+    result = prove(Instance(vmlike(variant="badassert")), method="auto")
+    v = result.verdict("single_sharer")
+    assert isinstance(v, Violated) and len(v.trace) == 2
+
+
+def test_timeout_is_unknown_never_proved() -> None:
+    result = prove(Instance(vmlike()), method="spacer", solver_timeout=0.001)
+    for name in ("rmap_complete", "mapcount"):
+        assert isinstance(result.verdict(name), Unknown)
+
+
+def test_vacuous_model_proves_nothing() -> None:
+    m = Builder("vacuous")
+    m.var("x", B)
+    m.action("stay", [], ir.Require(m.read("x")), m.set("x", value=ir.BoolLit(True)))
+    m.prop("never_x", not_(m.read("x")))
+    m.prop("x_sometimes", m.read("x"), kind="sometimes")
+    result = prove(Instance(m.build()), method="induction")
+    v = result.verdict("never_x")
+    assert isinstance(v, Unknown) and "vacuous" in v.reason
+    assert isinstance(result.verdict("x_sometimes"), Unknown)
+
+
+def test_no_initial_state_is_an_error_not_a_proof() -> None:
+    m = counter()
+    bad = ir.Model(m.name, m.doc, m.consts, m.sorts, m.state,
+                   (ir.Require(bi("lt", ir.IntLit(1), ir.IntLit(0))),), m.actions, m.properties)
+    with pytest.raises(SpecError):
+        prove(Instance(bad), method="induction")
