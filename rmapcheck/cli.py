@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                             epilog=USAGE_EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     common(verify)
-    verify.add_argument("--engine", choices=["explicit", "bmc"], default="explicit")
+    verify.add_argument("--engine", choices=["explicit", "native", "bmc"], default="explicit",
+                        help="explicit: Python; native: the same search compiled to C "
+                        "(needs a C compiler); bmc: Z3")
     verify.add_argument("--dfs", action="store_true", help="depth-first (explicit engine)")
     verify.add_argument("--no-symmetry", action="store_true",
                         help="explore every state, not one per symmetry class")
@@ -127,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("files", nargs="*", metavar="FILE",
                         help="models to report on (default: every bundled design)")
     report.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the committed documents are stale")
+                        help="write nothing; exit 1 if a model changed since the committed "
+                        "documents were generated (compares digests: runs no search)")
     report.add_argument("--no-prove", action="store_true", help="skip the Z3 proofs")
     report.add_argument("--docs", default="docs", metavar="DIR",
                         help="where PROPERTIES.md goes (default: docs)")
@@ -198,23 +201,25 @@ def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rmapcheck.frontend import resolve_spec_path
-    from rmapcheck.report import report_models, write_or_check
+    from rmapcheck.report import report_models, write_documents
     from rmapcheck.resources import models_dir
 
     paths = [resolve_spec_path(f) for f in args.files] or None
+    if args.check:
+        from rmapcheck.report import stale_models
+
+        properties = Path(args.docs) / "PROPERTIES.md"
+        changed = stale_models(properties, paths)
+        if changed:
+            sys.stderr.write(f"rmapcheck: {properties} is stale for {', '.join(changed)}; run "
+                             "'rmapcheck report' and commit the result\n")
+            return 1
+        print(f"{properties} is up to date with every model")
+        return errors.EXIT_OK
     reports = report_models(paths, prove=not args.no_prove, solver_timeout=args.solver_timeout,
                             log=lambda line: sys.stderr.write(line + "\n"))
     catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
-    stale = write_or_check(reports, Path(args.docs) / "PROPERTIES.md", catalogue,
-                           check=args.check)
-    if args.check:
-        if stale:
-            names = " and ".join(str(p) for p in stale)
-            sys.stderr.write(f"rmapcheck: {names} {'is' if len(stale) == 1 else 'are'} stale; "
-                             "run 'rmapcheck report' and commit the result\n")
-            return 1
-        print("the reports are up to date")
-        return errors.EXIT_OK
+    write_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)
     print(f"wrote {Path(args.docs) / 'PROPERTIES.md'} and {catalogue}")
     return errors.EXIT_OK
 
@@ -291,22 +296,33 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
     instance = _instance(model, consts)
     machine = Machine(instance)
     interactive = sys.stderr.isatty() and not args.json
-    if args.engine == "explicit":
+    if args.engine in ("explicit", "native"):
         if args.dfs:
+            if args.engine == "native":
+                sys.stderr.write("rmapcheck: note: the native engine is breadth-first; "
+                                 "--dfs uses the Python engine\n")
             from rmapcheck.explicit.dfs import search
+        elif args.engine == "native":
+            from rmapcheck.explicit import native
+
+            search = native.search
         else:
             from rmapcheck.explicit.bfs import search
         progress = _progress_printer(interactive)
-        kwargs: dict[str, Any] = dict(max_states=args.max_states, max_depth=args.max_depth,
-                                      timeout=args.timeout,
-                                      max_memory=args.max_memory * 2**20 if args.max_memory
+        kwargs: dict[str, Any] = {"max_states": args.max_states, "max_depth": args.max_depth,
+                                      "timeout": args.timeout,
+                                      "max_memory": args.max_memory * 2**20 if args.max_memory
                                       else None,
-                                      symmetry=not args.no_symmetry, progress=progress)
+                                      "symmetry": not args.no_symmetry, "progress": progress}
         if args.workers and args.workers > 1:
             kwargs["workers"] = args.workers
         result = search(machine, **kwargs)
         if progress is not None:
             sys.stderr.write("\r" + " " * 70 + "\r")
+        fallback = dict(result.stats.extra).get("native_fallback")
+        if fallback:
+            sys.stderr.write(f"rmapcheck: note: the Python engine ran instead of the native "
+                             f"one: {fallback}\n")
     else:
         from rmapcheck.symbolic.bmc import bmc
 

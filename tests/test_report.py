@@ -1,7 +1,18 @@
 """The generated documents: docstring fields, and the staleness comparison."""
 
+from pathlib import Path
+
 from rmapcheck.frontend import load_model
-from rmapcheck.report import expected_of, normalise, source_of, summary_line, year_of
+from rmapcheck.instance import Instance
+from rmapcheck.report import (
+    expected_of,
+    source_of,
+    spec_digest,
+    stale_models,
+    summary_line,
+    year_of,
+)
+from rmapcheck.resources import models_dir
 
 
 def test_docstring_fields_of_anonmm() -> None:
@@ -12,8 +23,22 @@ def test_docstring_fields_of_anonmm() -> None:
     assert expected_of(doc) == "rmap_complete is violated by mmap, fault, mremap (3 steps)."
 
 
-def test_staleness_ignores_timings_only() -> None:
-    a = "Explicit search: 429 states, depth 3, 0.2 s.\nZ3: 12.5 s."
-    b = "Explicit search: 429 states, depth 3, 1.7 s.\nZ3: 3 s."
-    assert normalise(a) == normalise(b)
-    assert normalise(a) != normalise(a.replace("429 states", "430 states"))
+def test_digest_changes_with_the_spec_and_the_bounds(tmp_path: Path) -> None:
+    model = load_model("anonmm")
+    base = spec_digest(model, Instance(model))
+    assert spec_digest(model, Instance(model, {"VPAGES": 3})) != base
+    spec = tmp_path / "anonmm2.spec"
+    spec.write_text((models_dir() / "anonmm.spec").read_text().replace(
+        "page[f].index := v", "page[f].index := 0"))
+    changed = load_model(spec)
+    assert spec_digest(changed, Instance(changed)) != base
+
+
+def test_check_names_the_models_whose_digest_differs(tmp_path: Path) -> None:
+    model = load_model("anonmm")
+    properties = tmp_path / "PROPERTIES.md"
+    properties.write_text(f"## anonmm\n\nSpec: x; digest `{spec_digest(model, Instance(model))}`.\n"
+                          "## gone\n\ndigest `0123456789abcdef`.\n")
+    assert stale_models(properties, [models_dir() / "anonmm.spec"]) == ["gone"]
+    properties.write_text("## anonmm\n\ndigest `0123456789abcdef`.\n")
+    assert stale_models(properties, [models_dir() / "anonmm.spec"]) == ["anonmm"]
