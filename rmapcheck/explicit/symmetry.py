@@ -18,22 +18,30 @@ tuples). Several sorts are permuted at once (their permutations commute).
 partition of each sort's values computed from the state by colour refinement:
 every value gets a signature that does not depend on the names of values (its
 row in each map keyed by its sort, the places it occurs as a value, the colours
-of the values it is related to), values are ordered by signature, and this is
-repeated until no class splits. Because the partition of ``sigma(s)`` is the
-partition of ``s`` renamed by ``sigma``, the set of images considered is the
-same for every state of an orbit, so the minimum is a true canonical form: two
-states get the same representative exactly when they are symmetric. Within a
-class, values that are *twins* (swapping them leaves the state unchanged, e.g.
-two free frames) give identical images, so only the distinct arrangements of
-twin groups are enumerated.
+of the values it is related to) and values are ordered by signature. Because
+the partition of ``sigma(s)`` is the partition of ``s`` renamed by ``sigma``,
+the set of images considered is the same for every state of an orbit, so the
+minimum is a true canonical form: two states get the same representative
+exactly when they are symmetric. Within a class, values that are *twins*
+(swapping them leaves the state unchanged, e.g. two free frames) give
+identical images, so only the distinct arrangements of twin groups are
+enumerated. In the usual case one round of refinement leaves only classes of
+twins, and the representative is a single image; otherwise the colouring is
+refined until stable. (Which case applies depends only on the state's
+structure, so exactness is kept.)
 
-**Soundness check.** Symmetry is only sound when the actions and properties
+**Soundness.** The reduction is only sound when the actions and properties
 treat the values alike. The front end forbids arithmetic and ordering on
-symmetric sorts; ``check`` here rejects, per sort, what remains: a literal
-value of the sort outside ``init``, ``choose`` over it (it picks the *least*
-value), and a ``for`` loop over it whose iterations may not commute. A sort
-with such a use is left out of the reduction (sound, only slower), and the
-reasons are reported.
+symmetric sorts; ``check`` here leaves out a sort whose values are named by a
+literal in an action or property (the init block may). Two constructs are
+checked at run time instead, because they are sound in the common case and
+static analysis cannot tell: ``choose`` over the sort picks the least value,
+which is as good as any other only if every other value it could pick is a
+twin of it there (``SymmetryGuard``); and a ``for`` loop over the sort whose
+iterations this module cannot prove independent is re-run in every other
+order and the results compared (``Machine``). A failed check raises
+``SymmetryBroken``; the search leaves that sort out and starts again, and the
+note says why.
 """
 
 from __future__ import annotations
