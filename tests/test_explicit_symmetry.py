@@ -305,3 +305,24 @@ def test_no_symmetry_flag() -> None:
     m = Machine(Instance(examples.mutex(), {"PROCS": 3}), symmetry=False)
     assert m.symmetric_sorts == [] and m.canonicalizer is None
     assert bfs.search(m).stats.states == 112
+
+
+def test_symmetric_sort_that_keys_no_map() -> None:
+    """Values of the sort only occur as slot values (no map is keyed by it)."""
+    proc = _proc()
+    opt = ir.OptionSort(proc)
+    pset = ir.SetSort(proc)
+    p = Local("p", proc)
+    claim = Action("claim", (p,), (
+        Require(Binary("eq", StateRead("owner", (), opt), ir.NoneLit(opt), BOOL)),
+        Assign(LValue("owner", (), (), opt), ir.Wrap(p, opt)),
+        Assign(LValue("seen", (), (), pset), Binary(
+            "union", StateRead("seen", (), pset), ir.SetLit(pset, (p,)), pset))))
+    free = Action("free", (), (Assign(LValue("owner", (), (), opt), ir.NoneLit(opt)),))
+    model = Model("owner", "", (), (proc,), (StateVar("owner", (), opt),
+                                              StateVar("seen", (), pset)), (),
+                  (claim, free), ())
+    m = Machine(Instance(model))
+    states = reachable(m)
+    orbits = {orbit_id(m.instance, m.symmetric_sorts, s) for s in states}
+    assert bfs.search(m).stats.states == len(orbits) < len(states)
