@@ -81,8 +81,10 @@ class Checker:
         # QF_BV: Z3's incremental bit-blasting SAT solver (the bit-vector
         # encoding); None: the general SMT solver (needed for the Int encoding).
         self.solver = z3.SolverFor(logic) if logic else z3.Solver()
-        if solver_timeout is not None:
-            self.solver.set("timeout", max(1, int(solver_timeout * 1000)))
+        # Z3's "no timeout" is the largest unsigned int.
+        self.timeout_ms = 4294967295 if solver_timeout is None \
+            else max(1, int(solver_timeout * 1000))
+        self.solver.set("timeout", self.timeout_ms)
         self.checks = 0
         self.seconds = 0.0
 
@@ -91,17 +93,22 @@ class Checker:
             if not z3.is_true(c):
                 self.solver.add(c)
 
-    def check(self, cond: z3.BoolRef, extra: Sequence[z3.BoolRef] = ()
-              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None, str]:
+    def check(self, cond: z3.BoolRef, extra: Sequence[z3.BoolRef] = (),
+              timeout: float | None = None) -> tuple[z3.CheckSatResult, z3.ModelRef | None, str]:
         """Is ``cond`` satisfiable with what was added (and the ``extra``
-        assumption literals)? Returns (result, model when sat, reason when unknown)."""
+        assumption literals)? Returns (result, model when sat, reason when unknown).
+        ``timeout`` (seconds) overrides the solver timeout for this query."""
         if z3.is_false(cond):
             return z3.unsat, None, ""
         self.checks += 1
         lit = z3.FreshBool("q")
         self.solver.add(z3.Implies(lit, cond))
         start = time.monotonic()
+        if timeout is not None:
+            self.solver.set("timeout", max(1, int(timeout * 1000)))
         result = self.solver.check(lit, *extra)
+        if timeout is not None:
+            self.solver.set("timeout", self.timeout_ms)
         self.seconds += time.monotonic() - start
         model = self.solver.model() if result == z3.sat else None
         reason = self.solver.reason_unknown() if result == z3.unknown else ""

@@ -24,9 +24,10 @@ never a proof.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import z3
@@ -36,7 +37,8 @@ from rmapcheck.errors import InternalError, SpecError
 from rmapcheck.instance import Instance
 from rmapcheck.render.text import format_args, state_changes
 from rmapcheck.symbolic.bmc import Checker, Replayer, Search, Target, select_targets
-from rmapcheck.symbolic.encode import ERROR_PROP, EVAL_ERROR, FALSE, Encoder, and_, not_
+from rmapcheck.symbolic.encode import (ERROR_PROP, EVAL_ERROR, FALSE, TRUE, ActionEncoding,
+                                       Encoder, and_, eq_, is_f, not_, or_)
 from rmapcheck.symbolic.explain import failing_part
 from rmapcheck.trace import (Holds, Proved, Result, Stats, Step, Trace, Unknown, Verdict,
                              Violated)
@@ -50,6 +52,8 @@ WITNESS_DEPTH = 6
 # Spacer's share of the time when ``method='auto'`` (seconds), unless the
 # caller's solver timeout is smaller.
 SPACER_BUDGET = 30.0
+# An induction query for one action that takes longer is split by arguments.
+SPLIT_AFTER = 5.0
 
 
 @dataclass(frozen=True)
@@ -89,32 +93,43 @@ class Cti:
 
 
 class Inductor:
-    """The step queries over k+1 states, with Houdini over the candidate set."""
+    """The step queries over k+1 states, one action at a time.
+
+    The last step is asked about per action: each query then bit-blasts one
+    action body instead of all of them. An action whose query does not finish
+    within ``SPLIT_AFTER`` seconds is split into its parameter instances, whose
+    keys are all concrete (on the VM models, mremap's query times out whole
+    but its 128 instances take seconds together)."""
 
     def __init__(self, enc: Encoder, k: int, solver_timeout: float | None) -> None:
         if k < 1:
             raise SpecError("k-induction needs k >= 1", None)
         self.enc = enc
         self.k = k
+        self.timeout = solver_timeout
         self.checker = Checker(solver_timeout, "QF_BV" if enc.iw else None)
         self.states = [enc.state_consts(f"i{t}") for t in range(k + 1)]
-        self.frames = []
         self.checker.add(enc.domain(self.states[0]))
-        for t in range(k):
+        for t in range(k - 1):
             frame = enc.step(1000 + t, self.states[t], self.states[t + 1])
-            self.frames.append(frame)
-            self.checker.add(frame.frame)
-            if t < k - 1:
-                self.checker.add(frame.ok)
-        last = self.frames[-1]
-        # The last step: normal, or failing an assertion/run-time error (step targets).
-        self.last_ok = last.ok
-        self.last_fails = last.fails
+            self.checker.add(frame.frame, frame.ok)
         if k > 1:
             # Simple path: k-induction is complete only over distinct states.
             for i in range(k + 1):
                 for j in range(i + 1, k + 1):
                     self.checker.add(not_(enc.equal_states(self.states[i], self.states[j])))
+        tr = enc.transition()
+        rename = list(zip(tr.cur, self.states[-2]))
+
+        def sub(e: z3.ExprRef) -> z3.ExprRef:
+            return z3.substitute(e, *rename)
+
+        # Per action, over the last pre-state: (enabled, failure conditions, post == next).
+        self.last: list[tuple[ActionEncoding, z3.BoolRef, dict[str, z3.BoolRef], z3.BoolRef]] = []
+        for a in tr.actions:
+            post = and_(*[eq_(y, sub(n)) for y, n in zip(self.states[-1], a.next)])
+            self.last.append((a, sub(and_(a.domain, a.ok)),
+                              {n: sub(and_(a.domain, f)) for n, f in a.fails.items()}, post))
         self.assume_lits: dict[str, z3.BoolRef] = {}
 
     def assumption(self, prop: ir.Property) -> z3.BoolRef:
@@ -127,26 +142,60 @@ class Inductor:
             self.assume_lits[prop.name] = lit
         return lit
 
-    def check(self, bad: z3.BoolRef, assumed: Sequence[ir.Property]
-              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None, str, list[str]]:
-        """Can the last step reach ``bad`` from states satisfying ``assumed``?
-        Returns the answer, a model, the unknown reason, and (when unsat) the
-        assumed properties the proof used (unsat core)."""
+    def check(self, step: str | None, bad: z3.BoolRef, assumed: Sequence[ir.Property]
+              ) -> tuple[z3.CheckSatResult, Cti | None, str, list[str]]:
+        """Can the last step, from states satisfying ``assumed``, run normally
+        into ``bad`` (``step`` None), or fail step property ``step``? Returns
+        the answer, a CTI (prop and part left blank) when sat, the unknown
+        reason, and when unsat the assumed properties the proof used (unsat
+        cores)."""
         lits = [self.assumption(p) for p in assumed]
-        result, m, reason = self.checker.check(bad, lits)
-        used: list[str] = []
-        if result == z3.unsat:
-            core = {c.get_id() for c in self.checker.solver.unsat_core()}
-            used = [p.name for p, lit in zip(assumed, lits) if lit.get_id() in core]
-        return result, m, reason, used
+        used: set[int] = set()
+        first_try = SPLIT_AFTER if self.timeout is None else min(SPLIT_AFTER, self.timeout)
+        for a, ok, fails, post in self.last:
+            base = ok if step is None else fails.get(step, FALSE)
+            if is_f(base):
+                continue
+            cond = and_(base, post, bad)
+            result, m, reason = self.checker.check(cond, lits, timeout=first_try)
+            if result == z3.sat:
+                assert m is not None
+                args = tuple((p.name, leaf.from_z3(m.eval(x, model_completion=True)))
+                             for p, leaf, x in zip(a.action.params, a.param_leaves, a.params))
+                return result, self._cti(m, a, args, assumed), "", []
+            if result == z3.unsat:
+                used |= self._core()
+                continue
+            # Too slow whole: one query per parameter instance (concrete keys).
+            for values in itertools.product(*[self.enc.inst.values(p.sort)
+                                              for p in a.action.params]):
+                inst_sub = [(x, leaf.to_z3(v)) for x, leaf, v
+                            in zip(a.params, a.param_leaves, values)]
+                one = z3.simplify(z3.substitute(cond, *inst_sub)) if inst_sub else cond
+                if is_f(one):
+                    continue
+                result, m, reason = self.checker.check(one, lits)
+                if result == z3.sat:
+                    assert m is not None
+                    args = tuple((p.name, v) for p, v in zip(a.action.params, values))
+                    return result, self._cti(m, a, args, assumed), "", []
+                if result == z3.unknown:
+                    return result, None, f"{reason} ({a.action.name}, split by arguments)", []
+                used |= self._core()
+        names = [p.name for p, lit in zip(assumed, lits) if lit.get_id() in used]
+        return z3.unsat, None, "", names
 
-    def cti(self, m: z3.ModelRef, prop: str, prop_ir: ir.Property | None,
-            assumed: Sequence[str]) -> Cti:
+    def _core(self) -> set[int]:
+        return {c.get_id() for c in self.checker.solver.unsat_core()}
+
+    def _cti(self, m: z3.ModelRef, a: ActionEncoding, args: tuple[tuple[str, Any], ...],
+             assumed: Sequence[ir.Property]) -> Cti:
         pre = self.enc.decode_state(m, self.states[-2])
         post = self.enc.decode_state(m, self.states[-1])
-        action, args = self.enc.decode_step(m, self.frames[-1])
-        part = failing_part(self.enc, prop_ir, post) if prop_ir is not None else ""
-        return Cti(prop, action.name, args, pre, post, part, tuple(assumed))
+        return Cti("", a.action.name, args, pre, post, "", tuple(p.name for p in assumed))
+
+    def breaks(self, cti: Cti, prop: ir.Property) -> bool:
+        return not self.enc.concrete_prop(prop, cti.post)
 
 
 @dataclass
@@ -178,9 +227,10 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
         candidates.append(p)
     ind = Inductor(enc, k, solver_timeout)
     # Houdini: drop every candidate the step breaks until the rest is inductive.
+    used: list[str] = []
     while candidates:
-        bad = z3.Or([not_(enc.holds_at(p, ind.states[-1])) for p in candidates])
-        result, m, reason, _ = ind.check(and_(ind.last_ok, bad), candidates)
+        bad = or_(*[not_(enc.holds_at(p, ind.states[-1])) for p in candidates])
+        result, cti, reason, used = ind.check(None, bad, candidates)
         if result == z3.unsat:
             break
         if result == z3.unknown:
@@ -188,36 +238,31 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
                 out.unknown[p.name] = f"z3 answered unknown ({reason}) on the {method} step"
             candidates = []
             break
-        assert m is not None
-        broken = [p for p in candidates
-                  if z3.is_true(m.eval(not_(enc.holds_at(p, ind.states[-1])),
-                                       model_completion=True))]
+        assert cti is not None
+        broken = [p for p in candidates if ind.breaks(cti, p)]
         if not broken:
             raise InternalError("a sat induction query breaks no candidate")
-        assumed = [p.name for p in candidates]
         for p in broken:
-            out.ctis[p.name] = ind.cti(m, p.name, p, [a for a in assumed if a != p.name])
+            out.ctis[p.name] = replace(cti, prop=p.name,
+                                       part=failing_part(enc, p, cti.post),
+                                       assumed=tuple(a for a in cti.assumed if a != p.name))
         candidates = [p for p in candidates if p not in broken]
-    # Which members each proof used: one query per member, its unsat core.
+    # The set is proved together; the unsat cores say which members the step
+    # needed (reported as the lemmas of each, itself excluded).
     for p in candidates:
-        bad = and_(ind.last_ok, not_(enc.holds_at(p, ind.states[-1])))
-        result, m, reason, used = ind.check(bad, candidates)
-        if result != z3.unsat:
-            raise InternalError(f"{p.name} is in the inductive set but its query is {result}")
         out.proved[p.name] = (method, tuple(u for u in used if u != p.name))
     # Step properties: no step from the inductive set fails them.
     for t in targets:
         if t.kind != "step":
             continue
-        fail = ind.last_fails.get(t.name, FALSE)
-        result, m, reason, used = ind.check(fail, candidates)
+        result, cti, reason, used = ind.check(t.name, TRUE, candidates)
         if result == z3.unsat:
             out.proved[t.name] = (method, tuple(used))
         elif result == z3.unknown:
             out.unknown[t.name] = f"z3 answered unknown ({reason}) on the {method} step"
         else:
-            assert m is not None
-            out.ctis[t.name] = ind.cti(m, t.name, None, [p.name for p in candidates])
+            assert cti is not None
+            out.ctis[t.name] = replace(cti, prop=t.name)
     if k > 1 and out.proved:
         # The base case: no violation in the first k-1 steps, for every member
         # of the inductive set (the proofs assume each other).
