@@ -205,7 +205,8 @@ class _NativeRun(Run):
 def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
            timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
            progress: Progress | None = None, stop_at_first: bool = True,
-           properties: Collection[str] | None = None, fallback: bool = True) -> Result:
+           properties: Collection[str] | None = None, fallback: bool = True,
+           workers: int | None = None) -> Result:
     """Breadth-first search in C, with the semantics, limits and verdicts of
     ``rmapcheck.explicit.bfs.search`` (engine ``native-bfs``). When the model
     uses something the native engine does not compile (or no C compiler is

@@ -21,7 +21,13 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-CFLAGS = ["-O2", "-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden", "-w"]
+CFLAGS = ["-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden", "-w"]
+OPT = "-O1"
+
+
+def cflags() -> list[str]:
+    """``RMAPCHECK_NATIVE_OPT`` (e.g. ``-O1``) trades search speed for compile time."""
+    return [os.environ.get("RMAPCHECK_NATIVE_OPT", OPT), *CFLAGS]
 SOURCE_FORMAT = 1  # bump when the generated interface changes
 
 
@@ -80,7 +86,8 @@ def build(source: str) -> Library:
     cc = compiler()
     if cc is None:
         raise CompileError("no C compiler found (set CC)")
-    key = hashlib.sha256("\0".join([str(SOURCE_FORMAT), " ".join(cc), " ".join(CFLAGS),
+    flags = cflags()
+    key = hashlib.sha256("\0".join([str(SOURCE_FORMAT), " ".join(cc), " ".join(flags),
                                     source]).encode()).hexdigest()[:24]
     directory = cache_dir()
     target = directory / f"rc_{key}.so"
@@ -92,7 +99,7 @@ def build(source: str) -> Library:
             c_file = Path(tmp) / f"rc_{key}.c"
             c_file.write_text(source)
             out = Path(tmp) / f"rc_{key}.so"
-            proc = subprocess.run([*cc, *CFLAGS, "-o", str(out), str(c_file)],
+            proc = subprocess.run([*cc, *flags, "-o", str(out), str(c_file)],
                                   capture_output=True, text=True)
             if proc.returncode != 0:
                 keep = directory / f"rc_{key}.failed.c"

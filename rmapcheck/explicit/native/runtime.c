@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#pragma GCC optimize ("O2")
+
 #define CHUNK_BITS 18
 #define CHUNK_SIZE ((uint64_t)1 << CHUNK_BITS)
 #define MAX_CHUNKS ((uint64_t)1 << (32 - CHUNK_BITS))
@@ -491,7 +493,7 @@ RC_EXPORT void rc_set_limits(Ctx *c, int64_t max_states, int64_t max_depth, doub
   c->max_depth = max_depth;
   c->deadline = deadline;
   c->pause_every = pause_every;
-  c->next_pause = rc_now() + pause_every;
+  c->next_pause = 0; /* the first check pauses, as bfs.py ticks at state 0 */
 }
 
 RC_EXPORT int rc_set_props(Ctx *c, int ninv, const int *inv_prop, const int *inv_name,
