@@ -23,7 +23,10 @@ from rmapcheck.resources import grammar_path
 @functools.cache
 def _lark() -> Lark:
     grammar = grammar_path().read_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    # cache=True keeps the LALR tables in the temporary directory, keyed by a
+    # hash of the grammar and options: building them costs a second per run.
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                cache=True)
 
 
 def _unquote(text: str) -> str:
