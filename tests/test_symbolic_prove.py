@@ -138,3 +138,15 @@ def test_no_initial_state_is_an_error_not_a_proof() -> None:
                    (ir.Require(bi("lt", ir.IntLit(1), ir.IntLit(0))),), m.actions, m.properties)
     with pytest.raises(SpecError):
         prove(Instance(bad), method="induction")
+
+
+def test_split_by_arguments_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Force every per-action induction query to be split into its instances.
+    import rmapcheck.symbolic.induction as induction
+
+    monkeypatch.setattr(induction, "SPLIT_AFTER", 0.0001)
+    result = prove(Instance(mutex()), method="induction")
+    v = result.verdict("mutex")
+    assert isinstance(v, Proved) and "owner_ok" in v.lemmas
+    v = prove(Instance(without(mutex(), "owner_ok")), method="induction").verdict("mutex")
+    assert isinstance(v, Unknown) and "not inductive: enter(" in v.reason

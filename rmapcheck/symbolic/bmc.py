@@ -87,6 +87,7 @@ class Checker:
         self.solver.set("timeout", self.timeout_ms)
         self.checks = 0
         self.seconds = 0.0
+        self.core: Any = []  # the unsat core of the last scoped query
 
     def add(self, *constraints: z3.BoolRef) -> None:
         for c in constraints:
@@ -94,13 +95,18 @@ class Checker:
                 self.solver.add(c)
 
     def check(self, cond: z3.BoolRef, extra: Sequence[z3.BoolRef] = (),
-              timeout: float | None = None) -> tuple[z3.CheckSatResult, z3.ModelRef | None, str]:
+              timeout: float | None = None, scoped: bool = False
+              ) -> tuple[z3.CheckSatResult, z3.ModelRef | None, str]:
         """Is ``cond`` satisfiable with what was added (and the ``extra``
         assumption literals)? Returns (result, model when sat, reason when unknown).
-        ``timeout`` (seconds) overrides the solver timeout for this query."""
+        ``timeout`` (seconds) overrides the solver timeout for this query.
+        ``scoped``: in a push/pop scope, so that the query's clauses go away
+        afterwards (for many small one-off queries)."""
         if z3.is_false(cond):
             return z3.unsat, None, ""
         self.checks += 1
+        if scoped:
+            self.solver.push()
         lit = z3.FreshBool("q")
         self.solver.add(z3.Implies(lit, cond))
         start = time.monotonic()
@@ -112,6 +118,11 @@ class Checker:
         self.seconds += time.monotonic() - start
         model = self.solver.model() if result == z3.sat else None
         reason = self.solver.reason_unknown() if result == z3.unknown else ""
+        if scoped:
+            self.core = self.solver.unsat_core() if result == z3.unsat else []
+            self.solver.pop()
+            return result, model, reason
+        self.core = []
         # Retire the literal: the query's clauses are now satisfied trivially.
         self.solver.add(z3.Not(lit))
         return result, model, reason

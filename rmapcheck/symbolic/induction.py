@@ -174,14 +174,14 @@ class Inductor:
                 one = z3.simplify(z3.substitute(cond, *inst_sub)) if inst_sub else cond
                 if is_f(one):
                     continue
-                result, m, reason = self.checker.check(one, lits)
+                result, m, reason = self.checker.check(one, lits, scoped=True)
                 if result == z3.sat:
                     assert m is not None
                     args = tuple((p.name, v) for p, v in zip(a.action.params, values))
                     return result, self._cti(m, a, args, assumed), "", []
                 if result == z3.unknown:
                     return result, None, f"{reason} ({a.action.name}, split by arguments)", []
-                used |= self._core()
+                used |= {c.get_id() for c in self.checker.core}
         names = [p.name for p, lit in zip(assumed, lits) if lit.get_id() in used]
         return z3.unsat, None, "", names
 
