@@ -20,7 +20,7 @@ The modelling choices it shares with the spec, by design:
   munmap or stack growth; the merged VMA keeps the lower one's pgoff;
 - a fresh mapping's pgoff is its start page; a split's upper part gets
   ``pgoff + (split - start)``; mremap keeps pgoff; stack growth lowers start
-  and pgoff together; pgoff is bounded to ``-VPAGES .. 2*VPAGES``, and a split
+  and pgoff together; pgoff is bounded to ``-VPAGES .. VPAGES``, and a split
   or growth that would leave that range is not enabled (a bound of the model);
 - frames are taken lowest-free-first; a frame is freed (its page reset) when
   its mapcount drops to 0;
@@ -145,10 +145,10 @@ class RefVM:
             self.set_vmas(p, rest + [replace(lower[0], end=upper[0].end)])
 
     def pgoff_fits(self, vmas: list[Vma]) -> bool:
-        """Every pgoff inside the model's bound -VPAGES .. 2*VPAGES (a split or
+        """Every pgoff inside the model's bound -VPAGES .. VPAGES (a split or
         a stack growth that would leave it is not enabled, like running out
         of frames)."""
-        return all(-self.vpages <= x.pgoff <= 2 * self.vpages for x in vmas)
+        return all(-self.vpages <= x.pgoff <= self.vpages for x in vmas)
 
     def range_free(self, p: int, lo: int, hi: int) -> bool:
         return all(x.end <= lo or hi <= x.start for x in self.vmas[p])

@@ -83,7 +83,7 @@ def fuzz_command(model: Any, args: argparse.Namespace, consts: dict[str, int]) -
     from rmapcheck.render.text import Style, auto_style, format_result
 
     instance = Instance(model, consts)
-    machine = Machine(instance)
+    machine = Machine(instance, symmetry=False)  # fuzzing compares no states
     result = fuzz(machine, examples=args.examples, steps=args.steps, seed=args.seed,
                   timeout=args.timeout)
     cli._write_artifacts(machine, result, args)

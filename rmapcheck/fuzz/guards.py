@@ -51,6 +51,10 @@ Draw = Callable[[int], int]  # draw(k): an integer in 0 .. k
 Start = tuple[dict[str, Any], bool, list[tuple[Any, bool, Any]]]
 
 
+# One draw in COINCIDE sets a parameter to an earlier argument of its sort.
+COINCIDE = 4
+
+
 class _Taint(Exception):
     """A ``let`` value outside its sort: the machine would stop with an error."""
 
@@ -114,6 +118,9 @@ class ActionPlan:
         instance = machine.instance
         self.domains: list[tuple[Any, ...]] = [instance.values(p.sort) for p in action.params]
         self._position = [{v: i for i, v in enumerate(d)} for d in self.domains]
+        # per parameter, the earlier parameters of the same sort
+        self._same_sort = [[j for j in range(i) if action.params[j].sort == p.sort]
+                           for i, p in enumerate(action.params)]
         self._one = machine._ones[machine.model.actions.index(action)]
         compiler = machine.compiler
         nparams = len(self.params)
@@ -340,7 +347,15 @@ class ActionPlan:
         # earlier steps (which changes the candidates).
         count = len(cands)
         size = len(self.domains[depth])
-        wanted = draw(size - 1) if size > 1 else 0
+        same = self._same_sort[depth]
+        if same and draw is not first and draw(COINCIDE - 1) == COINCIDE - 1:
+            # Coincidences (mremap to its own address, t == a) are where the
+            # corner cases are: one draw in COINCIDE takes an earlier argument
+            # of the same sort (shrinking moves away from it).
+            earlier = same[draw(len(same) - 1)] if len(same) > 1 else same[0]
+            wanted = self._position[depth].get(values[earlier], 0)
+        else:
+            wanted = draw(size - 1) if size > 1 else 0
         index = self._position[depth]
         start = 0
         for j, cand in enumerate(cands):
@@ -348,7 +363,10 @@ class ActionPlan:
                 start = j
                 break
         for j in range(count):
-            found = self._descend(state, depth, env, cands[(start + j) % count], values, draw)
+            # After a value with no enabled completion, the next ones are tried
+            # with the smallest completions: no more draws for a retry.
+            found = self._descend(state, depth, env, cands[(start + j) % count], values,
+                                  draw if j == 0 else first)
             if found is not None:
                 return found
         return None

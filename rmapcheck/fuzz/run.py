@@ -25,8 +25,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from rmapcheck.errors import InternalError
 from rmapcheck.fuzz.guards import make_plans
 from rmapcheck.fuzz.minimize import minimize
-from rmapcheck.fuzz.stateful import (Counters, FuzzFailure, PropertyFailure, RuntimeFailure,
-                                     fast_properties, state_machine_class)
+from rmapcheck.fuzz.stateful import (BATCH, Counters, FuzzFailure, PropertyFailure,
+                                     RuntimeFailure, fast_properties, state_machine_class)
 from rmapcheck.trace import Bound, Holds, Result, Stats, Unknown, Verdict, Violated
 
 ENGINE = "fuzz"
@@ -42,11 +42,13 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(1 << 32)
 
 
-def hypothesis_settings(examples: int, steps: int) -> settings:
-    """Settings for a reproducible, quiet run (the seed is applied separately)."""
+def hypothesis_settings(examples: int, steps: int, batch: int = 1) -> settings:
+    """Settings for a reproducible, quiet run (the seed is applied separately):
+    enough rule calls of ``batch`` transitions for ``steps`` transitions."""
     return settings(
         max_examples=examples,
-        stateful_step_count=steps + 1,  # the swarm @initialize rule takes one
+        # the swarm @initialize rule takes one more
+        stateful_step_count=-(-steps // batch) + 1,
         deadline=None,
         database=None,
         derandomize=False,
@@ -86,12 +88,13 @@ def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
                         shrink_examples=shrink_examples)
     plans = make_plans(machine)
     props = fast_properties(machine)
-    cls = state_machine_class(machine, counters, plans, props=props)
+    cls = state_machine_class(machine, counters, plans, props=props, batch=BATCH,
+                              max_steps=steps)
     cls = hypothesis_seed(seed)(cls)
     failure: FuzzFailure | None = None
     stopped: str | None = None
     try:
-        run_state_machine_as_test(cls, settings=hypothesis_settings(examples, steps))
+        run_state_machine_as_test(cls, settings=hypothesis_settings(examples, steps, BATCH))
     except FuzzFailure as err:
         failure = err
     except BaseException as err:

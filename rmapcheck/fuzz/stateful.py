@@ -1,7 +1,7 @@
 """The IR as a Hypothesis ``RuleBasedStateMachine`` over the executable machine.
 
 ``state_machine_class(machine)`` builds a class whose one rule, ``step``,
-takes one enabled transition of the model:
+takes up to ``BATCH`` enabled transitions of the model, each one like this:
 
 1. it draws an action together with its first argument: one position among
    all (action, value of its first parameter) pairs, in the model's order,
@@ -11,14 +11,15 @@ takes one enabled transition of the model:
    state, so the shrinker can delete earlier steps without changing what
    later steps do, and shrinking prefers the model's first actions and the
    smallest values;
-2. it draws the remaining arguments one parameter at a time, each an index
-   into the values the guard has not ruled out: a draw never lands on a
-   disabled tuple, so the search is not starved by guards. When no
-   completion of a choice is enabled, the next choice is tried (cyclically,
-   without another draw: draws are the costly part of a step), both for the
-   pair of (1) and for each parameter;
+2. it draws each remaining argument as a value of the parameter's sort and
+   takes the first value from there (cyclically) that the guard has not ruled
+   out: a draw never lands on a disabled tuple, so the search is not starved
+   by guards. When no completion of a choice is enabled, the next choice is
+   tried, with the smallest completions and no further draws (draws are a
+   costly part of a step);
 3. it runs the action instance on the machine (``Machine.run``, the compiled
-   code the explicit engine runs) and records the step in a ``Trace``.
+   code the explicit engine runs), records the step in a ``Trace`` and checks
+   every invariant and lemma.
 
 Why one rule and not one per action: with a precondition per action,
 Hypothesis asks whether most actions are enabled at every step (its rule
@@ -28,14 +29,15 @@ drawn. Hypothesis's swarm testing (switching actions off for a whole run) is
 kept: an ``@initialize`` rule draws whether the run switches some actions
 off, and which; an action switched off is still taken when nothing else is
 enabled. Where no action at all is enabled (every process exited),
-``step`` does nothing.
+``step`` does nothing. Why several transitions per rule call: see ``BATCH``.
 
-Invariants and lemmas are checked by one ``@invariant`` after every step that
-changed the state (one method rather than one per property: Hypothesis's
-bookkeeping per invariant costs more than evaluating most properties). The
-properties are compiled after ``rewrite.reorder``: the same values, cheaper.
-A failure is raised as a ``FuzzFailure`` carrying the trace; Hypothesis
-shrinks it like any other exception.
+Invariants and lemmas are checked by one ``@invariant`` (and, inside a
+batch, by ``step`` itself) after every transition (one method rather than
+one per property: Hypothesis's bookkeeping per invariant costs more than
+evaluating most properties). The properties are compiled after
+``rewrite.reorder``: the same values, cheaper. A failure is raised as a
+``FuzzFailure`` carrying the trace; Hypothesis shrinks it like any other
+exception, and ``minimize`` finishes the job on the trace.
 """
 
 from __future__ import annotations
@@ -49,12 +51,21 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecRuntimeError
-from rmapcheck.fuzz.guards import ActionPlan, LeafError, make_plans
+from rmapcheck.fuzz.guards import ActionPlan, LeafError, first, make_plans
 from rmapcheck.fuzz.rewrite import CostModel, RaiseAnalysis, reorder
 from rmapcheck.trace import Step, Trace
 
 State = tuple[Any, ...]
 Args = tuple[tuple[str, Any], ...]
+
+# Transitions per rule call. Hypothesis's own work per rule call (choosing the
+# rule, feature flags, spans, the invariant bookkeeping: about 250 us on the
+# machine this was measured on) costs as much as a transition at PROCS=6,
+# VPAGES=32; taking several transitions per call, each followed by the
+# invariants, takes 1,400 steps/s to 2,200 there (4,600 at PROCS=4, VPAGES=8).
+# Hypothesis deletes whole calls when it shrinks; ``minimize`` then deletes
+# single steps.
+BATCH = 8
 
 # Swarm testing: the share of runs that switch some actions off, and the
 # chance that such a run switches off each action.
@@ -157,10 +168,13 @@ def _length(failure: FuzzFailure) -> int:
 def state_machine_class(machine: Any, counters: Counters | None = None,
                         plans: dict[str, ActionPlan] | None = None,
                         name: str | None = None,
-                        props: dict[str, Any] | None = None) -> type[RuleBasedStateMachine]:
+                        props: dict[str, Any] | None = None,
+                        batch: int = BATCH,
+                        max_steps: int = 1 << 30) -> type[RuleBasedStateMachine]:
     """A ``RuleBasedStateMachine`` subclass for ``machine`` (a compiled
     ``rmapcheck.explicit.machine.Machine``); ``counters`` collects statistics
-    across its instances."""
+    across its instances. Each rule call takes up to ``batch`` transitions;
+    a run takes at most ``max_steps``."""
     model: ir.Model = machine.model
     plans = plans if plans is not None else make_plans(machine)
     counters = counters if counters is not None else Counters()
@@ -173,10 +187,11 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
 
     # Each (action, value of its first parameter) pair has a fixed position.
     offsets: dict[str, int] = {}
+    sizes = [len(plan.domains[0]) if plan.params else 1 for plan in ordered_plans]
     total = 0
-    for plan in ordered_plans:
+    for plan, size in zip(ordered_plans, sizes):
         offsets[plan.name] = total
-        total += len(plan.domains[0]) if plan.params else 1
+        total += size
 
     def out_of_time() -> bool:
         if (counters.deadline is not None and not counters.failed
@@ -212,59 +227,76 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
 
         @rule(data=st.data())
         def step(self, data: Any) -> None:
-            """One enabled transition, drawn as the module docstring says."""
+            """Up to ``batch`` transitions, each drawn as the module docstring
+            says, with every invariant checked after each of them."""
             if out_of_time():
                 raise OutOfTime()
             cd = getattr(data, "conjecture_data", None)
             draw = _integer_drawer(data, cd)
+            for n in range(batch):
+                if len(self.steps) >= max_steps or not self._transition(draw):
+                    return
+                if n + 1 < batch:
+                    self.invariants_hold()  # the last one is checked by Hypothesis
 
+        def _transition(self, draw: Any) -> bool:
+            """One enabled transition; False where no action is enabled."""
             state = self.state
             if state is self.dead:
                 counters.stutters += 1
-                return
-            # Actions whose guard already fails on its first parameter are
-            # left out before anything is drawn.
-            starts = []
-            for plan in ordered_plans:
-                try:
-                    start = plan.start(state)
-                except SpecRuntimeError as err:  # pragma: no cover - items catch these
-                    raise counters.failure(
-                        RuntimeFailure(err, self.trace(), plan.name, ())) from None
-                if start is not None:
-                    starts.append((plan, start))
+                return False
             # One draw chooses the action and its first argument together: a
             # position among all (action, first value) pairs, from which the
-            # viable pairs are tried in turn (cyclically).
+            # pairs the guards leave are tried in turn (cyclically). A plan's
+            # first level is only computed when the scan reaches it.
             wanted = draw(total - 1) if total > 1 else 0
-            off = self.swarm_off
-            for group in ([ps for ps in starts if ps[0].name not in off],
-                          [ps for ps in starts if ps[0].name in off]):
-                choices = []
-                for plan, start in group:
-                    base = offsets[plan.name]
-                    if plan.params:
-                        position = plan._position[0]
-                        choices.extend((base + position[cand[0]], plan, start, cand)
-                                       for cand in start[2])
-                    else:
-                        choices.append((base, plan, start, None))
-                choices.sort(key=lambda c: c[0])
-                count = len(choices)
-                begin = next((j for j, c in enumerate(choices) if c[0] >= wanted), 0)
-                for j in range(count):
-                    _, plan, start, cand = choices[(begin + j) % count]
+            starts: dict[str, Any] = {}
+
+            def start_of(plan: ActionPlan) -> Any:
+                if plan.name not in starts:
                     try:
-                        found = plan.search_from(state, draw, start, cand)
-                    except LeafError as err:
-                        raise counters.failure(RuntimeFailure(
-                            err.error, self.trace(), plan.name,
-                            _args(plan, err.values))) from None
-                    if found is not None:
-                        self._take(plan, found)
-                        return
+                        starts[plan.name] = plan.start(state)
+                    except SpecRuntimeError as err:  # pragma: no cover - items catch these
+                        raise counters.failure(
+                            RuntimeFailure(err, self.trace(), plan.name, ())) from None
+                return starts[plan.name]
+
+            off = self.swarm_off
+            tried = False  # after a first choice fails, retries draw nothing more
+            home = next(k for k, plan in enumerate(ordered_plans)
+                        if offsets[plan.name] <= wanted < offsets[plan.name] + sizes[k])
+            order = ([(home, True)] + [(k, None) for k in range(home + 1, len(ordered_plans))]
+                     + [(k, None) for k in range(home)] + [(home, False)])
+            for switched_off in (False, True):
+                for k, upper in order:
+                    plan = ordered_plans[k]
+                    if (plan.name in off) != switched_off:
+                        continue
+                    begun = start_of(plan)
+                    if begun is None:
+                        continue
+                    if not plan.params:
+                        cands: list[Any] = [None] if upper is not False else []
+                    else:
+                        position = plan._position[0]
+                        local = wanted - offsets[plan.name]
+                        cands = [c for c in begun[2] if upper is None
+                                 or (position[c[0]] >= local) == upper]
+                    for cand in cands:
+                        try:
+                            found = plan.search_from(state, draw if not tried else first,
+                                                     begun, cand)
+                            tried = True
+                        except LeafError as err:
+                            raise counters.failure(RuntimeFailure(
+                                err.error, self.trace(), plan.name,
+                                _args(plan, err.values))) from None
+                        if found is not None:
+                            self._take(plan, found)
+                            return True
             self.dead = state
             counters.stutters += 1
+            return False
 
         def _take(self, plan: ActionPlan, found: Any) -> None:
             values, nxt, failed = found

@@ -50,7 +50,7 @@ def testcase(spec: str, *, examples: int | None = None, steps: int | None = None
             from rmapcheck.render.text import format_result
 
             model = load_model(spec, consts)
-            machine = Machine(Instance(model, consts))
+            machine = Machine(Instance(model, consts), symmetry=False)
             result = fuzz(
                 machine,
                 examples=examples if examples is not None
