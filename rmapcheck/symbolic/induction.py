@@ -174,14 +174,16 @@ class Inductor:
                 one = z3.simplify(z3.substitute(cond, *inst_sub)) if inst_sub else cond
                 if is_f(one):
                     continue
-                result, m, reason = self.checker.check(one, lits, scoped=True)
+                # (Not in a push/pop scope: Z3's incremental SAT solver can give
+                # up on bit-vector atoms first added inside a scope.)
+                result, m, reason = self.checker.check(one, lits)
                 if result == z3.sat:
                     assert m is not None
                     args = tuple((p.name, v) for p, v in zip(a.action.params, values))
                     return result, self._cti(m, a, args, assumed), "", []
                 if result == z3.unknown:
                     return result, None, f"{reason} ({a.action.name}, split by arguments)", []
-                used |= {c.get_id() for c in self.checker.core}
+                used |= self._core()
         names = [p.name for p, lit in zip(assumed, lits) if lit.get_id() in used]
         return z3.unsat, None, "", names
 
