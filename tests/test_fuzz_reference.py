@@ -105,7 +105,7 @@ def agreement_machine(consts: dict[str, int]) -> type[RuleBasedStateMachine]:
 def test_vm_library_agrees_with_reference(consts: dict[str, int]) -> None:
     run_state_machine_as_test(
         agreement_machine(consts),
-        settings=settings(max_examples=60, stateful_step_count=25, deadline=None,
+        settings=settings(max_examples=40, stateful_step_count=25, deadline=None,
                           database=None, derandomize=True,
                           suppress_health_check=list(HealthCheck)))
 
