@@ -112,7 +112,8 @@ def spacer_prove(enc: Encoder, targets: Sequence[Target], budget: float | None) 
     """Tries to prove the state and step ``targets`` with Spacer within
     ``budget`` seconds (None: no limit)."""
     out = SpacerOutcome()
-    targets = [t for t in targets if t.kind in ("state", "step")]
+    targets = [t for t in targets
+               if t.kind == "step" or (t.kind == "state" and t.prop is not None)]
     if not targets:
         return out
     start = time.monotonic()
