@@ -10,15 +10,15 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_symbolic_support import counter, divmod_model, evens, mutex, vmlike  # noqa: E402
+from test_symbolic_support import counter, divmod_model, evens, mutex, vmlike
 
-from rmapcheck.errors import SpecError, SpecRuntimeError  # noqa: E402
-from rmapcheck.explicit.bfs import search  # noqa: E402
-from rmapcheck.explicit.machine import Machine, TracedRuntimeError  # noqa: E402
-from rmapcheck.instance import Instance  # noqa: E402
-from rmapcheck.replay import replay_violation  # noqa: E402
-from rmapcheck.symbolic.bmc import bmc  # noqa: E402
-from rmapcheck.trace import Holds, Unknown, Violated  # noqa: E402
+from rmapcheck.errors import SpecError, SpecRuntimeError
+from rmapcheck.explicit.bfs import search
+from rmapcheck.explicit.machine import Machine, TracedRuntimeError
+from rmapcheck.instance import Instance
+from rmapcheck.replay import replay_violation
+from rmapcheck.symbolic.bmc import bmc
+from rmapcheck.trace import Holds, Unknown, Violated
 
 
 def lengths(result) -> dict[str, int]:  # type: ignore[no-untyped-def]
@@ -93,8 +93,9 @@ def test_division_by_zero_and_floor_semantics() -> None:
 
 def test_property_evaluation_error_is_reported() -> None:
     # reading a field of an absent page at the initial state
-    from rmapcheck import ir
     from test_symbolic_support import field
+
+    from rmapcheck import ir
 
     m = vmlike()
     frame = next(s for s in m.sorts if getattr(s, "name", "") == "Frame")

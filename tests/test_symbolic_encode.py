@@ -19,14 +19,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_symbolic_support import counter, divmod_model, evens, mutex, vmlike  # noqa: E402
+from test_symbolic_support import counter, divmod_model, evens, mutex, vmlike
 
-from rmapcheck import ir  # noqa: E402
-from rmapcheck.errors import SpecError, SpecRuntimeError  # noqa: E402
-from rmapcheck.explicit.machine import Machine  # noqa: E402
-from rmapcheck.instance import Instance  # noqa: E402
-from rmapcheck.symbolic.encode import ERROR_PROP, Encoder, Leaf  # noqa: E402
-from rmapcheck.symbolic.widths import int_bits  # noqa: E402
+from rmapcheck import ir
+from rmapcheck.errors import SpecError, SpecRuntimeError
+from rmapcheck.explicit.machine import Machine
+from rmapcheck.instance import Instance
+from rmapcheck.symbolic.encode import ERROR_PROP, Encoder, Leaf
+from rmapcheck.symbolic.widths import int_bits
 
 
 def machine_step(mach: Machine, state: tuple[Any, ...], action: ir.Action,

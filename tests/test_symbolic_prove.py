@@ -9,14 +9,13 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_symbolic_support import (B, Builder, bi, counter, eq, evens, mutex, not_,  # noqa: E402
-                                   vmlike)
+from test_symbolic_support import B, Builder, bi, counter, eq, evens, mutex, not_, vmlike
 
-from rmapcheck import ir  # noqa: E402
-from rmapcheck.errors import SpecError  # noqa: E402
-from rmapcheck.instance import Instance  # noqa: E402
-from rmapcheck.symbolic.induction import prove  # noqa: E402
-from rmapcheck.trace import Holds, Proved, Unknown, Violated  # noqa: E402
+from rmapcheck import ir
+from rmapcheck.errors import SpecError
+from rmapcheck.instance import Instance
+from rmapcheck.symbolic.induction import prove
+from rmapcheck.trace import Holds, Proved, Unknown, Violated
 
 
 def without(model: ir.Model, *names: str) -> ir.Model:
@@ -142,7 +141,7 @@ def test_no_initial_state_is_an_error_not_a_proof() -> None:
 
 def test_split_by_arguments_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     # Force every per-action induction query to be split into its instances.
-    import rmapcheck.symbolic.induction as induction
+    from rmapcheck.symbolic import induction
 
     monkeypatch.setattr(induction, "SPLIT_AFTER", 0.0001)
     result = prove(Instance(mutex()), method="induction")

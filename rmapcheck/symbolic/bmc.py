@@ -29,8 +29,17 @@ from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
 from rmapcheck.symbolic.encode import ERROR_PROP, EVAL_ERROR, FALSE, Encoder, Frame, not_, or_
 from rmapcheck.symbolic.explain import failing_part, where
-from rmapcheck.trace import (Bound, Holds, Proved, Result, Stats, Step, Trace, Unknown,
-                             Verdict, Violated)
+from rmapcheck.trace import (
+    Bound,
+    Holds,
+    Result,
+    Stats,
+    Step,
+    Trace,
+    Unknown,
+    Verdict,
+    Violated,
+)
 
 TargetKind = Literal["state", "step", "witness"]
 
@@ -300,7 +309,7 @@ class Search:
             if k > 0 and u.depth < k:
                 frame = u.extend()
                 self._resolve(self.pending("step"), k,
-                              lambda t: frame.fails.get(t.name, FALSE))
+                              lambda t, frame=frame: frame.fails.get(t.name, FALSE))
                 u.commit(k - 1)
                 # What no step k can do is a fact about every path: telling the
                 # solver prunes the deeper queries (sound: each prefix of a path
@@ -308,11 +317,12 @@ class Search:
                 for t in self.pending("step"):
                     self.checker.add(not_(frame.fails.get(t.name, FALSE)))
             xs = u.states[k]
-            self._resolve(self.pending("state"), k, lambda t: self._bad_state(t, xs))
+            self._resolve(self.pending("state"), k,
+                          lambda t, xs=xs: self._bad_state(t, xs))
             for t in self.pending("state"):
                 self.checker.add(not_(self._bad_state(t, xs)))
             self._resolve(self.pending("witness"), k,
-                          lambda t: self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
+                          lambda t, xs=xs: self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
             if self.error is not None:
                 break
             explored = k

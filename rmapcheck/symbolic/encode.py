@@ -60,7 +60,7 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union, assert_never
+from typing import Any, Literal, assert_never
 
 import z3
 
@@ -318,7 +318,7 @@ class Opt:
     raw: z3.ExprRef | None = None
 
 
-Val = Union[z3.ExprRef, Rec, Opt]
+Val = z3.ExprRef | Rec | Opt
 
 
 @dataclass
@@ -544,7 +544,7 @@ class Encoder:
         match sort:
             case ir.RecordSort(fields=fields):
                 return Rec(sort, tuple(self.default_val(s) for _, s in fields))
-            case ir.OptionSort(inner=inner):
+            case ir.OptionSort():
                 return self.none_val(sort)
             case ir.IntSort():
                 return self.num(0)
@@ -596,7 +596,7 @@ class Encoder:
                 return Rec(sort, tuple(out))
             case ir.OptionSort(inner=ir.RecordSort() as rec):
                 return Opt(sort, slots[0], self.load(rec, slots[1:]))  # type: ignore[arg-type]
-            case ir.OptionSort(inner=inner):
+            case ir.OptionSort():
                 leaf = self.leaf(sort)
                 raw = slots[0]
                 present = not_(eq_(raw, leaf.to_z3(None)))

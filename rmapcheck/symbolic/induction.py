@@ -37,11 +37,21 @@ from rmapcheck.errors import InternalError, SpecError
 from rmapcheck.instance import Instance
 from rmapcheck.render.text import format_args, state_changes
 from rmapcheck.symbolic.bmc import Checker, Replayer, Search, Target, select_targets
-from rmapcheck.symbolic.encode import (ERROR_PROP, EVAL_ERROR, FALSE, TRUE, ActionEncoding,
-                                       Encoder, and_, eq_, is_f, not_, or_)
+from rmapcheck.symbolic.encode import (
+    ERROR_PROP,
+    EVAL_ERROR,
+    FALSE,
+    TRUE,
+    ActionEncoding,
+    Encoder,
+    and_,
+    eq_,
+    is_f,
+    not_,
+    or_,
+)
 from rmapcheck.symbolic.explain import failing_part
-from rmapcheck.trace import (Holds, Proved, Result, Stats, Step, Trace, Unknown, Verdict,
-                             Violated)
+from rmapcheck.trace import Holds, Proved, Result, Stats, Step, Trace, Unknown, Verdict, Violated
 
 Method = Literal["auto", "induction", "kinduction", "spacer"]
 
