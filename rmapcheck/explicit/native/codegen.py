@@ -933,7 +933,7 @@ class Generator:
         fixed = self.locals_fixed(scoped, sort, lo, r, y)
         out.emit(f"        if (rc_twins(c, {st}, {a}, {ci}, _j) && {fixed}) continue;")
         out.emit("        {")
-        out.emit("          jmp_buf _jb; jmp_buf *_saved = c->fault_jb;")
+        out.emit("          jmp_buf _jb; jmp_buf *volatile _saved = c->fault_jb;")
         out.emit(f"          volatile int _vx = {ci}, _vy = _j;")
         out.emit(f"          if (setjmp(_jb)) {{ c->fault_jb = _saved; "
                  f"rc_broken_choose(c, {site}, _vx, _vy, 1); }}")

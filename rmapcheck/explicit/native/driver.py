@@ -16,6 +16,7 @@ the machine does not reproduce is an ``InternalError``.
 from __future__ import annotations
 
 import ctypes
+import os
 import time
 import weakref
 from collections.abc import Collection
@@ -39,6 +40,15 @@ ST_COMPLETE, ST_PAUSED, ST_TIMEOUT, ST_DONE, ST_MAXSTATES, ST_MAXDEPTH, ST_FAULT
     ST_BROKEN, ST_OVERFLOW, ST_NOMEM = range(10)
 EV_INVARIANT, EV_WITNESS, EV_ASSERT = 1, 2, 3
 PAUSE_SECONDS = 0.1
+
+
+def default_workers() -> int:
+    """Threads for the search: the processors this process may use, at most 4."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, 4))
 
 
 def available() -> bool:
@@ -228,10 +238,11 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
     build_seconds = time.monotonic() - start
     left = None if timeout is None else max(0.0, timeout - build_seconds)
     try:
+        threads = default_workers() if workers is None else max(1, workers)
         result = restarting(machine, symmetry, left, lambda remaining: _attempt(
             machine, native, max_states=max_states, max_depth=max_depth, timeout=remaining,
             max_memory=max_memory, symmetry=symmetry, progress=progress,
-            stop_at_first=stop_at_first, properties=properties))
+            stop_at_first=stop_at_first, properties=properties, workers=threads))
     except Unsupported as reason:
         if not fallback:
             raise
@@ -259,13 +270,14 @@ def _fallback(machine: Machine, reason: str, start: float, **kwargs: Any) -> Res
 def _attempt(machine: Machine, native: NativeInstance, *, max_states: int | None,
              max_depth: int | None, timeout: float | None, max_memory: int | None,
              symmetry: bool, progress: Progress | None, stop_at_first: bool,
-             properties: Collection[str] | None) -> Result:
+             properties: Collection[str] | None, workers: int = 1) -> Result:
     run = _NativeRun(machine, ENGINE, symmetry=symmetry, max_states=max_states,
                      timeout=timeout, max_memory=max_memory, progress=progress,
                      stop_at_first=stop_at_first, properties=properties)
     lib = native.lib
     active = native.active_mask(machine.symmetric_sorts) if run.symmetry else 0
     ctx = native.new_ctx(active, machine.guard.enabled and bool(active))
+    lib.rc_set_workers(ctx, workers)
     run.native = native
     run.ctx = ctx
     codec = machine.codec
@@ -360,6 +372,8 @@ def _run(run: _NativeRun, native: NativeInstance, ctx: int, max_states: int | No
         ("bytes_per_state", round(per_state, 1)),
         ("packed_bytes", native.layout.packed_bytes),
         ("canonical_images", stat(ctx, 22)),
+        ("concrete_hits", stat(ctx, 25)),
+        ("workers", stat(ctx, 26)),
     )
     return attrs.evolve(result, stats=attrs.evolve(result.stats, extra=extra))
 

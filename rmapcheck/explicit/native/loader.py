@@ -21,7 +21,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-CFLAGS = ["-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden", "-w"]
+CFLAGS = ["-std=gnu11", "-fPIC", "-shared", "-pthread", "-fvisibility=hidden", "-w"]
 OPT = "-O1"
 
 
@@ -124,6 +124,7 @@ def _prototypes(lib: ctypes.CDLL) -> None:
         "rc_new": (p, []),
         "rc_free": (None, [p]),
         "rc_set_symmetry": (None, [p, u32, i]),
+        "rc_set_workers": (None, [p, i]),
         "rc_set_limits": (None, [p, i64, i64, d, d]),
         "rc_set_props": (i, [p, i, ip, ip, i, ip, ip, ip, i, ctypes.c_char_p, i, i, i, i]),
         "rc_start": (i, [p, ctypes.c_void_p]),

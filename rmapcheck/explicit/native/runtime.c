@@ -1,18 +1,31 @@
 /* rmapcheck native engine: breadth-first search, visited set, symmetry.
- * Appended after the generated model code (expand_*, prop_*, tables).
+ * Appended after the generated model code (expand_*, prop_*, img_cmp, ...).
  *
  * States are numbered in discovery order; the visited set is an open-
  * addressing table of (32-bit hash tag, state number + 1); the packed states,
  * parents and action instances live in chunked arrays indexed by number, so
- * the frontier is simply the numbers from `head` to `count`. */
+ * the frontier is simply the numbers from `head` to `count`.
+ *
+ * Expanding a state (its successors, their canonical forms and hashes) needs
+ * nothing but the state, so worker threads expand the states ahead of the
+ * search into a ring of RING slots; the search itself (the main thread) takes
+ * the expansions in order and does what bfs.py does with each successor
+ * (assertions, the visited set, properties, limits), so the result is the
+ * same whatever the number of workers. A worker that finds a successor
+ * already stored (it reads the table while the main thread adds to it: an
+ * entry is published after its state) marks it "dup": it was stored before
+ * the search reaches it, so the search would find it too. */
 
 #include <stdio.h>
+#include <pthread.h>
+#include <sched.h>
 
 #pragma GCC optimize ("O2")
 
 #define CHUNK_BITS 18
 #define CHUNK_SIZE ((uint64_t)1 << CHUNK_BITS)
 #define MAX_CHUNKS ((uint64_t)1 << (32 - CHUNK_BITS))
+#define MAX_WORKERS 64
 
 enum {
   ST_COMPLETE = 0, ST_PAUSED = 1, ST_TIMEOUT = 2, ST_DONE = 3, ST_MAXSTATES = 4,
@@ -20,10 +33,19 @@ enum {
 };
 enum { EV_INVARIANT = 1, EV_WITNESS = 2, EV_ASSERT = 3 };
 
+#define LOAD_ACQ(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
 static double rc_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
 }
 
 static void rc_fault(Ctx *c, int site, V value) {
@@ -35,7 +57,7 @@ static void rc_fault(Ctx *c, int site, V value) {
 
 static void rc_overflow(Ctx *c) {
   c->status = ST_OVERFLOW;
-  longjmp(c->top, 1);
+  longjmp(*c->abort_jb, 1);
 }
 
 static void rc_broken_choose(Ctx *c, int site, int xi, int yi, int err) {
@@ -47,7 +69,7 @@ static void rc_broken_choose(Ctx *c, int site, int xi, int yi, int err) {
   c->bk_fault = err ? c->fault_site : -1;
   c->bk_value = err ? c->fault_value : 0;
   c->status = ST_BROKEN;
-  longjmp(c->top, 1);
+  longjmp(*c->abort_jb, 1);
 }
 
 static void rc_emit(Ctx *c, uint32_t iid, const slot_t *t, const uint8_t *failed, int nf) {
@@ -211,90 +233,121 @@ static inline uint64_t hash_words(const uint64_t *w) {
   return mix64(h);
 }
 
-static inline uint8_t *state_ptr(const Ctx *c, uint64_t id) {
-  return c->st_chunks[id >> CHUNK_BITS] + (id & (CHUNK_SIZE - 1)) * PACKED_BYTES;
+static inline uint8_t *state_ptr(const Ctx *g, uint64_t id) {
+  return g->st_chunks[id >> CHUNK_BITS] + (id & (CHUNK_SIZE - 1)) * PACKED_BYTES;
 }
 
-static int table_grow(Ctx *c) {
-  uint64_t cap = (c->tmask + 1) * 2;
-  uint64_t *t = calloc(cap, sizeof(uint64_t));
+static Table *table_new(uint64_t cap) {
+  Table *t = malloc(sizeof(Table));
   if (!t) return 0;
-  uint64_t mask = cap - 1;
-  uint64_t w[NWORDS];
-  for (uint64_t id = 0; id < c->count; id++) {
-    memset(w, 0, sizeof w);
-    memcpy(w, state_ptr(c, id), PACKED_BYTES);
-    uint64_t h = hash_words(w);
-    uint64_t idx = h & mask;
-    while (t[idx]) idx = (idx + 1) & mask;
-    t[idx] = ((h >> 32) << 32) | (id + 1);
+  t->e = calloc(cap, sizeof(uint64_t));
+  if (!t->e) { free(t); return 0; }
+  t->mask = cap - 1;
+  t->retired = 0;
+  return t;
+}
+
+static void table_free_retired(Table *t) {
+  Table *r = t->retired;
+  while (r) {
+    Table *next = r->retired;
+    free(r->e);
+    free(r);
+    r = next;
   }
-  free(c->table);
-  c->table = t;
-  c->tmask = mask;
+  t->retired = 0;
+}
+
+static int table_grow(Ctx *g) {
+  Table *old = g->tab;
+  Table *t = table_new((old->mask + 1) * 2);
+  if (!t) return 0;
+  uint64_t w[NWORDS];
+  for (uint64_t id = 0; id < g->count; id++) {
+    memset(w, 0, sizeof w);
+    memcpy(w, state_ptr(g, id), PACKED_BYTES);
+    uint64_t h = hash_words(w);
+    uint64_t idx = h & t->mask;
+    while (t->e[idx]) idx = (idx + 1) & t->mask;
+    t->e[idx] = ((h >> 32) << 32) | (id + 1);
+  }
+  /* workers may still read the old table: it goes when they are stopped */
+  t->retired = old;
+  STORE_REL(&g->tab, t);
+  if (g->workers <= 1) table_free_retired(t);
   return 1;
 }
 
-/* Inserts the packed state w: its number, and *fresh = 1 when new; -1 when
- * out of memory. */
-static int64_t visit(Ctx *c, const uint64_t *w, uint32_t parent, uint32_t iid, int *fresh) {
-  uint64_t h = hash_words(w);
+/* The number of the packed state w (hash h) in table t, or -1 with *slot
+ * where it would go. Safe while the main thread adds states. */
+static inline int64_t find(const Ctx *g, const Table *t, const uint64_t *w, uint64_t h,
+                           uint64_t *slot) {
   uint32_t tag = (uint32_t)(h >> 32);
-  uint64_t idx = h & c->tmask;
+  uint64_t idx = h & t->mask;
   for (;;) {
-    uint64_t e = c->table[idx];
+    uint64_t e = LOAD_ACQ(&t->e[idx]);
     if (!e) break;
     if ((uint32_t)(e >> 32) == tag) {
       uint64_t id = (uint32_t)e - 1;
-      if (!memcmp(state_ptr(c, id), w, PACKED_BYTES)) { *fresh = 0; return (int64_t)id; }
+      if (!memcmp(state_ptr(g, id), w, PACKED_BYTES)) return (int64_t)id;
     }
-    idx = (idx + 1) & c->tmask;
+    idx = (idx + 1) & t->mask;
   }
-  uint64_t id = c->count;
+  *slot = idx;
+  return -1;
+}
+
+/* Adds the packed state w (hash h) at table slot `slot` (from find): its
+ * number, or -1 when out of memory. */
+static int64_t insert(Ctx *g, const uint64_t *w, uint64_t h, uint64_t slot, uint32_t parent,
+                      uint32_t iid) {
+  uint64_t id = g->count;
   if (id + 2 >= ((uint64_t)1 << 32)) return -1;
   uint64_t ch = id >> CHUNK_BITS;
-  if (ch >= c->nchunks) {
+  if (ch >= g->nchunks) {
     if (ch >= MAX_CHUNKS) return -1;
-    c->st_chunks[ch] = malloc(CHUNK_SIZE * PACKED_BYTES);
-    c->par_chunks[ch] = malloc(CHUNK_SIZE * sizeof(uint32_t));
-    c->iid_chunks[ch] = malloc(CHUNK_SIZE * sizeof(uint32_t));
-    if (!c->st_chunks[ch] || !c->par_chunks[ch] || !c->iid_chunks[ch]) return -1;
-    c->nchunks = ch + 1;
+    uint8_t *st = malloc(CHUNK_SIZE * PACKED_BYTES);
+    uint32_t *par = malloc(CHUNK_SIZE * sizeof(uint32_t));
+    uint32_t *iids = malloc(CHUNK_SIZE * sizeof(uint32_t));
+    if (!st || !par || !iids) { free(st); free(par); free(iids); return -1; }
+    g->par_chunks[ch] = par;
+    g->iid_chunks[ch] = iids;
+    STORE_REL(&g->st_chunks[ch], st);
+    g->nchunks = ch + 1;
   }
-  memcpy(state_ptr(c, id), w, PACKED_BYTES);
-  c->par_chunks[ch][id & (CHUNK_SIZE - 1)] = parent;
-  c->iid_chunks[ch][id & (CHUNK_SIZE - 1)] = iid;
-  c->table[idx] = ((uint64_t)tag << 32) | (id + 1);
-  c->count = id + 1;
-  *fresh = 1;
-  if (c->count * 4 > (c->tmask + 1) * 3 && !table_grow(c)) return -1;
+  memcpy(state_ptr(g, id), w, PACKED_BYTES);
+  g->par_chunks[ch][id & (CHUNK_SIZE - 1)] = parent;
+  g->iid_chunks[ch][id & (CHUNK_SIZE - 1)] = iid;
+  STORE_REL(&g->tab->e[slot], ((h >> 32) << 32) | (id + 1));
+  STORE_REL(&g->count, id + 1);
+  if (g->count * 4 > (g->tab->mask + 1) * 3 && !table_grow(g)) return -1;
   return (int64_t)id;
 }
 
-static void load_state(const Ctx *c, uint64_t id, slot_t *s) {
+static void load_state(const Ctx *g, uint64_t id, slot_t *s) {
   uint64_t w[NWORDS];
   memset(w, 0, sizeof w);
-  memcpy(w, state_ptr(c, id), PACKED_BYTES);
+  memcpy(w, state_ptr(g, id), PACKED_BYTES);
   rc_unpack(w, s);
 }
 
-/* ------------------------------------------------------------ search */
+/* ------------------------------------------------------------ expanding */
 
-static void add_event(Ctx *c, int kind, int name, int64_t sid, int64_t iid, int64_t aidx) {
-  if (c->nevents == c->cap_events) {
-    int cap = c->cap_events ? c->cap_events * 2 : 16;
-    int64_t *e = realloc(c->events, sizeof(int64_t) * 5 * (size_t)cap);
+static void add_event(Ctx *g, int kind, int name, int64_t sid, int64_t iid, int64_t aidx) {
+  if (g->nevents == g->cap_events) {
+    int cap = g->cap_events ? g->cap_events * 2 : 16;
+    int64_t *e = realloc(g->events, sizeof(int64_t) * 5 * (size_t)cap);
     if (!e) return;
-    c->events = e;
-    c->cap_events = cap;
+    g->events = e;
+    g->cap_events = cap;
   }
-  int64_t *e = c->events + 5 * c->nevents++;
+  int64_t *e = g->events + 5 * g->nevents++;
   e[0] = kind; e[1] = name; e[2] = sid; e[3] = iid; e[4] = aidx;
 }
 
-static int done(const Ctx *c) {
-  if (c->stop_at_first && c->nviol) return 1;
-  return c->norder && c->pending == 0;
+static int done(const Ctx *g) {
+  if (g->stop_at_first && g->nviol) return 1;
+  return g->norder && g->pending == 0;
 }
 
 static void failed_mask(const Succ *x, uint64_t *m) {
@@ -359,7 +412,7 @@ static void order_check(Ctx *c, const slot_t *s, int a, int start) {
       c->bk_action = a;
       c->bk_sort = moved;
       c->status = ST_BROKEN;
-      longjmp(c->top, 1);
+      longjmp(*c->abort_jb, 1);
     }
   }
   for (int q = 0; q < nchk; q++)
@@ -377,58 +430,179 @@ static void expand_state(Ctx *c, const slot_t *s) {
   }
 }
 
-/* New states and their properties, as bfs.py does for each successor. */
-static int process(Ctx *c, uint64_t sid) {
-  slot_t cs[NSLOTS_ALLOC];
-  uint64_t w[NWORDS];
+/* Expands state sid into ring slot r (any thread): its successors, and for
+ * each either "already stored" or its canonical form; a fault, overflow or
+ * broken symmetry is recorded for the search to report when it gets there. */
+static void expand_into(Ctx *c, uint64_t sid, RSlot *r) {
+  Ctx *g = c->g;
+  slot_t s[NSLOTS_ALLOC], cs[NSLOTS_ALLOC];
+  uint64_t wc[NWORDS];
+  jmp_buf jb;
+  load_state(g, sid, s);
+  c->fault_jb = &jb;
+  c->abort_jb = &jb;
+  if (setjmp(jb)) {
+    r->status = c->status;
+    r->fault_site = c->fault_site;
+    r->fault_value = c->fault_value;
+    r->action = c->cur_action;
+    r->bk_kind = c->bk_kind; r->bk_site = c->bk_site; r->bk_err = c->bk_err;
+    r->bk_fault = c->bk_fault; r->bk_action = c->bk_action; r->bk_sort = c->bk_sort;
+    r->bk_x = c->bk_x; r->bk_y = c->bk_y; r->bk_value = c->bk_value;
+    r->n = 0;
+    return;
+  }
+  expand_state(c, s);
+  const Table *t = LOAD_ACQ(&g->tab);
   for (int k = 0; k < c->nout; k++) {
     Succ *x = &c->buf[k];
+    Res *y = &r->res[k];
+    y->iid = x->iid;
+    y->nf = x->nf;
+    if (x->nf) memcpy(y->failed, x->failed, x->nf);
+    uint64_t slot;
+    if (c->active) {
+      /* a successor that is a stored state is its own representative */
+      rc_pack(x->st, wc);
+      if (find(g, t, wc, hash_words(wc), &slot) >= 0) {
+        y->dup = 1;
+        c->concrete_hits++;
+        continue;
+      }
+    }
+    y->dup = 0;
+    canon(c, x->st, cs);
+    rc_pack(cs, y->w);
+    y->h = hash_words(y->w);
+  }
+  r->n = c->nout;
+  r->status = 0;
+}
+
+static uint64_t claim_limit(Ctx *g) {
+  uint64_t count = LOAD_ACQ(&g->count), head = LOAD_ACQ(&g->head);
+  return count < head + RING ? count : head + RING;
+}
+
+/* Claims the next state to expand, if there is one in the window. */
+static int claim(Ctx *g, uint64_t *sid) {
+  uint64_t nc = LOAD_ACQ(&g->next_claim);
+  if (nc >= claim_limit(g)) return 0;
+  if (!__atomic_compare_exchange_n(&g->next_claim, &nc, nc + 1, 0, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE))
+    return 0;
+  *sid = nc;
+  return 1;
+}
+
+static void *worker_main(void *arg) {
+  Ctx *c = arg;
+  Ctx *g = c->g;
+  int idle = 0;
+  while (!LOAD_ACQ(&g->stop)) {
+    uint64_t sid;
+    if (claim(g, &sid)) {
+      RSlot *r = &g->ring[sid % RING];
+      expand_into(c, sid, r);
+      STORE_REL(&r->ready, 1);
+      idle = 0;
+    } else if (++idle < 64) {
+      cpu_relax();
+    } else {
+      sched_yield();
+    }
+  }
+  return 0;
+}
+
+/* The expansion of state sid, waiting for (or doing) it. */
+static RSlot *take(Ctx *g, uint64_t sid) {
+  RSlot *r = &g->ring[sid % RING];
+  int idle = 0;
+  while (!LOAD_ACQ(&r->ready)) {
+    uint64_t other;
+    if (claim(g, &other)) {
+      RSlot *o = &g->ring[other % RING];
+      expand_into(g, other, o);
+      STORE_REL(&o->ready, 1);
+      idle = 0;
+    } else if (++idle < 64) {
+      cpu_relax();
+    } else {
+      sched_yield();
+    }
+  }
+  return r;
+}
+
+/* What bfs.py does with the successors of state sid, in order. */
+static int process(Ctx *g, uint64_t sid, RSlot *r) {
+  slot_t cs[NSLOTS_ALLOC];
+  int n = r->n;
+  for (int k = 0; k < n; k++)
+    if (!r->res[k].dup) __builtin_prefetch(&g->tab->e[r->res[k].h & g->tab->mask]);
+  for (int k = 0; k < n; k++) {
+    Res *x = &r->res[k];
     if (x->nf) {
       for (int j = 0; j < x->nf; j++) {
-        int name = c->assert_name[x->failed[j]];
-        if (name < 0 || c->decided[name]) continue;
-        c->decided[name] = 1;
-        c->pending--;
-        c->nviol++;
-        add_event(c, EV_ASSERT, name, (int64_t)sid, x->iid, x->failed[j]);
+        int name = g->assert_name[x->failed[j]];
+        if (name < 0 || g->decided[name]) continue;
+        g->decided[name] = 1;
+        g->pending--;
+        g->nviol++;
+        add_event(g, EV_ASSERT, name, (int64_t)sid, x->iid, x->failed[j]);
       }
-      if (done(c)) return ST_DONE;
+      if (done(g)) return ST_DONE;
     }
-    canon(c, x->st, cs);
-    rc_pack(cs, w);
-    int fresh;
-    int64_t nid = visit(c, w, (uint32_t)sid, x->iid, &fresh);
+    if (x->dup) continue;
+    uint64_t slot;
+    if (find(g, g->tab, x->w, x->h, &slot) >= 0) continue;
+    int64_t nid = insert(g, x->w, x->h, slot, (uint32_t)sid, x->iid);
     if (nid < 0) return ST_NOMEM;
-    if (!fresh) continue;
-    c->phase = 2;
-    c->phase_sid = nid;
-    for (int j = 0; j < c->ninv; j++) {
-      int name = c->inv_name[j];
-      if (c->decided[name]) continue;
-      if (!PROPS[c->inv_prop[j]](c, x->st)) {
-        c->decided[name] = 1;
-        c->pending--;
-        c->nviol++;
-        add_event(c, EV_INVARIANT, name, nid, -1, -1);
+    /* the properties, on the new state's representative */
+    rc_unpack(x->w, cs);
+    g->phase = 2;
+    g->phase_sid = nid;
+    for (int j = 0; j < g->ninv; j++) {
+      int name = g->inv_name[j];
+      if (g->decided[name]) continue;
+      if (!PROPS[g->inv_prop[j]](g, cs)) {
+        g->decided[name] = 1;
+        g->pending--;
+        g->nviol++;
+        add_event(g, EV_INVARIANT, name, nid, -1, -1);
       }
     }
-    for (int j = 0; j < c->nwit; j++) {
-      int name = c->wit_name[j];
-      if (c->decided[name]) continue;
-      if (PROPS[c->wit_prop[j]](c, x->st)) {
-        c->decided[name] = 1;
-        c->pending--;
-        add_event(c, EV_WITNESS, name, nid, -1, -1);
+    for (int j = 0; j < g->nwit; j++) {
+      int name = g->wit_name[j];
+      if (g->decided[name]) continue;
+      if (PROPS[g->wit_prop[j]](g, cs)) {
+        g->decided[name] = 1;
+        g->pending--;
+        add_event(g, EV_WITNESS, name, nid, -1, -1);
       }
     }
-    c->phase = 0;
-    if (done(c)) return ST_DONE;
-    if (c->max_states >= 0 && nid + 1 >= c->max_states) return ST_MAXSTATES;
+    g->phase = 0;
+    if (done(g)) return ST_DONE;
+    if (g->max_states >= 0 && nid + 1 >= g->max_states) return ST_MAXSTATES;
   }
   return 0;
 }
 
 /* ------------------------------------------------------------ API */
+
+static int ctx_init_thread(Ctx *c, Ctx *g) {
+  c->g = g;
+  c->active = g->active;
+  c->guard_on = g->guard_on;
+  for (int a = 0; a < NSYM; a++)
+    for (int x = 0; x < SYM_N[a]; x++) c->order[a][x] = x + SYM_LO[a];
+  c->buf = malloc(sizeof(Succ) * (NIIDS + 1));
+  c->alt = malloc(sizeof(Succ) * (NIIDS + 1));
+  c->fault_jb = &c->top;
+  c->abort_jb = &c->top;
+  return c->buf && c->alt;
+}
 
 RC_EXPORT int64_t rc_info(int which) {
   switch (which) {
@@ -442,6 +616,7 @@ RC_EXPORT int64_t rc_info(int which) {
     case 7: return NACTIONS;
     case 8: return NFAULTS;
     case 9: return NWORDS;
+    case 10: return RING;
   }
   return -1;
 }
@@ -450,21 +625,23 @@ RC_EXPORT Ctx *rc_new(void) {
   init_ident();
   Ctx *c = calloc(1, sizeof(Ctx));
   if (!c) return 0;
-  c->buf = malloc(sizeof(Succ) * (NIIDS + 1));
-  c->alt = malloc(sizeof(Succ) * (NIIDS + 1));
+  int ok = ctx_init_thread(c, c);
   c->st_chunks = calloc(MAX_CHUNKS, sizeof(uint8_t *));
   c->par_chunks = calloc(MAX_CHUNKS, sizeof(uint32_t *));
   c->iid_chunks = calloc(MAX_CHUNKS, sizeof(uint32_t *));
-  c->table = calloc(1024, sizeof(uint64_t));
-  c->tmask = 1023;
+  c->tab = table_new(1024);
+  c->ring = calloc(RING, sizeof(RSlot));
+  c->workers = 1;
   c->max_states = -1;
   c->max_depth = -1;
   c->pause_every = 0.1;
-  for (int a = 0; a < NSYM; a++)
-    for (int x = 0; x < SYM_N[a]; x++) c->order[a][x] = x + SYM_LO[a];
   for (int i = 0; i < NASSERTS; i++) c->assert_name[i] = -1;
-  if (!c->buf || !c->alt || !c->st_chunks || !c->par_chunks || !c->iid_chunks || !c->table)
+  if (!ok || !c->st_chunks || !c->par_chunks || !c->iid_chunks || !c->tab || !c->ring)
     return 0;
+  for (int k = 0; k < RING; k++) {
+    c->ring[k].res = malloc(sizeof(Res) * (NIIDS + 1));
+    if (!c->ring[k].res) return 0;
+  }
   return c;
 }
 
@@ -476,7 +653,11 @@ RC_EXPORT void rc_free(Ctx *c) {
     free(c->iid_chunks[k]);
   }
   free(c->st_chunks); free(c->par_chunks); free(c->iid_chunks);
-  free(c->table); free(c->buf); free(c->alt);
+  if (c->tab) { table_free_retired(c->tab); free(c->tab->e); free(c->tab); }
+  if (c->ring)
+    for (int k = 0; k < RING; k++) free(c->ring[k].res);
+  free(c->ring);
+  free(c->buf); free(c->alt);
   free(c->inv_prop); free(c->inv_name); free(c->wit_prop); free(c->wit_name);
   free(c->decided); free(c->events);
   free(c);
@@ -485,6 +666,10 @@ RC_EXPORT void rc_free(Ctx *c) {
 RC_EXPORT void rc_set_symmetry(Ctx *c, uint32_t active, int guard_on) {
   c->active = active;
   c->guard_on = guard_on;
+}
+
+RC_EXPORT void rc_set_workers(Ctx *c, int workers) {
+  c->workers = workers < 1 ? 1 : workers > MAX_WORKERS ? MAX_WORKERS : workers;
 }
 
 RC_EXPORT void rc_set_limits(Ctx *c, int64_t max_states, int64_t max_depth, double deadline,
@@ -525,27 +710,21 @@ RC_EXPORT int rc_set_props(Ctx *c, int ninv, const int *inv_prop, const int *inv
 /* The initial state (slot codes): state 0. */
 RC_EXPORT int rc_start(Ctx *c, const slot_t *init) {
   slot_t cs[NSLOTS_ALLOC];
-  uint64_t w[NWORDS];
+  uint64_t w[NWORDS], slot;
   canon(c, init, cs);
   rc_pack(cs, w);
-  int fresh;
-  if (visit(c, w, UINT32_MAX, UINT32_MAX, &fresh) < 0) return ST_NOMEM;
+  uint64_t h = hash_words(w);
+  if (find(c, c->tab, w, h, &slot) >= 0) return 0;
+  if (insert(c, w, h, slot, UINT32_MAX, UINT32_MAX) < 0) return ST_NOMEM;
   c->head = 0;
+  c->next_claim = 0;
   c->next_level = 1;
   c->depth = 0;
   c->resumed = 0;
   return 0;
 }
 
-/* Runs the search until it ends or pauses (every pause_every seconds, so the
- * caller can report progress, check memory and take Ctrl-C). */
-RC_EXPORT int rc_run(Ctx *c) {
-  slot_t s[NSLOTS_ALLOC];
-  c->phase = 0;
-  if (setjmp(c->top)) {
-    return c->status;
-  }
-  c->fault_jb = &c->top;
+static int search_loop(Ctx *c) {
   while (c->head < c->count) {
     uint64_t sid = c->head;
     if (!c->resumed) {
@@ -565,17 +744,63 @@ RC_EXPORT int rc_run(Ctx *c) {
       }
     }
     c->resumed = 0;
-    load_state(c, sid, s);
-    c->phase = 1;
-    c->phase_sid = (int64_t)sid;
-    expand_state(c, s);
-    c->phase = 0;
-    c->transitions += (uint64_t)c->nout;
-    c->head = sid + 1;
-    int st = process(c, sid);
+    RSlot *r = take(c, sid);
+    if (r->status) {
+      c->status = r->status;
+      c->phase = 1;
+      c->phase_sid = (int64_t)sid;
+      c->cur_action = r->action;
+      c->fault_site = r->fault_site;
+      c->fault_value = r->fault_value;
+      c->bk_kind = r->bk_kind; c->bk_site = r->bk_site; c->bk_err = r->bk_err;
+      c->bk_fault = r->bk_fault; c->bk_action = r->bk_action; c->bk_sort = r->bk_sort;
+      c->bk_x = r->bk_x; c->bk_y = r->bk_y; c->bk_value = r->bk_value;
+      return r->status;
+    }
+    c->transitions += (uint64_t)r->n;
+    int st = process(c, sid, r);
+    STORE_REL(&r->ready, 0);
+    STORE_REL(&c->head, sid + 1);
     if (st) return st;
   }
   return ST_COMPLETE;
+}
+
+/* Runs the search until it ends or pauses (every pause_every seconds, so the
+ * caller can report progress, check memory and take Ctrl-C). */
+RC_EXPORT int rc_run(Ctx *c) {
+  pthread_t threads[MAX_WORKERS];
+  Ctx *wctx[MAX_WORKERS];
+  int nthreads = 0;
+  c->phase = 0;
+  c->stop = 0;
+  for (int k = 1; k < c->workers; k++) {
+    Ctx *w = calloc(1, sizeof(Ctx));
+    if (!w || !ctx_init_thread(w, c)) { free(w); break; }
+    if (pthread_create(&threads[nthreads], 0, worker_main, w)) {
+      free(w->buf); free(w->alt); free(w);
+      break;
+    }
+    wctx[nthreads++] = w;
+  }
+  volatile int status;
+  c->fault_jb = &c->top;
+  c->abort_jb = &c->top;
+  if (setjmp(c->top)) {
+    status = c->status;  /* a fault or overflow in a property */
+  } else {
+    status = search_loop(c);
+  }
+  STORE_REL(&c->stop, 1);
+  for (int k = 0; k < nthreads; k++) {
+    pthread_join(threads[k], 0);
+    c->canon_images += wctx[k]->canon_images;
+    c->canon_calls += wctx[k]->canon_calls;
+    c->concrete_hits += wctx[k]->concrete_hits;
+    free(wctx[k]->buf); free(wctx[k]->alt); free(wctx[k]);
+  }
+  table_free_retired(c->tab);
+  return status;
 }
 
 RC_EXPORT int64_t rc_stat(Ctx *c, int which) {
@@ -586,7 +811,7 @@ RC_EXPORT int64_t rc_stat(Ctx *c, int which) {
     case 3: return (int64_t)c->next_level;
     case 4: return (int64_t)c->transitions;
     case 5: return c->nevents;
-    case 6: return (int64_t)((c->tmask + 1) * sizeof(uint64_t));
+    case 6: return (int64_t)((c->tab->mask + 1) * sizeof(uint64_t));
     case 7: return (int64_t)(c->nchunks * CHUNK_SIZE * (PACKED_BYTES + 8));
     case 8: return c->phase;
     case 9: return c->phase_sid;
@@ -605,6 +830,8 @@ RC_EXPORT int64_t rc_stat(Ctx *c, int which) {
     case 22: return (int64_t)c->canon_images;
     case 23: return (int64_t)c->canon_calls;
     case 24: return c->pending;
+    case 25: return (int64_t)c->concrete_hits;
+    case 26: return c->workers;
   }
   return -1;
 }
@@ -640,8 +867,9 @@ RC_EXPORT void rc_canonical(Ctx *c, const slot_t *in, slot_t *out) { canon(c, in
  * (nf then indices, NASSERTS + 1 per successor) go to the arrays. */
 RC_EXPORT int rc_expand(Ctx *c, const slot_t *s, uint32_t *iids, slot_t *states,
                         int32_t *failed) {
-  if (setjmp(c->top)) return -c->status;
   c->fault_jb = &c->top;
+  c->abort_jb = &c->top;
+  if (setjmp(c->top)) return -c->status;
   expand_state(c, s);
   for (int k = 0; k < c->nout; k++) {
     iids[k] = c->buf[k].iid;
@@ -654,7 +882,8 @@ RC_EXPORT int rc_expand(Ctx *c, const slot_t *s, uint32_t *iids, slot_t *states,
 
 /* Property k on state s: 0/1, or -status. */
 RC_EXPORT int rc_prop(Ctx *c, int k, const slot_t *s) {
-  if (setjmp(c->top)) return -c->status;
   c->fault_jb = &c->top;
+  c->abort_jb = &c->top;
+  if (setjmp(c->top)) return -c->status;
   return PROPS[k](c, s);
 }

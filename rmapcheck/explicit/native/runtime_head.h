@@ -19,14 +19,48 @@ typedef struct Succ {
   slot_t st[NSLOTS_ALLOC];
 } Succ;
 
+#ifndef RING
+#define RING 256
+#endif
+
+/* the visited set's index: (32-bit hash tag, state number + 1) per entry */
+typedef struct Table {
+  uint64_t mask;
+  uint64_t *e;
+  struct Table *retired;  /* older tables, freed when no worker can read them */
+} Table;
+
+/* one successor, as a worker hands it to the search: its action instance,
+ * failed assertions, and either "a stored state" (dup) or its canonical form */
+typedef struct Res {
+  uint32_t iid;
+  uint16_t nf;
+  uint8_t dup;
+  uint64_t h;
+  uint64_t w[NWORDS];
+  uint8_t failed[NASSERTS];
+} Res;
+
+/* the expansion of one state (a slot of the ring of states being expanded) */
+typedef struct RSlot {
+  int ready;
+  int status;
+  int fault_site, action;
+  V fault_value;
+  int bk_kind, bk_site, bk_err, bk_fault, bk_action, bk_sort;
+  V bk_x, bk_y, bk_value;
+  int n;
+  Res *res;
+} RSlot;
+
 typedef struct Ctx {
-  /* symmetry: reduced sorts (bit per symmetric sort), run-time checks on */
-  uint32_t active;
-  int guard_on;
+  /* ---- per thread: what the generated code and an expansion use */
+  uint32_t active;  /* reduced symmetric sorts, a bit each */
+  int guard_on;     /* run-time symmetry checks */
   V order[NSYM_ALLOC][MAXN];
-  /* faults */
   jmp_buf top;
-  jmp_buf *fault_jb;
+  jmp_buf *fault_jb;  /* where a spec run-time error goes */
+  jmp_buf *abort_jb;  /* where an overflow or a broken symmetry goes */
   int status;
   int fault_site;
   V fault_value;
@@ -36,21 +70,24 @@ typedef struct Ctx {
   /* symmetry broken: kind 1 choose (site, x, y, err), 2 loop order (action, sort) */
   int bk_kind, bk_site, bk_err, bk_fault, bk_action, bk_sort;
   V bk_x, bk_y, bk_value;
-  /* successors of the state being expanded */
   Succ *out;
   int nout;
   Succ *buf;
   Succ *alt;
-  /* visited states: packed, chunked; parent and action instance per state */
+  uint64_t canon_images, canon_calls, concrete_hits;
+  struct Ctx *g;      /* the search's context (itself for the main thread) */
+  /* ---- the search (main thread) */
   uint8_t **st_chunks;
   uint32_t **par_chunks;
   uint32_t **iid_chunks;
   size_t nchunks;
-  uint64_t count;
-  uint64_t *table;
-  uint64_t tmask;
-  /* breadth-first search */
-  uint64_t head;
+  uint64_t count;     /* states stored; read by workers */
+  Table *tab;
+  uint64_t head;      /* next state to take from the ring */
+  uint64_t next_claim;
+  int stop;
+  int workers;
+  RSlot *ring;
   uint64_t next_level;
   int64_t depth;
   int resumed;
@@ -60,18 +97,13 @@ typedef struct Ctx {
   double deadline;
   double pause_every;
   double next_pause;
-  /* properties */
   int ninv, nwit, nnames;
   int *inv_prop, *inv_name, *wit_prop, *wit_name;
   int assert_name[NASSERTS];
   uint8_t *decided;
   int pending, nviol, stop_at_first, norder;
-  /* events: (kind, name, state, iid, assertion) */
-  int64_t *events;
+  int64_t *events;    /* (kind, name, state, iid, assertion) */
   int nevents, cap_events;
-  /* statistics */
-  uint64_t canon_images;
-  uint64_t canon_calls;
 } Ctx;
 
 static void rc_fault(Ctx *c, int site, V value) __attribute__((noreturn, cold, noinline));
