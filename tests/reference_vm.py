@@ -31,8 +31,9 @@ The modelling choices it shares with the spec, by design:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from reference_vm import RefVM, spec_snapshot
 
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
-from reference_vm import RefVM, spec_snapshot
 
 ORACLE = Path(__file__).parent / "specs" / "vm_oracle.spec"
 
@@ -33,8 +33,8 @@ SPEC_MUNMAP_LIMIT = "splits"
 # Small enough that the complete enabled set is compared at every step, large
 # enough for three VMAs per process, partial munmap/mprotect and fork trees.
 BOUNDS = [
-    dict(PROCS=2, VPAGES=5, FRAMES=3, VMAS=3),
-    dict(PROCS=3, VPAGES=6, FRAMES=4, VMAS=2),
+    {"PROCS": 2, "VPAGES": 5, "FRAMES": 3, "VMAS": 3},
+    {"PROCS": 3, "VPAGES": 6, "FRAMES": 4, "VMAS": 2},
 ]
 
 
@@ -124,12 +124,12 @@ def test_reference_enumerates_the_spec_initial_state() -> None:
 def test_munmap_may_split_a_single_vma_at_the_vma_limit() -> None:
     """Linux lets munmap split the one VMA of an mm whose map_count is one
     below the limit; only the count after the munmap is checked."""
-    consts = dict(PROCS=1, VPAGES=4, FRAMES=1, VMAS=2)
+    consts = {"PROCS": 1, "VPAGES": 4, "FRAMES": 1, "VMAS": 2}
     machine = oracle_machine(consts)
     state = machine.step(machine.initial_state(), "mmap",
-                         dict(p=0, s=0, n=3, growsdown=False))
+                         {"p": 0, "s": 0, "n": 3, "growsdown": False})
     assert state is not None
-    after = machine.step(state, "munmap", dict(p=0, s=1, n=1))
+    after = machine.step(state, "munmap", {"p": 0, "s": 1, "n": 1})
     assert after is not None, "munmap of the middle page of the only VMA is refused"
     assert spec_snapshot(machine.instance, after)["vmas"][0] == (
         (0, 1, 0, False, True), (2, 3, 2, False, True))
@@ -139,20 +139,20 @@ def test_pgoff_bound_disables_the_split_that_would_leave_it() -> None:
     """mremap keeps vm_pgoff, so a VMA moved down and grown in place carries a
     large pgoff into its upper pages; a split whose upper part would get a
     pgoff above VPAGES is not enabled (in the spec and the reference alike)."""
-    consts = dict(PROCS=1, VPAGES=4, FRAMES=1, VMAS=2)
+    consts = {"PROCS": 1, "VPAGES": 4, "FRAMES": 1, "VMAS": 2}
     machine = oracle_machine(consts)
     ref = RefVM.initial(1, 4, 1, 2, munmap_limit=SPEC_MUNMAP_LIMIT)
     state = machine.initial_state()
-    for action, args in [("mmap", dict(p=0, s=3, n=1, growsdown=False)),
-                         ("mremap", dict(p=0, a=3, n=1, t=0)),
-                         ("mremap", dict(p=0, a=0, n=4, t=0))]:
+    for action, args in [("mmap", {"p": 0, "s": 3, "n": 1, "growsdown": False}),
+                         ("mremap", {"p": 0, "a": 3, "n": 1, "t": 0}),
+                         ("mremap", {"p": 0, "a": 0, "n": 4, "t": 0})]:
         state, ref = machine.step(state, action, args), ref.apply(action, args)
         assert state is not None and ref is not None
         assert spec_snapshot(machine.instance, state) == ref.snapshot()
     # [0, 4) with pgoff 3: splitting at 1 gives pgoff 4 (fits), at 2 gives 5
-    fits = dict(p=0, s=0, n=1)
+    fits = {"p": 0, "s": 0, "n": 1}
     assert machine.step(state, "munmap", fits) is not None
     assert ref.apply("munmap", fits) is not None
-    too_far = dict(p=0, s=0, n=2)
+    too_far = {"p": 0, "s": 0, "n": 2}
     assert machine.step(state, "munmap", too_far) is None
     assert ref.apply("munmap", too_far) is None

@@ -26,7 +26,8 @@ _EXPORTS = {
     "testcase": "rmapcheck.fuzz.unittest_case",
 }
 
-__all__ = ["DEFAULT_EXAMPLES", "DEFAULT_STEPS", *_EXPORTS]
+__all__ = ["DEFAULT_EXAMPLES", "DEFAULT_STEPS", "FuzzFailure", "fuzz", "state_machine_class",
+           "summary", "testcase"]
 
 
 def __getattr__(name: str) -> Any:

@@ -75,7 +75,7 @@ class LeafError(Exception):
 class Item:
     """One conjunct of a leading ``requires``, or one leading ``let``."""
 
-    __slots__ = ("kind", "expr", "fn", "names", "var", "level", "check")
+    __slots__ = ("check", "expr", "fn", "kind", "level", "names", "var")
 
     def __init__(self, kind: str, expr: ir.Expr, fn: Callable[..., Any],
                  names: tuple[str, ...], var: ir.Local | None, level: int,
@@ -273,7 +273,7 @@ class ActionPlan:
                 src += ["        except (_SRE, _Taint):",
                         f"            out.append(({p}, True, None))", "            continue",
                         f"        out.append(({p}, False, {out_lets}))", "    return out"]
-            exec(compile("\n".join(src) + "\n", f"<fuzz plan {self.name}>", "exec"), ns)
+            exec(compile("\n".join(src) + "\n", f"<fuzz plan {self.name}>", "exec"), ns)  # noqa: S102
             self._levels.append(ns[f"_level{level}"])
             self._inputs.append(inputs)
             self._outputs.append(lets)
@@ -322,7 +322,7 @@ class ActionPlan:
             start = self.start(state)
             if start is None:
                 return None
-        env, tainted, cands = start
+        env, _, cands = start
         if not self.params:
             return self._leaf(state, [])
         return self._choose(state, 0, dict(env), cands, [], draw)
@@ -404,7 +404,7 @@ class ActionPlan:
         start = self.start(state)
         if start is None:
             return
-        env, tainted, cands = start
+        env, _, cands = start
         if not self.params:
             if self._leaf(state, []) is not None:
                 yield ()

@@ -22,9 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rmapcheck.errors import SpecRuntimeError
-from rmapcheck.fuzz.stateful import (AssertionFailure, FuzzFailure, PropertyFailure,
-                                     RuntimeFailure)
+from rmapcheck.errors import SpecError, SpecRuntimeError
+from rmapcheck.fuzz.stateful import AssertionFailure, FuzzFailure, PropertyFailure, RuntimeFailure
 from rmapcheck.trace import Step, Trace
 
 Move = tuple[str, tuple[tuple[str, Any], ...]]
@@ -93,7 +92,7 @@ def minimize(machine: Any, failure: FuzzFailure,
     def values_of(sort: Any) -> tuple[Any, ...]:
         try:
             return tuple(instance.values(sort))
-        except Exception:  # not an enumerable sort: leave its values alone
+        except SpecError:  # not an enumerable sort: leave its values alone
             return ()
 
     best = failure

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from rmapcheck import ir
+from rmapcheck.errors import SpecError
 from rmapcheck.explicit.compile import free_locals
 
 
@@ -184,7 +185,7 @@ class CostModel:
     def size(self, sort: ir.Sort) -> int:
         try:
             return len(self.instance.values(sort))
-        except Exception:  # not enumerable: expensive
+        except SpecError:  # not enumerable: expensive
             return 1000
 
     def cost(self, expr: ir.Expr) -> float:

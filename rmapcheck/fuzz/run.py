@@ -18,15 +18,23 @@ import random
 import time
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, seed as hypothesis_seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
 from rmapcheck.errors import InternalError
 from rmapcheck.fuzz.guards import make_plans
 from rmapcheck.fuzz.minimize import minimize
-from rmapcheck.fuzz.stateful import (BATCH, Counters, FuzzFailure, PropertyFailure,
-                                     RuntimeFailure, fast_properties, state_machine_class)
+from rmapcheck.fuzz.stateful import (
+    BATCH,
+    Counters,
+    FuzzFailure,
+    PropertyFailure,
+    RuntimeFailure,
+    fast_properties,
+    state_machine_class,
+)
 from rmapcheck.trace import Bound, Holds, Result, Stats, Unknown, Verdict, Violated
 
 ENGINE = "fuzz"

@@ -177,7 +177,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
     a run takes at most ``max_steps``."""
     model: ir.Model = machine.model
     plans = plans if plans is not None else make_plans(machine)
-    counters = counters if counters is not None else Counters()
+    shared: Counters = counters if counters is not None else Counters()
     initial = machine.initial_state()
     ordered_plans = [plans[a.name] for a in model.actions]
     asserts = machine.asserts
@@ -194,9 +194,9 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
         total += size
 
     def out_of_time() -> bool:
-        if (counters.deadline is not None and not counters.failed
-                and time.monotonic() >= counters.deadline):
-            counters.stopping = "time limit"
+        if (shared.deadline is not None and not shared.failed
+                and time.monotonic() >= shared.deadline):
+            shared.stopping = "time limit"
             return True
         return False
 
@@ -208,10 +208,10 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             self.swarm_off: frozenset[str] = frozenset()
             self.checked: State | None = None
             self.dead: State | None = None  # a state where no action is enabled
-            counters.examples += 1
-            counters.check_shrink_budget()
+            shared.examples += 1
+            shared.check_shrink_budget()
             for stmt in machine.init_failures:
-                raise counters.failure(AssertionFailure(
+                raise shared.failure(AssertionFailure(
                     stmt.name, Trace(initial), f"assertion {stmt.name} fails in the init block"))
 
         def trace(self) -> Trace:
@@ -243,7 +243,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             """One enabled transition; False where no action is enabled."""
             state = self.state
             if state is self.dead:
-                counters.stutters += 1
+                shared.stutters += 1
                 return False
             # One draw chooses the action and its first argument together: a
             # position among all (action, first value) pairs, from which the
@@ -257,7 +257,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                     try:
                         starts[plan.name] = plan.start(state)
                     except SpecRuntimeError as err:  # pragma: no cover - items catch these
-                        raise counters.failure(
+                        raise shared.failure(
                             RuntimeFailure(err, self.trace(), plan.name, ())) from None
                 return starts[plan.name]
 
@@ -288,14 +288,14 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                                                      begun, cand)
                             tried = True
                         except LeafError as err:
-                            raise counters.failure(RuntimeFailure(
+                            raise shared.failure(RuntimeFailure(
                                 err.error, self.trace(), plan.name,
                                 _args(plan, err.values))) from None
                         if found is not None:
                             self._take(plan, found)
                             return True
             self.dead = state
-            counters.stutters += 1
+            shared.stutters += 1
             return False
 
         def _take(self, plan: ActionPlan, found: Any) -> None:
@@ -303,18 +303,17 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             args = _args(plan, values)
             self.steps.append(Step(plan.name, args, nxt, plan.action.span))
             self.state = nxt
-            counters.steps += 1
-            counters.seen.add(hash(nxt))
-            counters.actions[plan.name] = counters.actions.get(plan.name, 0) + 1
-            if len(self.steps) > counters.max_depth:
-                counters.max_depth = len(self.steps)
+            shared.steps += 1
+            shared.seen.add(hash(nxt))
+            shared.actions[plan.name] = shared.actions.get(plan.name, 0) + 1
+            shared.max_depth = max(shared.max_depth, len(self.steps))
             if failed:
                 stmt = asserts[failed[0]]
                 shown = ", ".join(f"{n.split('#')[0]}={v}" for n, v in args)
                 detail = f"assertion {stmt.name} fails in {plan.name}({shown})"
                 if stmt.doc:
                     detail += f": {stmt.doc}"
-                raise counters.failure(AssertionFailure(stmt.name, self.trace(), detail))
+                raise shared.failure(AssertionFailure(stmt.name, self.trace(), detail))
 
         @invariant()
         def invariants_hold(self) -> None:
@@ -328,21 +327,21 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             try:
                 for prop, holds in invariants:
                     if not holds(state):
-                        raise counters.failure(PropertyFailure(prop, self.trace()))
+                        raise shared.failure(PropertyFailure(prop, self.trace()))
                 if pending_witnesses:
                     hits = [name for name, holds in pending_witnesses if holds(state)]
                     if hits:
                         for hit in hits:
-                            counters.witnessed[hit] = self.trace()
+                            shared.witnessed[hit] = self.trace()
                         pending_witnesses = [w for w in pending_witnesses if w[0] not in hits]
             except SpecRuntimeError as err:
-                raise counters.failure(RuntimeFailure(err, self.trace(), None, ())) from None
+                raise shared.failure(RuntimeFailure(err, self.trace(), None, ())) from None
 
     cls_name = name or f"{_camel(model.name)}StateMachine"
     SpecStateMachine.__name__ = SpecStateMachine.__qualname__ = cls_name
     SpecStateMachine.machine = machine  # type: ignore[attr-defined]
     SpecStateMachine.plans = plans  # type: ignore[attr-defined]
-    SpecStateMachine.counters = counters  # type: ignore[attr-defined]
+    SpecStateMachine.counters = shared  # type: ignore[attr-defined]
     return SpecStateMachine
 
 

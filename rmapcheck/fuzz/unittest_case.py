@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import unittest
-
+from typing import ClassVar
 
 from rmapcheck.fuzz import DEFAULT_EXAMPLES, DEFAULT_STEPS
 
@@ -40,7 +40,7 @@ def testcase(spec: str, *, examples: int | None = None, steps: int | None = None
 
     class FuzzTest(unittest.TestCase):
         spec_file = spec
-        constants = dict(consts)
+        constants: ClassVar[dict[str, int]] = dict(consts)
 
         def test_fuzz(self) -> None:
             from rmapcheck.explicit.machine import Machine
