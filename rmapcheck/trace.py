@@ -56,6 +56,9 @@ class Bound:
         parts = []
         if self.complete:
             parts.append("every reachable state")
+        elif self.engine == "fuzz":
+            # Random runs cover some behaviours of that length, never all of them.
+            parts.append(f"random runs of up to {self.depth} steps, not every behaviour")
         elif self.depth is not None:
             parts.append(f"every behaviour up to depth {self.depth}")
         if self.states is not None:
