@@ -1271,6 +1271,7 @@ class Generator:
         inst = self.instance
         # per slot: (kind, sort, guard offset, [(key sort, key index, stride)], tag)
         self.slot_info: list[tuple[int, int, int, list[tuple[int, int, int]], int]] = []
+        self.entries: list[tuple[int, int]] = []  # (first slot, width) of every map entry
         nsym = len(self.symmetric)
         maxk = 1
         kinds, sorts_, goffs, nks = [], [], [], []
@@ -1289,6 +1290,7 @@ class Generator:
                        if k in self.sym_index]  # type: ignore[comparison-overlap]
             for e, key in enumerate(rng.keys):
                 first = rng.offset + e * rng.width
+                self.entries.append((first, rng.width))
                 for o in range(rng.width):
                     i = first + o
                     s = L.sorts[i]
@@ -1361,9 +1363,43 @@ class Generator:
         lines.append("static void colour_round(const Ctx *c, const slot_t *s, "
                      "uint64_t col[NSYM_ALLOC][MAXN], uint64_t sig[NSYM_ALLOC][MAXN]) {")
         lines.append("  const uint32_t act = c->active; (void)act; (void)col;")
+        # The plain slots of an entry keyed by a symmetric sort: packed into
+        # words, one hash per word and key (their codes are never renamed).
+        widths = self.layout.widths
+        for first, width in self.entries:
+            kind0, _b0, _g0, keys, tag0 = self.slot_info[first]
+            if not keys:
+                continue
+            words: list[list[str]] = [[]]
+            bit = 0
+            for i in range(first, first + width):
+                if self.slot_info[i][0] != 0 or widths[i] == 0:
+                    continue
+                if bit + widths[i] > 64:
+                    words.append([])
+                    bit = 0
+                words[-1].append(f"((uint64_t)s[{i}] << {bit})" if bit else f"(uint64_t)s[{i}]")
+                bit += widths[i]
+            for wi, parts in enumerate(words):
+                if not parts:
+                    continue
+                body = [f"uint64_t v = {' | '.join(parts)};"]
+                kcs = [f"(((act >> {a}) & 1) ? col[{a}][{x}] : {u64(0x77 + x)}) + "
+                       f"{u64((k + 1) * 0x1234)}" for k, (a, x, _st) in enumerate(keys)]
+                for k, (a, x, _st) in enumerate(keys):
+                    ctx = []
+                    for k2, (a2, x2, _s2) in enumerate(keys):
+                        if k2 != k:
+                            diag = u64(0x8888) if (a2 == a and x2 == x) else "0"
+                            ctx.append(f"H64({kcs[k2]} + {diag})")
+                    ctx_src = (" + " + " + ".join(ctx)) if ctx else ""
+                    wtag = tag_k(tag0 ^ (0x5157 * (wi + 1)), k)
+                    body.append(f"if ((act >> {a}) & 1) sig[{a}][{x}] += "
+                                f"H64({u64(wtag)} + v{ctx_src});")
+                lines.append("  { " + " ".join(body) + " }")
         for i, (kind, b, goff, keys, tag) in enumerate(self.slot_info):
-            if not keys and kind == 0:
-                continue  # a plain slot keyed by nothing symmetric says nothing
+            if kind == 0:
+                continue  # packed with its entry above
             body: list[str] = [f"unsigned code = s[{i}];", "uint64_t v; int vi = -1;"]
             if kind == 0:
                 body.append("v = code;")
@@ -1420,6 +1456,51 @@ class Generator:
                                 f"for (int x = 0; x < {n}; x++) if ((code >> x) & 1) "
                                 f"sig[{b}][x] += H64(t); }}")
             lines.append("  { " + " ".join(body) + " }")
+        lines.append("}")
+
+        # distinct_colours / places: per sort, unrolled for its size
+        lines.append("static inline int distinct_colours(const Ctx *c, "
+                     "uint64_t col[NSYM_ALLOC][MAXN], int *all) {")
+        lines.append("  int k = 0, n = 0; (void)col;")
+        for a, sort in enumerate(self.symmetric):
+            n = len(self.values(sort))
+            if n > 16:
+                lines.append(f"  if ((c->active >> {a}) & 1) {{ n += {n}; for (int x = 0; x < {n}; x++) "
+                             f"{{ int seen = 0; for (int y = 0; y < x; y++) seen |= col[{a}][y] == "
+                             f"col[{a}][x]; k += !seen; }} }}")
+                continue
+            terms = ["1"]
+            for x in range(1, n):
+                terms.append("(" + " & ".join(f"(col[{a}][{y}] != col[{a}][{x}])"
+                                                for y in range(x)) + ")")
+            lines.append(f"  if ((c->active >> {a}) & 1) {{ n += {n}; k += {' + '.join(terms)}; }}")
+        lines.append("  *all = n;")
+        lines.append("  return k;")
+        lines.append("}")
+        lines.append("static inline void places(const Ctx *c, uint64_t col[NSYM_ALLOC][MAXN], "
+                     "uint8_t pi[NSYM_ALLOC][MAXN], uint8_t pinv[NSYM_ALLOC][MAXN]) {")
+        lines.append("  (void)col; (void)pi; (void)pinv;")
+        for a, sort in enumerate(self.symmetric):
+            n = len(self.values(sort))
+            if n > 16:
+                lines.append(f"  if ((c->active >> {a}) & 1) for (int x = 0; x < {n}; x++) {{ int p = 0; "
+                             f"for (int y = 0; y < {n}; y++) p += (col[{a}][y] < col[{a}][x]) | "
+                             f"((col[{a}][y] == col[{a}][x]) & (y < x)); pi[{a}][x] = (uint8_t)p; "
+                             f"pinv[{a}][p] = (uint8_t)x; }}")
+                continue
+            body = []
+            for x in range(n):
+                terms = []
+                for y in range(n):
+                    if y == x:
+                        continue
+                    t = f"(col[{a}][{y}] < col[{a}][{x}])"
+                    if y < x:
+                        t = f"(col[{a}][{y}] <= col[{a}][{x}])"
+                    terms.append(t)
+                p_src = " + ".join(terms) if terms else "0"
+                body.append(f"{{ int p = {p_src}; pi[{a}][{x}] = (uint8_t)p; pinv[{a}][p] = {x}; }}")
+            lines.append(f"  if ((c->active >> {a}) & 1) {{ {' '.join(body)} }}")
         lines.append("}")
 
         # img_cmp(c, s, pinv, pi, ref, cur): the image of s, slot by slot,

@@ -27,7 +27,7 @@ OPT = "-O1"
 
 def cflags() -> list[str]:
     """``RMAPCHECK_NATIVE_OPT`` (e.g. ``-O1``) trades search speed for compile time."""
-    return [os.environ.get("RMAPCHECK_NATIVE_OPT", OPT), *CFLAGS]
+    return [*os.environ.get("RMAPCHECK_NATIVE_OPT", OPT).split(), *CFLAGS]
 SOURCE_FORMAT = 1  # bump when the generated interface changes
 
 

@@ -117,19 +117,15 @@ static int next_perm(uint8_t *v, int n) {
   return 1;
 }
 
-/* Orders the values of sort a by colour; returns whether two share one. */
-static int order_by_colour(const Ctx *c, int a, uint64_t col[NSYM_ALLOC][MAXN], uint8_t *ord) {
-  int n = SYM_N[a], ties = 0;
-  (void)c;
-  for (int x = 0; x < n; x++) ord[x] = (uint8_t)x;
-  for (int x = 1; x < n; x++) {
-    uint8_t v = ord[x];
-    int y = x - 1;
-    while (y >= 0 && col[a][ord[y]] > col[a][v]) { ord[y + 1] = ord[y]; y--; }
-    ord[y + 1] = v;
+/* The number of distinct colours among the values of sort a. */
+static inline int distinct(const uint64_t *col, int n) {
+  int d = 0;
+  for (int x = 0; x < n; x++) {
+    int seen = 0;
+    for (int y = 0; y < x; y++) seen |= col[y] == col[x];
+    d += !seen;
   }
-  for (int x = 1; x < n; x++) ties |= col[a][ord[x]] == col[a][ord[x - 1]];
-  return ties;
+  return d;
 }
 
 #define SIG_ROUNDS 3
@@ -147,55 +143,51 @@ static void canon(Ctx *c, const slot_t *s, slot_t *out) {
     return;
   }
   uint64_t col[NSYM_ALLOC][MAXN], sig[NSYM_ALLOC][MAXN];
-  uint8_t ord[NSYM_ALLOC][MAXN];
   memset(col, 0, sizeof col);
+  /* colour refinement, until no class splits (or no two values share one) */
+  int classes = -1, ties = 0;
   for (int round = 0; round < SIG_ROUNDS; round++) {
     memset(sig, 0, sizeof sig);
     colour_round(c, s, col, sig);
-    int ties = 0;
-    for (int a = 0; a < NSYM; a++) {
-      if (!((c->active >> a) & 1)) continue;
-      for (int x = 0; x < SYM_N[a]; x++) col[a][x] = sig[a][x];
-      ties |= order_by_colour(c, a, col, ord[a]);
-    }
-    if (!ties) break;
+    memcpy(col, sig, sizeof col);
+    int all;
+    int k = distinct_colours(c, col, &all);
+    ties = k < all;
+    if (!ties || k == classes) break;
+    classes = k;
   }
   Perm pi, pinv;
   memcpy(pi, IDENT, sizeof(Perm));
+  memcpy(pinv, IDENT, sizeof(Perm));
+  /* a value's place: after every value of a smaller colour, and after the
+   * values of its own colour with smaller names */
+  places(c, col, pi, pinv);
   Cell cells[NSYM_ALLOC * MAXN];
   int ncells = 0;
-  for (int a = 0; a < NSYM; a++) {
+  for (int a = 0; a < NSYM && ties; a++) {
     if (!((c->active >> a) & 1)) continue;
     int n = SYM_N[a];
-    int start = 0;
-    while (start < n) {
-      int end = start + 1;
-      while (end < n && col[a][ord[a][end]] == col[a][ord[a][start]]) end++;
+    const uint64_t *ca = col[a];
+    /* blocks of values sharing a colour: one arrangement if all are twins */
+    for (int start = 0; start < n;) {
+      int first = pinv[a][start], end = start + 1;
+      while (end < n && ca[pinv[a][end]] == ca[first]) end++;
       int size = end - start;
-      uint8_t vals[MAXN];
-      for (int k = 0; k < size; k++) vals[k] = ord[a][start + k];
-      for (int k = 1; k < size; k++) {
-        uint8_t v = vals[k];
-        int y = k - 1;
-        while (y >= 0 && vals[y] > v) { vals[y + 1] = vals[y]; y--; }
-        vals[y + 1] = v;
-      }
-      int twins = 1;
-      for (int k = 1; k < size && twins; k++) twins = rc_twins(c, s, a, vals[0], vals[k]);
-      for (int k = 0; k < size; k++) pi[a][vals[k]] = (uint8_t)(start + k);
-      if (!twins) {
-        Cell *cl = &cells[ncells++];
-        cl->a = a;
-        cl->start = start;
-        cl->size = size;
-        memcpy(cl->vals, vals, (size_t)size);
+      if (size > 1) {
+        int twins = 1;
+        for (int k = 1; k < size && twins; k++)
+          twins = rc_twins(c, s, a, first, pinv[a][start + k]);
+        if (!twins) {
+          Cell *cl = &cells[ncells++];
+          cl->a = a;
+          cl->start = start;
+          cl->size = size;
+          for (int k = 0; k < size; k++) cl->vals[k] = pinv[a][start + k];
+        }
       }
       start = end;
     }
   }
-  memcpy(pinv, IDENT, sizeof(Perm));
-  for (int a = 0; a < NSYM; a++)
-    for (int x = 0; x < SYM_N[a]; x++) pinv[a][pi[a][x]] = (uint8_t)x;
   c->canon_images++;
   img_write(s, pinv, pi, out);
   if (!ncells) return;
@@ -436,7 +428,6 @@ static void expand_state(Ctx *c, const slot_t *s) {
 static void expand_into(Ctx *c, uint64_t sid, RSlot *r) {
   Ctx *g = c->g;
   slot_t s[NSLOTS_ALLOC], cs[NSLOTS_ALLOC];
-  uint64_t wc[NWORDS];
   jmp_buf jb;
   load_state(g, sid, s);
   c->fault_jb = &jb;
@@ -454,21 +445,28 @@ static void expand_into(Ctx *c, uint64_t sid, RSlot *r) {
   }
   expand_state(c, s);
   const Table *t = LOAD_ACQ(&g->tab);
-  for (int k = 0; k < c->nout; k++) {
+  int n = c->nout;
+  if (c->active) {
+    /* a successor that is a stored state is its own representative: look
+     * the concrete ones up first (their table entries fetched ahead) */
+    for (int k = 0; k < n; k++) {
+      Res *y = &r->res[k];
+      rc_pack(c->buf[k].st, y->w);
+      y->h = hash_words(y->w);
+      __builtin_prefetch(&t->e[y->h & t->mask]);
+    }
+  }
+  for (int k = 0; k < n; k++) {
     Succ *x = &c->buf[k];
     Res *y = &r->res[k];
     y->iid = x->iid;
     y->nf = x->nf;
     if (x->nf) memcpy(y->failed, x->failed, x->nf);
     uint64_t slot;
-    if (c->active) {
-      /* a successor that is a stored state is its own representative */
-      rc_pack(x->st, wc);
-      if (find(g, t, wc, hash_words(wc), &slot) >= 0) {
-        y->dup = 1;
-        c->concrete_hits++;
-        continue;
-      }
+    if (c->active && find(g, t, y->w, y->h, &slot) >= 0) {
+      y->dup = 1;
+      c->concrete_hits++;
+      continue;
     }
     y->dup = 0;
     canon(c, x->st, cs);
