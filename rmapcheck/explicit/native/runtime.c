@@ -446,6 +446,16 @@ static void expand_into(Ctx *c, uint64_t sid, RSlot *r) {
   expand_state(c, s);
   const Table *t = LOAD_ACQ(&g->tab);
   int n = c->nout;
+  if (n > r->cap) {
+    Res *res = realloc(r->res, sizeof(Res) * (size_t)n);
+    if (!res) {
+      r->status = ST_NOMEM;
+      r->n = 0;
+      return;
+    }
+    r->res = res;
+    r->cap = n;
+  }
   if (c->active) {
     /* a successor that is a stored state is its own representative: look
      * the concrete ones up first (their table entries fetched ahead) */
@@ -504,7 +514,7 @@ static void *worker_main(void *arg) {
       expand_into(c, sid, r);
       STORE_REL(&r->ready, 1);
       idle = 0;
-    } else if (++idle < 64) {
+    } else if (++idle < 2048) {
       cpu_relax();
     } else {
       sched_yield();
@@ -524,7 +534,7 @@ static RSlot *take(Ctx *g, uint64_t sid) {
       expand_into(g, other, o);
       STORE_REL(&o->ready, 1);
       idle = 0;
-    } else if (++idle < 64) {
+    } else if (++idle < 2048) {
       cpu_relax();
     } else {
       sched_yield();
@@ -636,10 +646,6 @@ RC_EXPORT Ctx *rc_new(void) {
   for (int i = 0; i < NASSERTS; i++) c->assert_name[i] = -1;
   if (!ok || !c->st_chunks || !c->par_chunks || !c->iid_chunks || !c->tab || !c->ring)
     return 0;
-  for (int k = 0; k < RING; k++) {
-    c->ring[k].res = malloc(sizeof(Res) * (NIIDS + 1));
-    if (!c->ring[k].res) return 0;
-  }
   return c;
 }
 

@@ -20,7 +20,7 @@ typedef struct Succ {
 } Succ;
 
 #ifndef RING
-#define RING 256
+#define RING 1024
 #endif
 
 /* the visited set's index: (32-bit hash tag, state number + 1) per entry */
@@ -44,6 +44,7 @@ typedef struct Res {
 /* the expansion of one state (a slot of the ring of states being expanded) */
 typedef struct RSlot {
   int ready;
+  int cap;  /* of res: grown to the largest expansion put here */
   int status;
   int fault_site, action;
   V fault_value;
@@ -81,11 +82,13 @@ typedef struct Ctx {
   uint32_t **par_chunks;
   uint32_t **iid_chunks;
   size_t nchunks;
-  uint64_t count;     /* states stored; read by workers */
+  /* shared with the workers: each on its own cache line */
+  uint64_t count __attribute__((aligned(64)));  /* states stored */
   Table *tab;
-  uint64_t head;      /* next state to take from the ring */
-  uint64_t next_claim;
-  int stop;
+  uint64_t head __attribute__((aligned(64)));   /* next state to take from the ring */
+  uint64_t next_claim __attribute__((aligned(64)));
+  int stop __attribute__((aligned(64)));
+  char pad_[64];
   int workers;
   RSlot *ring;
   uint64_t next_level;
