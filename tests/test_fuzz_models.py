@@ -69,19 +69,7 @@ def machine_for(spec: str | Path, **consts: int) -> Machine:
     return _MACHINES[key]
 
 
-# The merge variants need two VMAs faulted apart and brought together (4 and 5
-# steps, found by BFS in seconds); the CI fuzz budget does not reach them yet.
-# Strict: when fuzzing finds them, these markers must go.
-DEEP_MERGE_VARIANTS = {"anon_vma_merge_any_anon", "anon_vma_merge_any_pgoff"}
-
-
-def _with_known_gaps(paths: list[Path]) -> list[object]:
-    return [pytest.param(p, marks=pytest.mark.xfail(
-        strict=True, reason="the CI fuzz budget does not reach this merge counterexample"))
-        if p.parent.name == "broken" and p.stem in DEEP_MERGE_VARIANTS else p for p in paths]
-
-
-@pytest.mark.parametrize("path", _with_known_gaps(MODELS), ids=model_id)
+@pytest.mark.parametrize("path", MODELS, ids=model_id)
 def test_bundled_model_at_large_bounds(path: Path) -> None:
     machine = machine_for(path, **BIG)
     expected = expects_violation(path)

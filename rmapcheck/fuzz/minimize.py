@@ -12,7 +12,12 @@ same assertion, or with the same run-time error (ddmin restricted to
 deletions: the result is 1-minimal, no single step can be removed). Then it
 lowers argument values: a value replaced by a smaller one (or the two
 exchanged) in every step that uses it with the same sort (so ``fork(p0, p1);
-mmap(p1, ...)`` becomes ``mmap(p0, ...)``), and each argument on its own. It repeats until nothing
+mmap(p1, ...)`` becomes ``mmap(p0, ...)``), and each argument on its own.
+A step that only relocates something (``mremap(a=0, t=1)``) is folded away:
+it is deleted and, in the steps before it, its source value becomes its
+target (or, in the steps after it, the target becomes the source), so
+``mmap(0); mremap(0, 1); fault(1); mremap(1, 0)`` becomes ``mmap(1);
+fault(1); mremap(1, 0)`` whatever order Hypothesis found. It repeats until nothing
 changes; every accepted change makes the trace shorter or its arguments
 smaller, so it ends.
 """
@@ -147,6 +152,32 @@ def minimize(machine: Any, failure: FuzzFailure,
                         break
         return changed
 
+    def renamed(part: Sequence[Move], sort: Any, old: Any, new: Any) -> list[Move]:
+        return [(a, tuple((n, new if v == old and type(v) is int
+                           and sorts[a][n] == sort else v) for n, v in a_args))
+                for a, a_args in part]
+
+    def fold_steps() -> bool:
+        """A step deleted, its source value renamed to its target before
+        it, or its target to its source after it."""
+        nonlocal best, moves
+        i = 0
+        while i < len(moves) and replays < MAX_REPLAYS:
+            action, args = moves[i]
+            pairs = [(sorts[action][m], x, y) for m, x in args for n, y in args
+                     if m != n and type(x) is int and type(y) is int and x != y
+                     and sorts[action][m] == sorts[action][n]]
+            for sort, x, y in pairs:
+                for candidate in (renamed(moves[:i], sort, x, y) + list(moves[i + 1:]),
+                                  list(moves[:i]) + renamed(moves[i + 1:], sort, y, x)):
+                    found = run(candidate)
+                    if better(found):
+                        assert found is not None
+                        best, moves = found, moves_of(found)
+                        return True
+            i += 1
+        return False
+
     def lower_arguments() -> bool:
         nonlocal best, moves
         changed = False
@@ -172,6 +203,7 @@ def minimize(machine: Any, failure: FuzzFailure,
 
     while replays < MAX_REPLAYS:
         progress = delete_steps()
+        progress = fold_steps() or progress
         progress = rename_values() or progress
         progress = lower_arguments() or progress
         if not progress:
