@@ -76,9 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                             epilog=USAGE_EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     common(verify)
-    verify.add_argument("--engine", choices=["explicit", "native", "bmc"], default="explicit",
-                        help="explicit: Python; native: the same search compiled to C "
-                        "(needs a C compiler); bmc: Z3")
+    verify.add_argument("--engine", choices=["auto", "explicit", "native", "bmc"],
+                        default="auto",
+                        help="auto (default): Python for a small state space, else the "
+                        "native engine when a C compiler is there; explicit: Python; native: "
+                        "the same search compiled to C; bmc: Z3")
     verify.add_argument("--dfs", action="store_true", help="depth-first (explicit engine)")
     verify.add_argument("--no-symmetry", action="store_true",
                         help="explore every state, not one per symmetry class")
@@ -296,7 +298,7 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
     instance = _instance(model, consts)
     machine = Machine(instance)
     interactive = sys.stderr.isatty() and not args.json
-    if args.engine in ("explicit", "native"):
+    if args.engine in ("auto", "explicit", "native"):
         if args.dfs:
             if args.engine == "native":
                 sys.stderr.write("rmapcheck: note: the native engine is breadth-first; "
@@ -316,7 +318,10 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
                                       "symmetry": not args.no_symmetry, "progress": progress}
         if args.workers and args.workers > 1:
             kwargs["workers"] = args.workers
-        result = search(machine, **kwargs)
+        if args.engine == "auto" and not args.dfs:
+            result = _auto_search(machine, kwargs, args.max_states)
+        else:
+            result = search(machine, **kwargs)
         if progress is not None:
             sys.stderr.write("\r" + " " * 70 + "\r")
         fallback = dict(result.stats.extra).get("native_fallback")
@@ -338,6 +343,29 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
         style = Style(False) if args.no_color else auto_style()
         print(format_result(machine, result, style))
     return _exit_code(result)
+
+
+# The Python engine answers a small state space before a C compiler could
+# start; past this many states the native engine takes over from the start.
+QUICK_STATES = 20_000
+
+
+def _auto_search(machine: Any, kwargs: dict[str, Any], max_states: int | None) -> Result:
+    """``--engine auto``: breadth-first in Python up to ``QUICK_STATES``, then
+    (when a C compiler is there) the whole search again in the native engine."""
+    from rmapcheck.explicit import bfs, native
+
+    if not native.available() or (max_states is not None and max_states <= QUICK_STATES):
+        return bfs.search(machine, **kwargs)
+    start = time.monotonic()
+    quick = bfs.search(machine, **{**kwargs, "max_states": QUICK_STATES})
+    stopped = dict(quick.stats.extra).get("stopped", "")
+    if not (isinstance(stopped, str) and stopped.startswith("state limit")):
+        return quick
+    rest = dict(kwargs)
+    if rest.get("timeout") is not None:
+        rest["timeout"] = max(rest["timeout"] - (time.monotonic() - start), 0.001)
+    return native.search(machine, **rest)
 
 
 def _write_artifacts(machine: Any, result: Result, args: argparse.Namespace) -> None:

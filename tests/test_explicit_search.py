@@ -273,7 +273,7 @@ def test_runtime_error_carries_the_trace() -> None:
         error = info.value
         assert error.message == "value 4 is outside sort Val (0 .. 3) in assignment to x"
         assert error.span.line == 3
-        assert error.action == "inc" and error.args == ()
+        assert error.action == "inc" and error.action_args == ()
         assert len(error.trace) == 3 and error.trace.last == (3,)
         replay(m, error.trace)
 
@@ -288,7 +288,7 @@ def test_runtime_error_in_a_record_field_with_symmetry() -> None:
     assert error.action == "bump"
     replay(m, error.trace)
     p = error.trace.steps[0].args[0][1]
-    assert error.args == (("p", p),)
+    assert error.action_args == (("p", p),)
 
 
 def test_properties_filter() -> None:

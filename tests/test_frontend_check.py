@@ -420,6 +420,30 @@ def test_override_of_nothing(tmp_path: Path) -> None:
           "override def", note="did you mean 'pos'?")
 
 
+def test_override_const_sets_the_design_default(tmp_path: Path) -> None:
+    model = load_model(write(tmp_path, BASE.replace("model m", "model m", 1)
+                             + "override const N = 3\naction a(p: P) { }\n"))
+    (n,) = [c for c in model.consts if c.name == "N"]
+    assert (n.default, n.lo, n.hi, n.doc) == (3, 1, 8, "processes")
+    narrowed = load_model(write(tmp_path, BASE + "override const N = 3 in 2 .. 4\n"
+                                                 "action a(p: P) { }\n"))
+    assert [(c.lo, c.hi) for c in narrowed.consts if c.name == "N"] == [(2, 4)]
+
+
+def test_override_const_errors(tmp_path: Path) -> None:
+    check(tmp_path, "override const NX = 3\naction a(p: P) { }\n",
+          "'override const NX' overrides nothing: no constant of that name is declared "
+          "before it", "override const NX", note="did you mean 'N'?")
+    check(tmp_path, "override const N = 9\naction a(p: P) { }\n",
+          "constant N = 9 is outside its range 1 .. 8", "override const N")
+    check(tmp_path, "override const N = 3 in 0 .. 9\naction a(p: P) { }\n",
+          "'override const N' may narrow its range 1 .. 8, not widen it to 0 .. 9",
+          "override const N")
+    check(tmp_path, "hook const N = 3\naction a(p: P) { }\n",
+          "a constant cannot be a hook; a design changes a library's default with "
+          "'override const N = ...'", "hook const N")
+
+
 def test_hook_action_is_not_allowed(tmp_path: Path) -> None:
     check(tmp_path, "hook action b(p: P) { }\naction a(p: P) { }\n",
           "an action cannot be a hook; a design adds actions, or replaces one with "

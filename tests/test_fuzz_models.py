@@ -184,7 +184,7 @@ def test_runtime_error_is_reported_with_its_trace() -> None:
     for step in error.trace.steps:
         state = machine.step(state, step.action, step.args)
     with pytest.raises(SpecRuntimeError):
-        machine.step(state, "add", error.args)
+        machine.step(state, "add", error.action_args)
     assert len(error.trace) <= 1
 
 

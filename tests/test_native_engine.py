@@ -44,7 +44,7 @@ def outcome(engine: Any, machine: Machine, **kwargs: Any) -> tuple[Any, ...]:
     try:
         return summary(engine(machine, **kwargs))
     except TracedRuntimeError as error:
-        return ("error", error.message, error.span, len(error.trace), error.action, error.args)
+        return ("error", error.message, error.span, len(error.trace), error.action, error.action_args)
 
 
 def compare(model: Any, consts: dict[str, int], *, firsts: tuple[bool, ...] = (True, False),

@@ -58,7 +58,7 @@ class TracedRuntimeError(SpecRuntimeError):
         super().__init__(error.message, error.span, error.note or note)
         self.trace = trace
         self.action = action
-        self.args = args
+        self.action_args = args  # not .args: Exception.args must stay what pickling rebuilds from
 
 
 def _plain(name: str) -> str:

@@ -240,6 +240,8 @@ class ConstDecl:
     hi: int | None
     doc: str
     span: Span
+    # "override": a design's own default for a constant of a library it uses
+    modifier: str | None = None
 
 
 @frozen

@@ -189,6 +189,24 @@ class _Checker:
                 return table[name].span  # type: ignore[attr-defined, no-any-return]
         return None
 
+    def _override_const(self, item: ast.ConstDecl) -> None:
+        """A design's own default for a library constant: the bounds at which
+        it is checked when the command line says nothing."""
+        existing = self.consts.get(item.name)
+        if existing is None:
+            _fail(f"'override const {item.name}' overrides nothing: no constant of that name "
+                  "is declared before it", item.span, _suggest(item.name, self.consts))
+        lo = item.lo if item.lo is not None else existing.lo
+        hi = item.hi if item.hi is not None else existing.hi
+        if not existing.lo <= lo <= hi <= existing.hi:
+            _fail(f"'override const {item.name}' may narrow its range {existing.lo} .. "
+                  f"{existing.hi}, not widen it to {lo} .. {hi}", item.span)
+        if not lo <= item.default <= hi:
+            _fail(f"constant {item.name} = {item.default} is outside its range {lo} .. {hi}",
+                  item.span)
+        self.consts[item.name] = ir.Const(item.name, item.default, lo, hi,
+                                          existing.doc, item.span)
+
     def _declare_unique(self, name: str, span: ir.Span) -> None:
         previous = self._taken(name)
         if previous is not None or name in ("Bool", "Int"):
@@ -239,6 +257,11 @@ class _Checker:
                 match item:
                     case ast.Use():
                         pass
+                    case ast.ConstDecl(modifier="override"):
+                        self._override_const(item)
+                    case ast.ConstDecl(modifier="hook"):
+                        _fail(f"a constant cannot be a hook; a design changes a library's "
+                              f"default with 'override const {item.name} = ...'", item.span)
                     case ast.ConstDecl():
                         self._declare_unique(item.name, item.span)
                         lo = item.lo if item.lo is not None else min(item.default, 0)

@@ -99,11 +99,13 @@ class _Build(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def const(self, meta: Any, children: list[Any]) -> ast.ConstDecl:
+        children, modifier = self._modifier(children)
         children, doc = self._split_doc(children)
         lo = hi = None
         if len(children) == 3:
             _, lo, hi = children[2]
-        return ast.ConstDecl(str(children[0]), children[1], lo, hi, doc, self._span(meta))
+        return ast.ConstDecl(str(children[0]), children[1], lo, hi, doc, self._span(meta),
+                             modifier)
 
     def symmetric(self, children: list[Token]) -> str:
         return "symmetric"

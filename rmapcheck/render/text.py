@@ -461,10 +461,20 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
             out.append(style.bold(f"{model.name}: no property is violated") +
                        f"  ({result.engine}, {consts})")
     out.append("")
+    witness_steps = {name: len(trace) for name, trace in
+                     dict(stats.extra).get("witnesses", ())}
     for name, verdict in result.verdicts:
         kind = _kind_of(model, name)
-        line = f"  {verdict_word(verdict, style):<9} {kind + ' ' if kind else ''}{name}"
+        word = verdict_word(verdict, style)
+        if kind == "sometimes" and isinstance(verdict, Holds):
+            # a witness is a reachable state, not a bound on behaviours
+            word = style.green("witnessed")
+        line = f"  {word:<9} {kind + ' ' if kind else ''}{name}"
         match verdict:
+            case Holds(bound=bound) if kind == "sometimes":
+                steps = witness_steps.get(name, bound.depth)
+                line += style.dim(f"  (reached in {steps} step{'s' if steps != 1 else ''})"
+                                  if steps is not None else f"  ({bound.describe()})")
             case Holds(bound=bound):
                 line += style.dim(f"  ({bound.describe()})")
             case Proved(method=method, lemmas=lemmas):
@@ -474,14 +484,18 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
             case Unknown(reason=reason):
                 line += style.dim(f"  ({reason})")
         out.append(line)
-    summary = f"{stats.states:,} states, {stats.transitions:,} transitions, depth {stats.depth}"
+    searched = stats.states > 0 or result.engine != "prove"
+    parts = [f"{stats.states:,} states, {stats.transitions:,} transitions, depth {stats.depth}"] \
+        if searched else []
     if timing:
-        summary += f", {stats.seconds:.2f} s"
+        parts.append(f"{stats.seconds:.2f} s")
         if stats.peak_memory:
-            summary += f", peak memory {stats.peak_memory / 2**20:.0f} MiB"
+            parts.append(f"peak memory {stats.peak_memory / 2**20:.0f} MiB")
     for key, value in stats.extra:
-        if key in ("symmetry",):
-            summary += f", symmetry {value}"
+        if key == "symmetry" and searched:
+            parts.append(f"symmetry over {', '.join(value)}" if value
+                         else "no symmetry reduction")
+    summary = ", ".join(parts)
     out.append("")
     out.append(style.dim("  " + summary))
     return "\n".join(out)
