@@ -25,10 +25,9 @@ from rmapcheck.instance import Instance
 
 ORACLE = Path(__file__).parent / "specs" / "vm_oracle.spec"
 
-# models/vm.spec checks munmap's VMA limit after splitting, before removing the
-# range: stricter than Linux (see the xfail test at the end). The agreement
-# test follows the spec until that is decided.
-SPEC_MUNMAP_LIMIT = "splits"
+# models/vm.spec checks munmap's VMA limit on the count munmap leaves, as Linux
+# does (see the test at the end).
+SPEC_MUNMAP_LIMIT = "net"
 
 # Small enough that the complete enabled set is compared at every step, large
 # enough for three VMAs per process, partial munmap/mprotect and fork trees.
@@ -119,8 +118,6 @@ def test_reference_enumerates_the_spec_initial_state() -> None:
     assert spec_snapshot(machine.instance, machine.initial_state()) == ref.snapshot()
 
 
-@pytest.mark.xfail(strict=True, reason="models/vm.spec checks munmap's VMA limit after the "
-                   "splits, before the range is removed; Linux checks the count it leaves")
 def test_munmap_may_split_a_single_vma_at_the_vma_limit() -> None:
     """Linux lets munmap split the one VMA of an mm whose map_count is one
     below the limit; only the count after the munmap is checked."""

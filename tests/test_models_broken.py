@@ -30,11 +30,11 @@ BOUNDS = dict(PROCS=2, VPAGES=3, FRAMES=2)
 #           states explored with symmetry, without)
 BROKEN = {
     "anon_vma_merge_any_anon": ("anon_vma", ("mmap", "mmap", "fault", "fault", "mremap"),
-                                4852, 8176),
-    "anon_vma_merge_any_pgoff": ("anon_vma", ("mmap", "mmap", "fault", "mremap"), 793, 1090),
+                                4991, 8413),
+    "anon_vma_merge_any_pgoff": ("anon_vma", ("mmap", "mmap", "fault", "mremap"), 805, 1105),
     "anon_vma_mremap_pgoff": ("anon_vma", ("mmap", "fault", "mremap"), 136, 161),
     "anon_vma_fork_unlinked": ("anon_vma", ("mmap", "fault", "fork"), 179, 204),
-    "anon_vma_stack_pgoff": ("anon_vma", ("mmap", "fault", "grow_stack"), 488, 592),
+    "anon_vma_stack_pgoff": ("anon_vma", ("mmap", "fault", "grow_stack"), 498, 604),
     "anon_vma_chain_split_unlinked": ("anon_vma_chain", ("mmap", "fault", "munmap"), 214, 261),
     "anon_vma_chain_fork_unlinked": ("anon_vma_chain", ("mmap", "fault", "fork"), 142, 167),
 }

@@ -390,15 +390,18 @@ inline op_munmap(P_, S_, N_) {
      save_state();
      split_at(P_, S_);
      split_at(P_, x_e);
-     nr_vmas(P_, x_c);
      if
-     :: ok && x_c <= VMAS ->
+     :: ok ->
         x_v = S_;
         do :: x_v < x_e -> drop_pte(P_, x_v); x_v++ :: else -> break od;
         x_a = S_;
         do :: x_a < x_e -> vma_none(IX(P_, x_a)); x_a++ :: else -> break od;
-        on_vmas_removed(P_);
-        step_done()
+        /* the limit is checked on the count munmap leaves, as in the spec */
+        nr_vmas(P_, x_c);
+        if
+        :: x_c <= VMAS -> on_vmas_removed(P_); step_done()
+        :: else -> restore_state()
+        fi
      :: else -> restore_state()
      fi
   :: else -> skip
