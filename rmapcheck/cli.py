@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the models table goes (default: models/README.md)")
     report.add_argument("--solver-timeout", type=_positive(float), default=120.0,
                         metavar="SECONDS")
+    report.add_argument("--budget", type=_positive(int), default=20_000_000, metavar="STATES",
+                        help="states for each model's explicit search; a search that does not "
+                        "finish reports the depth it covered (default: 20,000,000)")
     return parser
 
 
@@ -211,14 +214,17 @@ def _report(args: argparse.Namespace) -> int:
         from rmapcheck.report import stale_models
 
         properties = Path(args.docs) / "PROPERTIES.md"
-        changed = stale_models(properties, paths)
+        catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
+        changed = stale_models(properties, paths, None if paths else catalogue)
         if changed:
-            sys.stderr.write(f"rmapcheck: {properties} is stale for {', '.join(changed)}; run "
-                             "'rmapcheck report' and commit the result\n")
+            sys.stderr.write(f"rmapcheck: the generated documents are stale for "
+                             f"{', '.join(changed)}; run 'rmapcheck report' and commit the "
+                             "result\n")
             return 1
-        print(f"{properties} is up to date with every model")
+        print(f"{properties} and {catalogue} are up to date with every model")
         return errors.EXIT_OK
     reports = report_models(paths, prove=not args.no_prove, solver_timeout=args.solver_timeout,
+                            budget=args.budget,
                             log=lambda line: sys.stderr.write(line + "\n"))
     catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
     write_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)

@@ -42,3 +42,22 @@ def test_check_names_the_models_whose_digest_differs(tmp_path: Path) -> None:
     assert stale_models(properties, [models_dir() / "anonmm.spec"]) == ["gone"]
     properties.write_text("## anonmm\n\ndigest `0123456789abcdef`.\n")
     assert stale_models(properties, [models_dir() / "anonmm.spec"]) == ["anonmm"]
+
+
+def test_catalogue_table_is_spliced_between_its_markers(tmp_path: Path) -> None:
+    from rmapcheck.report import BEGIN, END, catalogue_digest, splice_catalogue
+
+    existing = f"# Models\n\nprose\n\n{BEGIN}\nold table\n{END}\n\nmore prose\n"
+    new = splice_catalogue(existing, f"{BEGIN}\nnew table\n{END}")
+    assert new == f"# Models\n\nprose\n\n{BEGIN}\nnew table\n{END}\n\nmore prose\n"
+    assert splice_catalogue(None, "table").startswith("# The models\n\ntable")
+    model = load_model("anonmm")
+    properties = tmp_path / "PROPERTIES.md"
+    properties.write_text(f"## anonmm\n\ndigest `{spec_digest(model, Instance(model))}`.\n")
+    catalogue = tmp_path / "README.md"
+    digest = catalogue_digest([(model, Instance(model))])
+    catalogue.write_text(f"`rmapcheck report` (rmapcheck 0.1.0, digest `{digest}`)")
+    paths = [models_dir() / "anonmm.spec"]
+    assert stale_models(properties, paths, catalogue) == []
+    catalogue.write_text("`rmapcheck report` (rmapcheck 0.1.0, digest `0123456789abcdef`)")
+    assert stale_models(properties, paths, catalogue) == [str(catalogue)]
