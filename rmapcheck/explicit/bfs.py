@@ -14,8 +14,15 @@ from collections.abc import Collection
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, done_reason,
-                                       restarting, validate_limits)
+from rmapcheck.explicit.search import (
+    CHECK_EVERY,
+    Progress,
+    Run,
+    Stop,
+    done_reason,
+    restarting,
+    validate_limits,
+)
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-bfs"

@@ -66,7 +66,7 @@ class Code:
     time; a bound local also carries its sort (the symmetry guard needs the
     locals in scope of each ``choose``)."""
 
-    __slots__ = ("src", "const", "value", "sort")
+    __slots__ = ("const", "sort", "src", "value")
 
     def __init__(self, src: str, const: bool = False, value: Any = None,
                  sort: ir.Sort | None = None) -> None:

@@ -12,14 +12,21 @@ key to state number instead of a set).
 from __future__ import annotations
 
 from array import array
+from collections.abc import Collection
 
 import attrs
-from collections.abc import Collection
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import (CHECK_EVERY, Progress, Run, Stop, done_reason,
-                                       restarting, validate_limits)
+from rmapcheck.explicit.search import (
+    CHECK_EVERY,
+    Progress,
+    Run,
+    Stop,
+    done_reason,
+    restarting,
+    validate_limits,
+)
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-dfs"
@@ -116,8 +123,7 @@ def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
                 if bounded:
                     numbers[k] = nid
                     depths.append(depth + 1)
-                if depth + 1 > deepest:
-                    deepest = depth + 1
+                deepest = max(deepest, depth + 1)
                 if run.invariants or run.witnesses:
                     run.check_state(nid, nxt)
                     if run.done:

@@ -8,10 +8,43 @@ lengths, same state counts). Each builder documents what a search must find.
 from __future__ import annotations
 
 from rmapcheck import ir
-from rmapcheck.ir import (BOOL, INT, Action, Assert, Assign, Binary, BoolLit, Const, ConstRef,
-                          EnumLit, EnumSort, Field, For, If, IntLit, Let, Local, LValue, Model,
-                          NoneLit, OptionSort, Property, Quant, RangeSort, RecordLit, RecordSort,
-                          Require, SetLit, SetSort, Span, StateRead, StateVar, Unary, Unwrap, Wrap)
+from rmapcheck.ir import (
+    BOOL,
+    INT,
+    Action,
+    Assert,
+    Assign,
+    Binary,
+    BoolLit,
+    Const,
+    ConstRef,
+    EnumLit,
+    EnumSort,
+    Field,
+    For,
+    If,
+    IntLit,
+    Let,
+    Local,
+    LValue,
+    Model,
+    NoneLit,
+    OptionSort,
+    Property,
+    Quant,
+    RangeSort,
+    RecordLit,
+    RecordSort,
+    Require,
+    SetLit,
+    SetSort,
+    Span,
+    StateRead,
+    StateVar,
+    Unary,
+    Unwrap,
+    Wrap,
+)
 
 
 def _span(line: int) -> Span:

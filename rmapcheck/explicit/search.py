@@ -37,8 +37,7 @@ import attrs
 from rmapcheck.errors import InternalError, SpecRuntimeError
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.explicit.symmetry import SymmetryBroken
-from rmapcheck.trace import (Bound, Holds, Result, Stats, Step, Trace, Unknown, Verdict,
-                             Violated)
+from rmapcheck.trace import Bound, Holds, Result, Stats, Step, Trace, Unknown, Verdict, Violated
 
 State = tuple[Any, ...]
 Progress = Callable[[int, int, float, int], None]  # (states, depth, states/s, rss bytes)

@@ -47,16 +47,16 @@ note says why.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Callable, assert_never
+from typing import Any, assert_never
 
 from attrs import frozen
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecRuntimeError
-from rmapcheck.explicit.walk import walk_expr, walk_stmts
 from rmapcheck.explicit.encode import Codec, state_slot_guards, state_slot_sorts
+from rmapcheck.explicit.walk import walk_expr, walk_stmts
 from rmapcheck.instance import Instance
 
 State = tuple[Any, ...]
@@ -323,7 +323,7 @@ class Canonicalizer:
         if self.n > 1:
             getter = itemgetter(*src)
         else:  # itemgetter of one index returns the item, not a 1-tuple
-            getter = lambda s: tuple(s)  # noqa: E731
+            getter = lambda s: tuple(s)
         if len(self._perm_cache[a]) > 20_000:
             self._perm_cache[a].clear()
         self._perm_cache[a][pi] = getter
@@ -473,7 +473,7 @@ class Canonicalizer:
         lines.append(f"    return [{', '.join(out)}]")
         ns: dict[str, Any] = {"_setsig": _setsig}
         exec(compile("\n".join(lines) + "\n", f"<rmapcheck symmetry {self.sorts[a].name}>",
-                     "exec"), ns)  # noqa: S102
+                     "exec"), ns)
         return ns["sig"]  # type: ignore[no-any-return]
 
     def index_src(self, b: int, value: str) -> str:

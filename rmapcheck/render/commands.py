@@ -25,7 +25,7 @@ from rmapcheck import errors
 from rmapcheck.errors import SpecError
 from rmapcheck.instance import Instance
 from rmapcheck.render.explain import format_value
-from rmapcheck.render.text import Style, format_args, format_explanation, format_trace
+from rmapcheck.render.text import Style, format_explanation, format_trace
 from rmapcheck.trace import State, Step, Trace
 
 

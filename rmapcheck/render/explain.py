@@ -495,7 +495,7 @@ def _explain_rmap(machine: Evaluator, layout: VmLayout, trace: Trace,
         finds_fn = model.function("finds")
     except KeyError:
         visits_fn = None
-    fmt_p = lambda p: format_value(instance, layout.proc, p)  # noqa: E731
+    fmt_p = lambda p: format_value(instance, layout.proc, p)
     fmt_f = format_value(instance, layout.frame, frame)
     if visits_fn is not None:
         out.walk_docs = (visits_fn.doc, address_fn.doc)

@@ -124,8 +124,7 @@ def trace_to_html(machine: Any, trace: Trace, violated: str | None) -> str:
     explanation = ""
     if violated:
         lines = format_explanation(machine, violated, trace, Style(False))
-        explanation = ('<pre id="explanation">' + escape("\n".join(line[2:] if
-                       line.startswith("  ") else line for line in lines)) + "</pre>")
+        explanation = ('<pre id="explanation">' + escape("\n".join(line.removeprefix("  ") for line in lines)) + "</pre>")
     title = f"rmapcheck: {model.name}: {verdict}"
     return f"""<!DOCTYPE html>
 <html lang="en">

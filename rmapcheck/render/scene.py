@@ -128,8 +128,8 @@ def build_scene(machine: Any, trace: Trace, violated: str | None,
     if not last:
         ex = None
     view = vm_view(instance, layout, state)
-    fp = lambda p: format_value(instance, layout.proc, p)  # noqa: E731
-    ff = lambda f: format_value(instance, layout.frame, f)  # noqa: E731
+    fp = lambda p: format_value(instance, layout.proc, p)
+    ff = lambda f: format_value(instance, layout.frame, f)
     edges: list[Edge] = []
     objects: dict[str, NodeBox] = {}
 

@@ -133,7 +133,7 @@ def _vma_changes(instance: Instance, layout: VmLayout, who: str,
     lines: list[str] = []
     done_old: set[int] = set()
     done_new: set[int] = set()
-    fields_of = lambda v: (v.pgoff, v.fields)  # noqa: E731
+    fields_of = lambda v: (v.pgoff, v.fields)
 
     def field_diff(a: Vma, b: Vma, pgoff: bool = True) -> str:
         diffs = []
@@ -233,8 +233,8 @@ def vm_changes(instance: Instance, layout: VmLayout, before: State, after: State
     merged, moved; ptes set, moved and cleared; page metadata; then every
     other state variable as generic ``var[key] := value`` lines."""
     old, new = vm_view(instance, layout, before), vm_view(instance, layout, after)
-    fp = lambda p: format_value(instance, layout.proc, p)  # noqa: E731
-    ff = lambda f: format_value(instance, layout.frame, f)  # noqa: E731
+    fp = lambda p: format_value(instance, layout.proc, p)
+    ff = lambda f: format_value(instance, layout.frame, f)
     lines: list[str] = []
     old_alive = dict(old.procs)
     for p, alive in new.procs:
@@ -371,7 +371,7 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
                                         if note else ""))
     layout = vm_layout(instance)
     if layout is not None and ex.frame is not None:
-        fp = lambda p: format_value(instance, layout.proc, p)  # noqa: E731
+        fp = lambda p: format_value(instance, layout.proc, p)
         ff = format_value(instance, layout.frame, ex.frame)
         view = vm_view(instance, layout, trace.last)
         if ex.missed is not None:

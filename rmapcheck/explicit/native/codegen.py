@@ -62,7 +62,7 @@ class CV:
     value (in the Python engine's representation) when known; ``sort`` for
     a bound local (the symmetry guard needs the locals in scope)."""
 
-    __slots__ = ("srcs", "const", "value", "sort")
+    __slots__ = ("const", "sort", "srcs", "value")
 
     def __init__(self, srcs: list[str], const: bool = False, value: Any = None,
                  sort: ir.Sort | None = None) -> None:
