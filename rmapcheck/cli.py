@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where PROPERTIES.md goes (default: docs)")
     report.add_argument("--catalogue", default=None, metavar="FILE",
                         help="where the models table goes (default: models/README.md)")
-    report.add_argument("--solver-timeout", type=_positive(float), default=120.0,
+    report.add_argument("--solver-timeout", type=_positive(float), default=30.0,
                         metavar="SECONDS")
     report.add_argument("--budget", type=_positive(int), default=20_000_000, metavar="STATES",
                         help="states for each model's explicit search; a search that does not "

@@ -95,7 +95,7 @@ def expects_violation(path: Path, model: ir.Model) -> bool:
     return path.parent.name == "broken" or "violated" in expected_of(model.doc).lower()
 
 
-def run_model(path: Path, prove: bool = True, solver_timeout: float = 120.0,
+def run_model(path: Path, prove: bool = True, solver_timeout: float = 30.0,
               budget: int = SEARCH_BUDGET,
               log: Callable[[str], None] | None = None) -> ModelReport:
     from rmapcheck.explicit.machine import Machine
@@ -119,7 +119,10 @@ def run_model(path: Path, prove: bool = True, solver_timeout: float = 120.0,
     proofs: Result | None = None
     proof_seconds: float | None = None
     note = ""
-    if prove:
+    if prove and explicit.violations:
+        note = ("not run: the explicit search refutes the model (`rmapcheck prove` shows its "
+                "counterexamples to induction)")
+    elif prove:
         try:
             from rmapcheck.symbolic.induction import prove as z3_prove
         except ImportError:
