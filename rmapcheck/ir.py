@@ -17,7 +17,7 @@ it came from, so every engine can point back at the source.
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 import attrs
 from attrs import frozen
@@ -117,7 +117,7 @@ class SetSort:
         return f"set {self.elem}"
 
 
-Sort = Union[BoolSort, IntSort, RangeSort, EnumSort, OptionSort, RecordSort, SetSort]
+Sort = BoolSort | IntSort | RangeSort | EnumSort | OptionSort | RecordSort | SetSort
 
 BOOL = BoolSort()
 INT = IntSort()
@@ -285,10 +285,10 @@ class Unwrap:
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-Expr = Union[
-    BoolLit, IntLit, EnumLit, NoneLit, ConstRef, Local, StateRead, Field,
-    Unary, Binary, Ite, Quant, RecordLit, SetLit, Wrap, Unwrap,
-]
+Expr = (
+    BoolLit | IntLit | EnumLit | NoneLit | ConstRef | Local | StateRead | Field
+    | Unary | Binary | Ite | Quant | RecordLit | SetLit | Wrap | Unwrap
+)
 
 
 # ---------------------------------------------------------------- statements
@@ -359,7 +359,7 @@ class Assert:
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-Stmt = Union[Assign, If, For, Let, Require, Assert]
+Stmt = Assign | If | For | Let | Require | Assert
 
 
 # ---------------------------------------------------------------- declarations

@@ -8,7 +8,7 @@ holds-to-a-bound, proved, violated or unknown; they are never mixed up.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import attrs
 from attrs import frozen
@@ -98,7 +98,7 @@ class Unknown:
     reason: str
 
 
-Verdict = Union[Holds, Proved, Violated, Unknown]
+Verdict = Holds | Proved | Violated | Unknown
 
 
 @frozen

@@ -1035,7 +1035,7 @@ class Compiler:
     def exec(self, source: str) -> dict[str, Any]:
         self.sources.append(source)
         code = compile(source, f"<rmapcheck {self.model.name}>", "exec")
-        exec(code, self.ns)  # noqa: S102
+        exec(code, self.ns)
         return self.ns
 
     def final_state(self, out: _Body) -> str:
@@ -1052,7 +1052,8 @@ class Compiler:
         src = "def _init(t):\n" + "\n".join(out.lines) + "\n"
         return self.exec(src)["_init"]  # type: ignore[no-any-return]
 
-    def compile_expr_fn(self, name: str, params: tuple[ir.Local, ...], body: ir.Expr) -> Callable[..., Any]:
+    def compile_expr_fn(self, name: str, params: tuple[ir.Local, ...],
+                        body: ir.Expr) -> Callable[..., Any]:
         """``fn(s, *params)``: the value of ``body`` in state ``s``."""
         env = {p.name: Code(self.pyname(p), sort=p.sort) for p in params}
         code = self.expr(body, env, "s")

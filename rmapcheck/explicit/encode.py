@@ -174,7 +174,7 @@ class Codec:
             values = ", ".join(self._decode(self.sorts[i], f"x{i}") for i in range(n))
             unpack.append(f"    return ({values},)")
         ns: dict[str, Any] = {}
-        exec(compile("\n".join(pack + unpack) + "\n", "<rmapcheck codec>", "exec"), ns)  # noqa: S102
+        exec(compile("\n".join(pack + unpack) + "\n", "<rmapcheck codec>", "exec"), ns)
         return ns["pack"], ns["unpack"]
 
     def packed_bytes(self) -> int:

@@ -274,10 +274,7 @@ class Machine:
         if fn is None:
             fn = self.compiler.compile_expr_fn(f"fn_{name}", decl.params, decl.body)
             self._functions[name] = fn
-        if isinstance(args, Mapping):
-            values = [args[p.name] for p in decl.params]
-        else:
-            values = list(args)
+        values = [args[p.name] for p in decl.params] if isinstance(args, Mapping) else list(args)
         return fn(state, *values)
 
     def eval_expr(self, expr: ir.Expr, state: State,

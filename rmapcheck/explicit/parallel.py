@@ -93,7 +93,9 @@ def search(machine: Machine, workers: int, *, max_states: int | None,
            symmetry: bool, progress: Progress | None, stop_at_first: bool,
            properties: Collection[str] | None) -> Result:
     """One attempt of the parallel breadth-first search (see ``bfs.search``)."""
-    global _machine, _symmetry
+    # the workers are forked and inherit the machine through these globals rather
+    # than have it pickled into every task
+    global _machine, _symmetry  # noqa: PLW0603
     run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
               max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
               properties=properties)

@@ -320,10 +320,8 @@ class Canonicalizer:
                 for o in range(rng.width):
                     src[dest + o] = start + o
         getter: Callable[[Sequence[Any]], Any]
-        if self.n > 1:
-            getter = itemgetter(*src)
-        else:  # itemgetter of one index returns the item, not a 1-tuple
-            getter = lambda s: tuple(s)
+        # itemgetter of one index returns the item, not a 1-tuple
+        getter = itemgetter(*src) if self.n > 1 else tuple
         if len(self._perm_cache[a]) > 20_000:
             self._perm_cache[a].clear()
         self._perm_cache[a][pi] = getter
@@ -456,7 +454,7 @@ class Canonicalizer:
                     else:
                         parts.append(colour(bb, repr(key[jj])))
                 groups.setdefault((var, j), []).append((e, parts))
-        for (var, j), entries in groups.items():
+        for (var, _j), entries in groups.items():
             sym_positions = [jj for jj, k in enumerate(self.instance.layout[var].var.keys)
                              if k in self.index]  # type: ignore[comparison-overlap]
             needs_sort = len(sym_positions) > 1
@@ -794,9 +792,9 @@ def _fixed(value: Any, sort: ir.Sort, slots: tuple[ir.Sort, ...], target: ir.Ran
         return True  # an absent record
     for slot, slot_sort in zip(values, slots):
         inner = slot_sort.inner if isinstance(slot_sort, ir.OptionSort) else slot_sort
-        if inner == target and (slot == x or slot == y):
+        if inner == target and slot in (x, y):
             return False
-        if isinstance(slot_sort, ir.SetSort) and slot_sort.elem == target:
-            if (slot >> (x - lo) & 1) != (slot >> (y - lo) & 1):
-                return False
+        if isinstance(slot_sort, ir.SetSort) and slot_sort.elem == target \
+                and (slot >> (x - lo) & 1) != (slot >> (y - lo) & 1):
+            return False
     return True

@@ -6,8 +6,6 @@ names and types and lowers them to ``rmapcheck.ir``.
 
 from __future__ import annotations
 
-from typing import Union
-
 from attrs import frozen
 
 from rmapcheck.ir import Span
@@ -145,8 +143,8 @@ class Quant:
     span: Span
 
 
-Expr = Union[Name, IntLit, BoolLit, NoneLit, SetLit, Index, FieldAccess, Call, RecordLit,
-             RecordWith, Unary, Binary, Chain, Ite, Quant]
+Expr = (Name | IntLit | BoolLit | NoneLit | SetLit | Index | FieldAccess | Call | RecordLit
+        | RecordWith | Unary | Binary | Chain | Ite | Quant)
 
 
 # ---------------------------------------------------------------- statements
@@ -213,7 +211,7 @@ class CallStmt:
     span: Span
 
 
-Stmt = Union[Assign, IfStmt, ForStmt, LetStmt, RequireStmt, AssertStmt, CallStmt]
+Stmt = Assign | IfStmt | ForStmt | LetStmt | RequireStmt | AssertStmt | CallStmt
 
 
 # ---------------------------------------------------------------- declarations
@@ -340,8 +338,8 @@ class PropertyDecl:
     span: Span
 
 
-Decl = Union[Use, ConstDecl, RangeType, EnumType, RecordDecl, ExtendDecl, VarDecl, InitDecl,
-             ActionDecl, DefDecl, ProcDecl, PropertyDecl]
+Decl = (Use | ConstDecl | RangeType | EnumType | RecordDecl | ExtendDecl | VarDecl | InitDecl
+        | ActionDecl | DefDecl | ProcDecl | PropertyDecl)
 
 
 @frozen

@@ -790,8 +790,9 @@ class _Checker:
         if var is not None:
             if var.keys:
                 sorts = ", ".join(str(k) for k in var.keys)
+                keys = ", ".join(k.name if hasattr(k, "name") else str(k) for k in var.keys)
                 _fail(f"'{name}' is a map over ({sorts}); index it, as in "
-                      f"{name}[{', '.join(k.name if hasattr(k, 'name') else str(k) for k in var.keys).lower()}]",
+                      f"{name}[{keys.lower()}]",
                       span)
             return ir.StateRead(name, (), var.value, span)
         if name in self.defs:

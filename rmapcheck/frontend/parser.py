@@ -35,7 +35,9 @@ def _unquote(text: str) -> str:
         lines = body.strip("\n").splitlines()
         indents = [len(ln) - len(ln.lstrip()) for ln in lines[1:] if ln.strip()]
         cut = min(indents) if indents else 0
-        return "\n".join([lines[0].strip()] + [ln[cut:] for ln in lines[1:]]).strip() if lines else ""
+        if not lines:
+            return ""
+        return "\n".join([lines[0].strip()] + [ln[cut:] for ln in lines[1:]]).strip()
     return bytes(text[1:-1], "utf-8").decode("unicode_escape")
 
 
@@ -140,7 +142,8 @@ class _Build(Transformer[Token, Any]):
     def extend_decl(self, meta: Any, children: list[Any]) -> ast.ExtendDecl:
         return ast.ExtendDecl(str(children[0]), children[1], self._span(meta))
 
-    def scalar_type(self, children: list[ast.SortRef]) -> tuple[tuple[ast.SortRef, ...], ast.SortRef]:
+    def scalar_type(self, children: list[ast.SortRef]
+                    ) -> tuple[tuple[ast.SortRef, ...], ast.SortRef]:
         return ((), children[0])
 
     def map_type(self, children: list[ast.SortRef]) -> tuple[tuple[ast.SortRef, ...], ast.SortRef]:

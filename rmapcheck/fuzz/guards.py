@@ -273,7 +273,7 @@ class ActionPlan:
                 src += ["        except (_SRE, _Taint):",
                         f"            out.append(({p}, True, None))", "            continue",
                         f"        out.append(({p}, False, {out_lets}))", "    return out"]
-            exec(compile("\n".join(src) + "\n", f"<fuzz plan {self.name}>", "exec"), ns)  # noqa: S102
+            exec(compile("\n".join(src) + "\n", f"<fuzz plan {self.name}>", "exec"), ns)
             self._levels.append(ns[f"_level{level}"])
             self._inputs.append(inputs)
             self._outputs.append(lets)

@@ -209,9 +209,8 @@ class CostModel:
             if field.name in ("sort", "span"):
                 continue
             value = getattr(expr, field.name)
-            for child in value if isinstance(value, tuple) else (value,):
-                if isinstance(child, tuple):
-                    child = child[-1]
+            for item in value if isinstance(value, tuple) else (value,):
+                child = item[-1] if isinstance(item, tuple) else item
                 if attrs.has(type(child)) and not _is_sort(child) \
                         and not isinstance(child, ir.Span):
                     total += self.cost(child)

@@ -24,6 +24,7 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
 from rmapcheck.errors import InternalError
+from rmapcheck.fuzz import DEFAULT_EXAMPLES, DEFAULT_STEPS
 from rmapcheck.fuzz.guards import make_plans
 from rmapcheck.fuzz.minimize import minimize
 from rmapcheck.fuzz.stateful import (
@@ -43,7 +44,6 @@ ENGINE = "fuzz"
 # machine) does the rest in a fraction of the time. A count, not a time, so
 # that a seed gives the same counterexample on every machine.
 DEFAULT_SHRINK_EXAMPLES = 100
-from rmapcheck.fuzz import DEFAULT_EXAMPLES, DEFAULT_STEPS
 
 
 def new_seed() -> int:

@@ -172,8 +172,8 @@ def simulate_command(model: Any, args: Any, consts: dict[str, int]) -> int:
                           "trace": trace_to_itf(instance, trace,
                                                 failed[0] if failed else None)})
         else:
-            title = f"{model.name}: random walk {run} of {args.runs}, seed {seed}, " \
-                    f"{len(trace)} step{'s' if len(trace) != 1 else ''}"
+            title = (f"{model.name}: random walk {run} of {args.runs}, seed {seed}, "
+                     f"{len(trace)} step{'s' if len(trace) != 1 else ''}")
             print(style.bold(title))
             print("\n".join(format_trace(instance, trace, style)))
             if failed:

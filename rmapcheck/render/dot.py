@@ -53,8 +53,8 @@ EDGE_STYLE = {
 
 def scene_to_dot(scene: Scene) -> str:
     out = ["digraph rmap {",
-           "  graph [rankdir=LR, fontname=Helvetica, fontsize=11, labelloc=t, "
-           f"label={_q(scene.title)}, nodesep=0.3, ranksep=1.2];",
+           ("  graph [rankdir=LR, fontname=Helvetica, fontsize=11, labelloc=t, "
+            f"label={_q(scene.title)}, nodesep=0.3, ranksep=1.2];"),
            "  node [fontname=Helvetica, fontsize=10];",
            "  edge [fontname=Helvetica, fontsize=9];"]
     if scene.generic is not None:
@@ -129,6 +129,6 @@ def render_graphviz(machine: Any, trace: Trace, violated: str | None, path: str,
         raise GraphvizMissing(MISSING_DOT.format(fmt=fmt.upper()))
     source = trace_to_dot(machine, trace, violated)
     done = subprocess.run([exe, f"-T{fmt}", "-o", path], input=source.encode(),
-                          capture_output=True, timeout=120)
+                          capture_output=True, timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"dot -T{fmt} failed: {done.stderr.decode(errors='replace')[:300]}")

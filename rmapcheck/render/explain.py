@@ -136,9 +136,9 @@ def _children(expr: Any) -> list[Any]:
         if f.name in ("sort", "span"):
             continue
         value = getattr(expr, f.name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if isinstance(child, tuple):  # record literal fields: (name, expr)
-                child = child[-1]
+        for item in value if isinstance(value, tuple) else (value,):
+            # record literal fields: (name, expr)
+            child = item[-1] if isinstance(item, tuple) else item
             if isinstance(child, _EXPR_TYPES):
                 out.append(child)
     return out
@@ -270,7 +270,7 @@ def _kind_doc_span(model: ir.Model, name: str) -> tuple[str, str, ir.Span | None
 def _eval(machine: Evaluator, expr: ir.Expr, state: State, env: dict[str, Any]) -> Any:
     try:
         return machine.eval_expr(expr, state, env)
-    except Exception:  # a read of none's field, or a run-time error: no value
+    except Exception:  # noqa: BLE001 - a read of none's field, or a run-time error: no value
         return _NO_VALUE
 
 
@@ -390,7 +390,7 @@ def explain(machine: Evaluator, name: str, trace: Trace) -> Explanation:
     bindings: list[tuple[ir.Local, Any]] = []
     try:
         leaf = _failing_leaf(machine, expr, state, env, bindings)
-    except Exception:
+    except Exception:  # noqa: BLE001 - no failing leaf found: explain without one
         return out
     out.env = env
     out.bindings = [(local_name(v.name), format_value(instance, v.sort, value))
@@ -432,7 +432,7 @@ def _collect_facts(machine: Evaluator, trace: Trace, leaf: ir.Expr, env: dict[st
         fact = Fact(loc.text, format_value(instance, read.sort, value), loc)
         try:
             fact.written_at = _last_write(instance, trace, loc)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no last write found: the fact without it
             fact.written_at = None
         out.facts.append(fact)
 
@@ -495,7 +495,8 @@ def _explain_rmap(machine: Evaluator, layout: VmLayout, trace: Trace,
         finds_fn = model.function("finds")
     except KeyError:
         visits_fn = None
-    fmt_p = lambda p: format_value(instance, layout.proc, p)
+    def fmt_p(p):
+        return format_value(instance, layout.proc, p)
     fmt_f = format_value(instance, layout.frame, frame)
     if visits_fn is not None:
         out.walk_docs = (visits_fn.doc, address_fn.doc)
@@ -514,7 +515,7 @@ def _explain_rmap(machine: Evaluator, layout: VmLayout, trace: Trace,
                     walk.append(WalkVisit(p, vma, address, in_vma,
                                           there.frame if there else None, found))
             out.walk = walk
-        except Exception:
+        except Exception:  # noqa: BLE001 - no walk: the explanation without it
             out.walk = None
     # the diagnosis: what the walk did, and which metadata went stale when
     if out.missed is not None:
@@ -535,13 +536,13 @@ def _explain_rmap(machine: Evaluator, layout: VmLayout, trace: Trace,
         pte_loc = Location("pte", (p, v), (), f"pte[{fmt_p(p)}, {v}]")
         try:
             pte_step = _last_write(instance, trace, pte_loc)
-        except Exception:
+        except Exception:  # noqa: BLE001 - no pte write found: no staleness diagnosis
             pte_step = 0
         for fact in out.facts:
             loc = fact.location
             if loc is None or loc.var != "page" or not loc.path or fact.written_at is None:
                 continue
-            if 0 < pte_step and fact.written_at < pte_step:
+            if pte_step > 0 and fact.written_at < pte_step:
                 step = trace.steps[pte_step - 1]
                 when = ("in the initial state" if fact.written_at == 0 else
                         f"at step {fact.written_at} ({trace.steps[fact.written_at - 1].action})")

@@ -124,7 +124,8 @@ def trace_to_html(machine: Any, trace: Trace, violated: str | None) -> str:
     explanation = ""
     if violated:
         lines = format_explanation(machine, violated, trace, Style(False))
-        explanation = ('<pre id="explanation">' + escape("\n".join(line.removeprefix("  ") for line in lines)) + "</pre>")
+        text = "\n".join(line.removeprefix("  ") for line in lines)
+        explanation = '<pre id="explanation">' + escape(text) + "</pre>"
     title = f"rmapcheck: {model.name}: {verdict}"
     return f"""<!DOCTYPE html>
 <html lang="en">

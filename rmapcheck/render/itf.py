@@ -178,7 +178,7 @@ _MAX_SAFE = 2**53 - 1
 
 
 def _validate_value(value: Any, where: str, problems: list[str]) -> None:
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         return
     if isinstance(value, int):
         if abs(value) > _MAX_SAFE:
@@ -251,7 +251,8 @@ def validate_itf(data: Any) -> list[str]:
             problems.append(f"{key} must be a list of names")
     if "vars" not in data:
         problems.append("the trace has no 'vars'")
-    if "loop" in data and not (isinstance(data["loop"], int) and not isinstance(data["loop"], bool)):
+    loop = data.get("loop")
+    if "loop" in data and not (isinstance(loop, int) and not isinstance(loop, bool)):
         problems.append("loop must be an integer")
     states = data.get("states")
     if not isinstance(states, list):

@@ -123,13 +123,15 @@ def build_scene(machine: Any, trace: Trace, violated: str | None,
     if last and violated and ex is None:
         try:
             ex = explain(machine, violated, trace)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the picture without an explanation, not a crash
             ex = None
     if not last:
         ex = None
     view = vm_view(instance, layout, state)
-    fp = lambda p: format_value(instance, layout.proc, p)
-    ff = lambda f: format_value(instance, layout.frame, f)
+    def fp(p):
+        return format_value(instance, layout.proc, p)
+    def ff(f):
+        return format_value(instance, layout.frame, f)
     edges: list[Edge] = []
     objects: dict[str, NodeBox] = {}
 
@@ -175,7 +177,7 @@ def build_scene(machine: Any, trace: Trace, violated: str | None,
         procs.append(ProcBox(pid, f"mm {pid}", alive, boxes))
     # ptes outside any VMA (a well-formedness violation): shown as ghosts
     by_id = {box.id: box for box in procs}
-    for (p, v), pte in ptes.items():
+    for p, v in ptes:
         if view.vma_of(p, v) is None and fp(p) in by_id:
             gid = f"{fp(p)}.{v}"
             by_id[fp(p)].ghosts.append((gid, f"page {v} (no VMA)"))
@@ -235,11 +237,13 @@ def build_scene(machine: Any, trace: Trace, violated: str | None,
         if ex.missed is not None:
             p, v, _ = ex.missed
             sid = f"{fp(p)}.{v}"
-            edges.append(Edge(fid, sid, "missing", "missing rmap edge: the walk never finds this pte"))
+            edges.append(Edge(fid, sid, "missing",
+                              "missing rmap edge: the walk never finds this pte"))
         if ex.spurious is not None:
             p, v, _ = ex.spurious
             sid = f"{fp(p)}.{v}"
-            edges.append(Edge(fid, sid, "spurious", "the walk finds this pte, which maps another frame"))
+            edges.append(Edge(fid, sid, "spurious",
+                              "the walk finds this pte, which maps another frame"))
         for proc in procs:
             for vma in proc.vmas:
                 for s in vma.slots:

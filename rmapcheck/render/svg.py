@@ -172,7 +172,7 @@ def scene_to_svg(scene: Scene, element_id: str = "") -> str:
     height = max(height, oy)
     width = (ox + OBJ_W + PAD) if scene.objects else (fx + FRAME_W + 3 * PAD + 80)
     # ---- edges
-    for n, e in enumerate(scene.edges):
+    for e in scene.edges:
         a, b = anchors.get(e.src), anchors.get(e.dst)
         if a is None or b is None:
             continue

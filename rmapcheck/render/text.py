@@ -133,7 +133,8 @@ def _vma_changes(instance: Instance, layout: VmLayout, who: str,
     lines: list[str] = []
     done_old: set[int] = set()
     done_new: set[int] = set()
-    fields_of = lambda v: (v.pgoff, v.fields)
+    def fields_of(v):
+        return (v.pgoff, v.fields)
 
     def field_diff(a: Vma, b: Vma, pgoff: bool = True) -> str:
         diffs = []
@@ -233,8 +234,10 @@ def vm_changes(instance: Instance, layout: VmLayout, before: State, after: State
     merged, moved; ptes set, moved and cleared; page metadata; then every
     other state variable as generic ``var[key] := value`` lines."""
     old, new = vm_view(instance, layout, before), vm_view(instance, layout, after)
-    fp = lambda p: format_value(instance, layout.proc, p)
-    ff = lambda f: format_value(instance, layout.frame, f)
+    def fp(p):
+        return format_value(instance, layout.proc, p)
+    def ff(f):
+        return format_value(instance, layout.frame, f)
     lines: list[str] = []
     old_alive = dict(old.procs)
     for p, alive in new.procs:
@@ -250,7 +253,8 @@ def vm_changes(instance: Instance, layout: VmLayout, before: State, after: State
     moved_from: dict[tuple[Any, int], tuple[Any, int]] = {}
     for k in came:
         for g in gone:
-            if g[0] == k[0] and o[g].frame == n[k].frame and g not in moved_from.values()                     and g not in n:
+            if g[0] == k[0] and o[g].frame == n[k].frame and g not in moved_from.values() \
+                    and g not in n:
                 moved_from[k] = g
                 break
     for k in sorted(set(o) | set(n)):
@@ -297,7 +301,7 @@ def step_changes(instance: Instance, before: State, after: State) -> list[str]:
     if layout is not None:
         try:
             return vm_changes(instance, layout, before, after)
-        except Exception:  # never lose the trace over a rendering nicety
+        except Exception:  # noqa: BLE001 - never lose the trace over a rendering nicety
             pass
     return list(state_changes(instance, before, after))
 
@@ -335,7 +339,7 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
     instance = machine.instance
     try:
         ex = explain(machine, name, trace)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the bare verdict rather than no trace at all
         return [f"  violated: {style.red(name)}"]
     where = f", {where_of(ex.span)}" if ex.span else ""
     kind = ex.kind or "property"
@@ -371,17 +375,18 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
                                         if note else ""))
     layout = vm_layout(instance)
     if layout is not None and ex.frame is not None:
-        fp = lambda p: format_value(instance, layout.proc, p)
+        def fp(p):
+            return format_value(instance, layout.proc, p)
         ff = format_value(instance, layout.frame, ex.frame)
         view = vm_view(instance, layout, trace.last)
         if ex.missed is not None:
-            p, v, f = ex.missed
+            p, v, _f = ex.missed
             vma = view.vma_of(p, v)
             inside = f", inside {fp(p)}'s VMA {vma.range()} pgoff {vma.pgoff}" if vma else ""
-            lines.append(f"  the pte the walk should find: {style.bold(f'pte[{fp(p)}, {v}] = {ff}')}"
-                         f"{inside}")
+            pte = style.bold(f"pte[{fp(p)}, {v}] = {ff}")
+            lines.append(f"  the pte the walk should find: {pte}{inside}")
         if ex.spurious is not None:
-            p, v, f = ex.spurious
+            p, v, _f = ex.spurious
             lines.append(f"  the pte the walk finds but should not: pte[{fp(p)}, {v}]")
         meta = ", ".join(f"{n} {v}" for n, v in ex.page_fields)
         if ex.walk is not None:
@@ -389,8 +394,8 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
             if not ex.walk:
                 lines.append("    visits no VMA")
             for w in ex.walk:
-                head = f"    visits {fp(w.proc)}'s VMA {w.vma.range()} pgoff {w.vma.pgoff}: " \
-                       f"computes address {w.address}"
+                head = (f"    visits {fp(w.proc)}'s VMA {w.vma.range()} pgoff {w.vma.pgoff}: "
+                        f"computes address {w.address}")
                 if w.found:
                     tail = f" -> pte[{fp(w.proc)}, {w.address}] = {ff}, found"
                 elif not w.in_vma:
@@ -443,7 +448,8 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
     if violations:
         name, first = violations[0]
         out.append(style.bold(f"{model.name}: {name} is ") + style.red("VIOLATED") +
-                   style.bold(f" after {len(first.trace)} step{'s' if len(first.trace) != 1 else ''}")
+                   style.bold(f" after {len(first.trace)} "
+                              f"step{'s' if len(first.trace) != 1 else ''}")
                    + f"  ({result.engine}, {consts})")
         out.append("")
         out.extend(format_trace(instance, first.trace, style))
@@ -478,7 +484,8 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
             case Holds(bound=bound):
                 line += style.dim(f"  ({bound.describe()})")
             case Proved(method=method, lemmas=lemmas):
-                line += style.dim(f"  ({method}{'; lemmas ' + ', '.join(lemmas) if lemmas else ''})")
+                more = "; lemmas " + ", ".join(lemmas) if lemmas else ""
+                line += style.dim(f"  ({method}{more})")
             case Violated(trace=trace):
                 line += style.dim(f"  (after {len(trace)} steps)")
             case Unknown(reason=reason):

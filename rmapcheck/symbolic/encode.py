@@ -866,7 +866,7 @@ class Encoder:
                     v, e = self.ev(fexpr, env, store)
                     evaluated[fname] = v
                     errs.append(e)
-                for fname, fsort in sort.fields:
+                for fname, _fsort in sort.fields:
                     if fname not in given:
                         raise InternalError(f"record literal without field {fname}")
                     vals.append(evaluated[fname])
@@ -1333,7 +1333,8 @@ class Encoder:
         return Frame(sel, params, rename(tr.ok), rename(tr.frame),
                      {n: rename(f) for n, f in tr.fails.items()}, subst)
 
-    def decode_step(self, m: z3.ModelRef, frame: Frame) -> tuple[ir.Action, tuple[tuple[str, Any], ...]]:
+    def decode_step(self, m: z3.ModelRef,
+                    frame: Frame) -> tuple[ir.Action, tuple[tuple[str, Any], ...]]:
         tr = self.transition()
         idx = signed(m.eval(frame.sel, model_completion=True))
         if not 0 <= idx < len(tr.actions):

@@ -635,8 +635,8 @@ class Generator:
         a = self.materialize(a, out)
         out.splice(bb)
         x = a.src
-        return CV([f"(({clit(lo)} <= {x} && {x} <= {clit(hi)}) && "
-                   f"((({b.src}) >> ({x} - ({lo}))) & 1))"])
+        return CV([(f"(({clit(lo)} <= {x} && {x} <= {clit(hi)}) && "
+                    f"((({b.src}) >> ({x} - ({lo}))) & 1))")])
 
     def none_test(self, e: ir.Binary, env: Mapping[str, CV], st: str, out: Block) -> CV | None:
         for side, other in ((e.lhs, e.rhs), (e.rhs, e.lhs)):
@@ -1052,8 +1052,8 @@ class Generator:
                 out.emit("}")
             case ir.Let(var=var, value=value):
                 cv = self.ex(value, env, st, out)
-                site_args = (stmt.span, "value {value} is outside sort {sort} "
-                             f"in let {show(var)}", var.sort)
+                site_args = (stmt.span, ("value {value} is outside sort {sort} "
+                                         f"in let {show(var)}"), var.sort)
                 cv = self.checked(cv, value, var.sort, out, site_args, None)
                 if cv.const:
                     env[var.name] = bound(cv, var.sort)
@@ -1140,8 +1140,8 @@ class Generator:
             self.store(sort.inner, value.arg, env, out, a, offset + 1, target)
             return
         cv = self.ex(value, env, "t", out)
-        site_args = (target.span, "value {value} is outside sort {sort} in assignment "
-                     "to {where}", sort)
+        site_args = (target.span, ("value {value} is outside sort {sort} in assignment "
+                                   "to {where}"), sort)
         cv = self.checked(cv, value, sort, out, site_args, target.var, target.path)
         sorts = self.slot_sorts(sort)
         if len(sorts) > 1 and not cv.const:
@@ -1272,7 +1272,6 @@ class Generator:
         # per slot: (kind, sort, guard offset, [(key sort, key index, stride)], tag)
         self.slot_info: list[tuple[int, int, int, list[tuple[int, int, int]], int]] = []
         self.entries: list[tuple[int, int]] = []  # (first slot, width) of every map entry
-        nsym = len(self.symmetric)
         maxk = 1
         kinds, sorts_, goffs, nks = [], [], [], []
         kss: list[list[int]] = []
@@ -1367,7 +1366,7 @@ class Generator:
         # words, one hash per word and key (their codes are never renamed).
         widths = self.layout.widths
         for first, width in self.entries:
-            kind0, _b0, _g0, keys, tag0 = self.slot_info[first]
+            _kind0, _b0, _g0, keys, tag0 = self.slot_info[first]
             if not keys:
                 continue
             words: list[list[str]] = [[]]
@@ -1465,7 +1464,8 @@ class Generator:
         for a, sort in enumerate(self.symmetric):
             n = len(self.values(sort))
             if n > 16:
-                lines.append(f"  if ((c->active >> {a}) & 1) {{ n += {n}; for (int x = 0; x < {n}; x++) "
+                lines.append(f"  if ((c->active >> {a}) & 1) {{ n += {n}; "
+                             f"for (int x = 0; x < {n}; x++) "
                              f"{{ int seen = 0; for (int y = 0; y < x; y++) seen |= col[{a}][y] == "
                              f"col[{a}][x]; k += !seen; }} }}")
                 continue
@@ -1483,7 +1483,8 @@ class Generator:
         for a, sort in enumerate(self.symmetric):
             n = len(self.values(sort))
             if n > 16:
-                lines.append(f"  if ((c->active >> {a}) & 1) for (int x = 0; x < {n}; x++) {{ int p = 0; "
+                lines.append(f"  if ((c->active >> {a}) & 1) "
+                             f"for (int x = 0; x < {n}; x++) {{ int p = 0; "
                              f"for (int y = 0; y < {n}; y++) p += (col[{a}][y] < col[{a}][x]) | "
                              f"((col[{a}][y] == col[{a}][x]) & (y < x)); pi[{a}][x] = (uint8_t)p; "
                              f"pinv[{a}][p] = (uint8_t)x; }}")
@@ -1499,7 +1500,8 @@ class Generator:
                         t = f"(col[{a}][{y}] <= col[{a}][{x}])"
                     terms.append(t)
                 p_src = " + ".join(terms) if terms else "0"
-                body.append(f"{{ int p = {p_src}; pi[{a}][{x}] = (uint8_t)p; pinv[{a}][p] = {x}; }}")
+                body.append(f"{{ int p = {p_src}; pi[{a}][{x}] = (uint8_t)p; "
+                            f"pinv[{a}][p] = {x}; }}")
             lines.append(f"  if ((c->active >> {a}) & 1) {{ {' '.join(body)} }}")
         lines.append("}")
 
@@ -1508,7 +1510,7 @@ class Generator:
         # (then cur holds the whole image).
         n = self.layout.n
         src_exprs = []
-        for i, (kind, b, goff, keys, tag) in enumerate(self.slot_info):
+        for i, (kind, b, goff, keys, _tag) in enumerate(self.slot_info):
             base = i - sum(x * st for _, x, st in keys)
             terms = [str(base)] + [f"(int)pinv[{a}][{x}]*{st}" for a, x, st in keys]
             src = " + ".join(terms) if keys else str(i)
@@ -1516,13 +1518,13 @@ class Generator:
                 expr = f"s[{src}]"
                 src_exprs.append((f"slot_t v = {expr};", "v"))
                 continue
-            guard = f" && s[(_src) - {goff}]" if goff else ""
             if kind == 1:
                 ren = f"v = pi[{b}][v];"
             elif kind == 2:
                 ren = f"if (v) v = (slot_t)(pi[{b}][v - 1] + 1);"
             else:
-                ren = f"v = (slot_t)permute_mask(v, pi[{b}], {len(self.values(self.symmetric[b]))});"
+                nvals = len(self.values(self.symmetric[b]))
+                ren = f"v = (slot_t)permute_mask(v, pi[{b}], {nvals});"
             if goff:
                 code = (f"int _src = {src}; slot_t v = s[_src]; "
                         f"if (s[_src - {goff}]) {{ {ren} }}")
@@ -1587,8 +1589,8 @@ class Generator:
         nsym = len(self.symmetric)
         sizes = [len(self.values(s)) for s in self.symmetric]
         defines = [
-            "/* generated by rmapcheck.explicit.native for model "
-            f"{re.sub(r'[^A-Za-z0-9_]', '_', model.name)} */",
+            ("/* generated by rmapcheck.explicit.native for model "
+             f"{re.sub(r'[^A-Za-z0-9_]', '_', model.name)} */"),
             "#include <stdint.h>",
             f"#define NSLOTS {L.n}",
             f"#define NSLOTS_ALLOC {max(L.n, 1)}",

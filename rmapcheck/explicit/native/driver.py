@@ -330,7 +330,7 @@ def _run(run: _NativeRun, native: NativeInstance, ctx: int, max_states: int | No
         run.check_state(0, initial)
         if run.done:
             raise Stop(_done_reason(run))
-        if max_states is not None and 1 >= max_states:
+        if max_states is not None and max_states <= 1:
             raise Stop(f"state limit of {max_states:,} reached")
         _configure(run, native, ctx, max_states, max_depth)
         while True:
@@ -445,7 +445,7 @@ def _runtime_error(run: Run, native: NativeInstance, ctx: int) -> TracedRuntimeE
                     return TracedRuntimeError(again, trace, name, args)
         else:
             try:
-                for name, holds in list(run.invariants) + list(run.witnesses):
+                for _name, holds in list(run.invariants) + list(run.witnesses):
                     holds(state)
             except SpecRuntimeError as again:
                 if again.span != expected.span:

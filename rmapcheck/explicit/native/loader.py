@@ -100,7 +100,7 @@ def build(source: str) -> Library:
             c_file.write_text(source)
             out = Path(tmp) / f"rc_{key}.so"
             proc = subprocess.run([*cc, *flags, "-o", str(out), str(c_file)],
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 keep = directory / f"rc_{key}.failed.c"
                 keep.write_text(source)
