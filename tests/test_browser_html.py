@@ -13,6 +13,7 @@ silently.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -63,7 +64,8 @@ class DevTools:
 
         # close_fds=False: closing would run after wire() and close fds 3 and 4;
         # the parent's other fds are not inheritable, so exec closes them anyway
-        self.proc = subprocess.Popen(args, preexec_fn=wire, close_fds=False,
+        # preexec_fn is unsafe only with threads; the test process starts none
+        self.proc = subprocess.Popen(args, preexec_fn=wire, close_fds=False,  # noqa: PLW1509
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         os.close(cmd_r)
@@ -116,10 +118,9 @@ class DevTools:
         return messages
 
     def close(self) -> None:
-        try:
+        # a browser that is already gone cannot be closed politely: wait or kill below
+        with contextlib.suppress(Exception):
             self.send("Browser.close", timeout=5)
-        except Exception:
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

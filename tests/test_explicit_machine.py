@@ -10,10 +10,41 @@ from rmapcheck.explicit import examples
 from rmapcheck.explicit.compile import UNROLL_MAX_VALUES
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
-from rmapcheck.ir import (BOOL, INT, Action, Assert, Assign, Binary, BoolLit, Const, ConstRef,
-                          Field, For, Function, If, IntLit, Local, LValue, Model, NoneLit, OptionSort,
-                          Property, Quant, RangeSort, RecordLit, RecordSort, Require, SetLit,
-                          SetSort, Span, StateRead, StateVar, Unary, Unwrap, Wrap)
+from rmapcheck.ir import (
+    BOOL,
+    INT,
+    Action,
+    Assert,
+    Assign,
+    Binary,
+    BoolLit,
+    Const,
+    ConstRef,
+    Field,
+    For,
+    Function,
+    If,
+    IntLit,
+    Local,
+    LValue,
+    Model,
+    NoneLit,
+    OptionSort,
+    Property,
+    Quant,
+    RangeSort,
+    RecordLit,
+    RecordSort,
+    Require,
+    SetLit,
+    SetSort,
+    Span,
+    StateRead,
+    StateVar,
+    Unary,
+    Unwrap,
+    Wrap,
+)
 
 
 def machine(model: ir.Model, **consts: int) -> Machine:
@@ -78,7 +109,8 @@ def _eval_model() -> tuple[Machine, dict[str, ir.Expr]]:
                   (StateVar("arr", (val,), val), StateVar("r", (), ropt),
                    StateVar("vs", (), vset), StateVar("ps", (), SetSort(proc))),
                   (Assign(LValue("arr", (IntLit(2, val),), (), val), IntLit(3, val)),
-                   Assign(LValue("vs", (), (), vset), SetLit(vset, (IntLit(1, val), IntLit(3, val)))),
+                   Assign(LValue("vs", (), (), vset),
+                          SetLit(vset, (IntLit(1, val), IntLit(3, val)))),
                    Assign(LValue("ps", (), (), SetSort(proc)),
                           SetLit(SetSort(proc), (IntLit(2, proc),)))),
                   (), ())

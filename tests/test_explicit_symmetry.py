@@ -16,9 +16,26 @@ from rmapcheck.explicit import bfs, dfs, examples
 from rmapcheck.explicit.encode import state_slot_guards
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
-from rmapcheck.ir import (BOOL, INT, Action, Assign, Binary, BoolLit, For, If, IntLit, Local,
-                          LValue, Model, Quant, RangeSort, Require, StateRead, StateVar,
-                          Unary)
+from rmapcheck.ir import (
+    BOOL,
+    INT,
+    Action,
+    Assign,
+    Binary,
+    BoolLit,
+    For,
+    If,
+    IntLit,
+    Local,
+    LValue,
+    Model,
+    Quant,
+    RangeSort,
+    Require,
+    StateRead,
+    StateVar,
+    Unary,
+)
 from rmapcheck.replay import replay
 
 State = tuple[Any, ...]

@@ -15,8 +15,7 @@ import pytest
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecError
-from rmapcheck.frontend import bundled_models
-from rmapcheck.frontend import load_model, resolve_spec_path
+from rmapcheck.frontend import bundled_models, load_model, resolve_spec_path
 from rmapcheck.instance import MAX_SORT_SIZE, Instance
 from rmapcheck.resources import models_dir
 

@@ -58,7 +58,8 @@ def test_every_keyword_of_the_grammar_is_listed() -> None:
 
 def test_error_example(tmp_path: Path) -> None:
     text = DOC.read_text()
-    example = text.split("Every mistake is one sentence with the place it concerns:\n\n```text\n")[1]
+    intro = "Every mistake is one sentence with the place it concerns:\n\n```text\n"
+    example = text.split(intro)[1]
     first, source, caret, note = example.split("\n")[:4]
     spec = (
         "model mine\ntype Proc = symmetric 0 .. 1\nvar flag: Bool\n" + "\n" * 8 + source.strip()

@@ -190,7 +190,8 @@ def test_runtime_error_is_reported_with_its_trace() -> None:
 
 def test_minimize_deletes_steps_and_renames_processes() -> None:
     machine = machine_for("anonmm.spec", PROCS=3, VPAGES=6)
-    moves = [("fork", {"parent": 0, "child": 1}), ("mmap", {"p": 1, "s": 2, "n": 2, "growsdown": False}),
+    moves = [("fork", {"parent": 0, "child": 1}),
+             ("mmap", {"p": 1, "s": 2, "n": 2, "growsdown": False}),
              ("mmap", {"p": 0, "s": 0, "n": 1, "growsdown": False}), ("fault", {"p": 1, "v": 3}),
              ("exit", {"p": 0}), ("mremap", {"p": 1, "a": 2, "n": 2, "t": 4})]
     state, steps = machine.initial_state(), []

@@ -20,7 +20,6 @@ from rmapcheck.instance import Instance
 from rmapcheck.replay import replay_violation
 from rmapcheck.trace import Violated
 
-
 # A few thousand states at most: the Python engine is quicker here than
 # compiling each instance for the native one.
 search = bfs.search

@@ -73,9 +73,9 @@ def test_missing_graphviz_is_one_sentence(tmp_path: Path, monkeypatch: pytest.Mo
                  "--dot", str(tmp_path / "x.dot")])
     assert code == 12  # the verdict is unchanged
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["rmapcheck: Graphviz's 'dot' program is not installed, so no SVG was "
-                   "written (install it with 'apt-get install graphviz'; --dot FILE writes "
-                   "the picture's source without it)"]
+    assert err == [("rmapcheck: Graphviz's 'dot' program is not installed, so no SVG was "
+                    "written (install it with 'apt-get install graphviz'; --dot FILE writes "
+                    "the picture's source without it)")]
     assert (tmp_path / "x.dot").exists() and not (tmp_path / "x.svg").exists()
 
 

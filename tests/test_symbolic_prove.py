@@ -104,7 +104,7 @@ def test_auto_reports_the_method() -> None:
     assert isinstance(v, Proved) and v.method.startswith("spacer")
     result = prove(Instance(evens()), method="auto", spacer_budget=0.001)
     v = result.verdict("not5")
-    assert isinstance(v, Proved) and v.method in ("induction",) or v.method.startswith("spacer")
+    assert (isinstance(v, Proved) and v.method in ("induction",)) or v.method.startswith("spacer")
 
 
 def test_assertions_proved_or_refuted() -> None:

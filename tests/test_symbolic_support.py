@@ -10,7 +10,7 @@ from rmapcheck import ir
 ERROR_PROP = "__runtime_error__"
 
 B = ir.BOOL
-I = ir.INT
+INT = ir.INT
 
 
 # ---------------------------------------------------------------- builders
@@ -39,7 +39,7 @@ _INT_OPS = {"add", "sub", "mul", "div", "mod"}
 
 
 def bi(op: str, a: ir.Expr, b: ir.Expr) -> ir.Binary:
-    sort: ir.Sort = B if op in _BOOL_OPS else I if op in _INT_OPS else a.sort
+    sort: ir.Sort = B if op in _BOOL_OPS else INT if op in _INT_OPS else a.sort
     return ir.Binary(op, a, b, sort)  # type: ignore[arg-type]
 
 
@@ -63,7 +63,7 @@ def exists(vars: list[ir.Local], body: ir.Expr) -> ir.Quant:
 
 
 def count(vars: list[ir.Local], body: ir.Expr) -> ir.Quant:
-    return ir.Quant("count", tuple(vars), body, I)
+    return ir.Quant("count", tuple(vars), body, INT)
 
 
 def choose(var: ir.Local, body: ir.Expr) -> ir.Quant:
@@ -196,7 +196,8 @@ def mutex(procs: int = 3, broken: bool = False) -> ir.Model:
     m.action("leave", [p], ir.Require(eq(m.read("pc", p), lit["crit"])),
              m.set("pc", p, value=lit["idle"]),
              m.set("owner", value=ir.NoneLit(ir.OptionSort(proc))))
-    crit = lambda x: eq(m.read("pc", x), lit["crit"])
+    def crit(x):
+        return eq(m.read("pc", x), lit["crit"])
     m.prop("mutex", forall([p, q], bi("implies", and_(crit(p), crit(q)), eq(p, q))))
     m.prop("count_le1", bi("le", count([p], crit(p)), num(1)))
     # owner tracks who is in crit: makes mutex inductive
