@@ -240,7 +240,7 @@ class Instance:
         """First slot of ``var[key]``."""
         rng = self.layout[var]
         position = 0
-        for sort, value, stride in zip(rng.var.keys, key, rng.strides):
+        for sort, value, stride in zip(rng.var.keys, key, rng.strides, strict=True):
             position += self.index_of(sort, value) * stride
         return rng.offset + position * rng.width
 
@@ -298,7 +298,8 @@ class Instance:
 
     def format_key(self, var: str, key: tuple[Any, ...]) -> str:
         rng = self.layout[var]
-        parts = [self.format_scalar(sort, value) for sort, value in zip(rng.var.keys, key)]
+        parts = [self.format_scalar(sort, value)
+                 for sort, value in zip(rng.var.keys, key, strict=True)]
         return f"{var}[{', '.join(parts)}]" if parts else var
 
     def format_scalar(self, sort: ir.Sort, value: Any) -> str:

@@ -355,7 +355,7 @@ class RefVM:
             names = [n for n, _ in params]
             for combo in itertools.product(*(r for _, r in params)):
                 args = {n: (bool(c) if n in ("growsdown", "writable") else c)
-                        for n, c in zip(names, combo)}
+                        for n, c in zip(names, combo, strict=True)}
                 if self.apply(action, args) is not None:
                     yield action, tuple(args.items())
 

@@ -75,15 +75,16 @@ def _permute_decoded(inst: Instance, decoded: dict[str, Any],
         if not var.keys:
             out[name] = _permute_value(var.value, value, perms)
             continue
-        out[name] = {tuple(_permute_value(k, x, perms) for k, x in zip(var.keys, key)):
+        out[name] = {tuple(_permute_value(k, x, perms) for k, x in zip(var.keys, key, strict=True)):
                      _permute_value(var.value, v, perms) for key, v in value.items()}
     return out
 
 
 def _all_perms(inst: Instance, sorts: list[ir.RangeSort]) -> list[dict[ir.Sort, dict[Any, Any]]]:
-    choices = [[dict(zip(inst.values(s), p)) for p in itertools.permutations(inst.values(s))]
+    choices = [[dict(zip(inst.values(s), p, strict=True))
+                for p in itertools.permutations(inst.values(s))]
                for s in sorts]
-    return [dict(zip(sorts, combo)) for combo in itertools.product(*choices)]
+    return [dict(zip(sorts, combo, strict=True)) for combo in itertools.product(*choices)]
 
 
 def orbit_id(inst: Instance, sorts: list[ir.RangeSort], state: State) -> str:

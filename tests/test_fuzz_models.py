@@ -158,7 +158,7 @@ def test_search_and_properties_agree_with_the_machine(path: Path) -> None:
                 break
             action, args = rng.choice(expected)
             plan = plans[action]
-            state = machine.step(state, action, dict(zip(plan.param_names, args)))
+            state = machine.step(state, action, dict(zip(plan.param_names, args, strict=True)))
 
 
 SPECS = Path(__file__).parent / "specs"

@@ -33,7 +33,7 @@ def machine_step(mach: Machine, state: tuple[Any, ...], action: ir.Action,
                  args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...] | None, tuple[str, ...]]:
     try:
         r = mach.step_full(state, action.name,
-                           tuple((p.name, v) for p, v in zip(action.params, args)))
+                           tuple((p.name, v) for p, v in zip(action.params, args, strict=True)))
     except SpecRuntimeError:
         return ERROR_PROP, None, ()
     if r is None:

@@ -188,7 +188,7 @@ class Machine:
             for combo in itertools.product(*(itertools.permutations(o) for o in originals)):
                 if combo == tuple(originals):
                     continue
-                for order, values in zip(lists, combo):
+                for order, values in zip(lists, combo, strict=True):
                     order[:] = values
                 alternative: list[tuple[int, State, tuple[int, ...]]] = []
                 try:
@@ -199,20 +199,20 @@ class Machine:
                     same = False
                 if not same:
                     moved = [(sort, span) for (sort, span), values, original
-                             in zip(checks, combo, originals) if values != original]
+                             in zip(checks, combo, originals, strict=True) if values != original]
                     sort, span = moved[0]
                     raise SymmetryBroken(SymmetryNote(
                         sort.name, f"the result of {action} depends on the order in which its "
                         f"loop visits the interchangeable {sort.name} values", span))
         finally:
-            for order, original in zip(lists, originals):
+            for order, original in zip(lists, originals, strict=True):
                 order[:] = original
 
     def describe(self, iid: int) -> tuple[str, Args]:
         """The action name and arguments of instance ``iid``."""
         a, values = self.instances[iid]
         action = self.model.actions[a]
-        return action.name, tuple((p.name, v) for p, v in zip(action.params, values))
+        return action.name, tuple((p.name, v) for p, v in zip(action.params, values, strict=True))
 
     def action_of(self, iid: int) -> ir.Action:
         return self.model.actions[self.instances[iid][0]]
@@ -305,11 +305,11 @@ class Machine:
                 domains = [self.instance.values(v.sort) for v in vars_]
                 for combo in itertools.product(*domains):
                     inner = dict(bindings)
-                    inner.update({v.name: value for v, value in zip(vars_, combo)})
+                    inner.update({v.name: value for v, value in zip(vars_, combo, strict=True)})
                     if not self.eval_expr(body, state, inner):
                         shown = ", ".join(f"{_plain(v.name)}="
                                           f"{self.instance.format_scalar(v.sort, value)}"
-                                          for v, value in zip(vars_, combo))
+                                          for v, value in zip(vars_, combo, strict=True))
                         return f"for {shown}: {self._explain(body, state, inner)}"
                 return ""
             case ir.Binary(op="and", lhs=lhs, rhs=rhs):

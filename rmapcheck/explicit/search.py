@@ -311,7 +311,7 @@ def concretize(machine: Machine, key: Callable[[State], int], iids: list[int],
         rep = machine.state_of(targets[-1])
     state = initial
     steps: list[Step] = []
-    for n, (iid, target) in enumerate(zip(iids, targets)):
+    for n, (iid, target) in enumerate(zip(iids, targets, strict=True)):
         chosen = _matching_step(machine, key, state, iid, target, None)
         if chosen is None:
             raise InternalError(f"rebuilding a trace: no step from the concrete state "

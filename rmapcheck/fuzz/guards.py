@@ -300,7 +300,7 @@ class ActionPlan:
         tainted, lets = first
         env: dict[str, Any] = {}
         if lets:
-            env.update(zip(self._outputs[0], lets))
+            env.update(zip(self._outputs[0], lets, strict=True))
         if not self.params:
             return env, tainted, []
         cands = self._candidates(state, 0, env, tainted)
@@ -382,7 +382,7 @@ class ActionPlan:
         else:
             env[self.param_names[depth]] = value
             if lets:
-                env.update(zip(self._outputs[depth + 1], lets))
+                env.update(zip(self._outputs[depth + 1], lets, strict=True))
             sub = self._candidates(state, depth + 1, env, tainted)
             found = self._choose(state, depth + 1, env, sub, values, draw) if sub else None
         if found is None:
@@ -423,7 +423,7 @@ class ActionPlan:
             else:
                 env[name] = value
                 if lets:
-                    env.update(zip(outputs, lets))
+                    env.update(zip(outputs, lets, strict=True))
                 sub = self._candidates(state, depth + 1, env, tainted)
                 yield from self._all(state, depth + 1, dict(env), sub, values)
             values.pop()

@@ -105,7 +105,7 @@ class RaiseAnalysis:
                 # The front end only gives a literal a range sort it belongs to.
                 return False
             case ir.StateRead(var=var, keys=keys):
-                for key, sort in zip(keys, self.key_sorts[var]):
+                for key, sort in zip(keys, self.key_sorts[var], strict=True):
                     if self.can_raise(key, safe):
                         return True
                     if key.sort != sort:  # a computed key may fall outside the sort

@@ -189,7 +189,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
     offsets: dict[str, int] = {}
     sizes = [len(plan.domains[0]) if plan.params else 1 for plan in ordered_plans]
     total = 0
-    for plan, size in zip(ordered_plans, sizes):
+    for plan, size in zip(ordered_plans, sizes, strict=True):
         offsets[plan.name] = total
         total += size
 
@@ -346,7 +346,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
 
 
 def _args(plan: ActionPlan, values: Sequence[Any]) -> Args:
-    return tuple(zip(plan.param_names, values))
+    return tuple(zip(plan.param_names, values, strict=True))
 
 
 def _camel(name: str) -> str:

@@ -96,7 +96,7 @@ def _value_from_itf(instance: Instance, sort: ir.Sort, value: Any) -> list[Any]:
 
 
 def _key_to_itf(instance: Instance, sorts: tuple[ir.Sort, ...], key: tuple[Any, ...]) -> Any:
-    parts = [_value_to_itf(instance, s, (k,)) for s, k in zip(sorts, key)]
+    parts = [_value_to_itf(instance, s, (k,)) for s, k in zip(sorts, key, strict=True)]
     return parts[0] if len(parts) == 1 else {"#tup": parts}
 
 
@@ -137,7 +137,7 @@ def state_from_itf(instance: Instance, data: dict[str, Any]) -> State:
 def trace_to_itf(instance: Instance, trace: Trace, violated: str | None = None) -> dict[str, Any]:
     model = instance.model
     states = []
-    for index, (state, step) in enumerate(zip(trace.states(), (None,) + trace.steps)):
+    for index, (state, step) in enumerate(zip(trace.states(), (None,) + trace.steps, strict=True)):
         entry = state_to_itf(instance, state)
         meta: dict[str, Any] = {"index": index}
         if step is not None:

@@ -72,11 +72,11 @@ def _narrow(enc: Encoder, expr: ir.Expr, env: Env, store: Sequence[z3.ExprRef]) 
     if isinstance(expr, ir.Quant) and expr.kind == "forall":
         for combo in itertools.product(*[enc.inst.values(v.sort) for v in expr.vars]):
             inner = dict(env)
-            for var, x in zip(expr.vars, combo):
+            for var, x in zip(expr.vars, combo, strict=True):
                 inner[var.name] = Binding(enc.scalar_const(var.sort, x), True)
             if not _truth(enc, expr.body, inner, store):
                 shown = [f"{_name(v)} = {_value(enc, v.sort, x)}"
-                         for v, x in zip(expr.vars, combo)]
+                         for v, x in zip(expr.vars, combo, strict=True)]
                 return shown + _narrow(enc, expr.body, inner, store)
         return []
     if isinstance(expr, ir.Binary) and expr.op == "implies":
