@@ -486,4 +486,5 @@ class Model:
 
 
 def with_sort(expr: Expr, sort: Sort) -> Expr:
-    return attrs.evolve(expr, sort=sort)  # type: ignore[misc]
+    # evolve over a union of attrs classes: mypy cannot see that each has a sort
+    return attrs.evolve(expr, sort=sort)  # type: ignore[arg-type]

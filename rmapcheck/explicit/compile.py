@@ -198,7 +198,7 @@ def _in_range_set(value: int, mask: int, lo: int, hi: int) -> bool:
 def _check_slots(value: tuple[Any, ...], slot_sorts: tuple[ir.Sort, ...], instance: Instance,
                  fault: RuntimeFault, keys: tuple[Any, ...]) -> None:
     """A record-shaped value whose fields may be outside their sorts."""
-    for slot, sort in zip(value, slot_sorts):
+    for slot, sort in zip(value, slot_sorts, strict=True):
         if not instance.contains(sort, slot):
             fault.fire(slot, keys)
 
@@ -466,9 +466,9 @@ class Compiler:
                 parts = []
                 consts: list[Any] = []
                 all_const = True
-                for name, value in fields:
+                for name, field_expr in fields:
                     field_sort = sort.field_sort(name)
-                    code = self.expr(value, env, st)
+                    code = self.expr(field_expr, env, st)
                     if self.instance.width(field_sort) == 1:
                         parts.append(code.src)
                         consts.append(code.value)
@@ -663,7 +663,7 @@ class Compiler:
         terms: list[str] = []
         key_srcs: list[str] = []
         codes = [self.expr(key, env, st) for key in keys]
-        for key, key_sort, stride, code in zip(keys, rng.var.keys, rng.strides, codes):
+        for key, key_sort, stride, code in zip(keys, rng.var.keys, rng.strides, codes, strict=True):
             step = stride * rng.width
             key_srcs.append(code.src)
             if code.const:
@@ -756,7 +756,7 @@ class Compiler:
         bodies: list[tuple[tuple[Any, ...], Code]] = []
         for combo in itertools.product(*domains):
             inner = dict(env)
-            for v, value in zip(e.vars, combo):
+            for v, value in zip(e.vars, combo, strict=True):
                 inner[v.name] = K(value, v.sort)
             bodies.append((combo, self.expr(e.body, inner, st)))
         match e.kind:
@@ -959,7 +959,8 @@ class Compiler:
         width = self.instance.width(sort)
         if code.const:
             slots = code.value if width > 1 else (code.value,)
-            if all(self.instance.contains(s, v) for s, v in zip(self.slot_sorts(sort), slots)):
+            if all(self.instance.contains(s, v)
+                   for s, v in zip(self.slot_sorts(sort), slots, strict=True)):
                 return code
         name = self.tmp()
         out.emit(f"{name} = {code.src}")

@@ -143,9 +143,9 @@ def mutex(broken: bool = False) -> Model:
     consistent = Quant("forall", (c,), Binary(
         "iff", _eq(pc(c), critical), _eq(lock, Wrap(c, opt)), BOOL), BOOL)
     all_visited = _eq(Quant("count", (d,), Binary("in", d, visited, BOOL), INT), procs)
-    props = (Property("mutual_exclusion", "invariant", mutual),
-             Property("lock_consistent", "lemma", consistent),
-             Property("all_visited", "sometimes", all_visited))
+    props: tuple[Property, ...] = (Property("mutual_exclusion", "invariant", mutual),
+                                   Property("lock_consistent", "lemma", consistent),
+                                   Property("all_visited", "sometimes", all_visited))
     if broken:
         props = props[:1] + props[2:]
     return Model("mutex_broken" if broken else "mutex", "", (Const("PROCS", 3, 1, 6),),

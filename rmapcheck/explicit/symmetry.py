@@ -455,9 +455,9 @@ class Canonicalizer:
                         parts.append(colour(bb, repr(key[jj])))
                 groups.setdefault((var, j), []).append((e, parts))
         for (var, _j), entries in groups.items():
-            sym_positions = [jj for jj, k in enumerate(self.instance.layout[var].var.keys)
-                             if k in self.index]  # type: ignore[comparison-overlap]
-            needs_sort = len(sym_positions) > 1
+            sym_columns = [jj for jj, k in enumerate(self.instance.layout[var].var.keys)
+                           if k in self.index]  # type: ignore[comparison-overlap]
+            needs_sort = len(sym_columns) > 1
             for e in range(n_a):
                 descs = [f"({', '.join(parts)},)" for ee, parts in entries if ee == e]
                 if needs_sort:
@@ -776,7 +776,8 @@ class SymmetryGuard:
         pis[a] = tuple(pi)
         if self.canonicalizer.apply(state, pis) != state:
             return False
-        for value, sort, slots in zip(local_values, site.local_sorts, site.local_slot_sorts):
+        for value, sort, slots in zip(local_values, site.local_sorts, site.local_slot_sorts,
+                                      strict=True):
             if not _fixed(value, sort, slots, site.sort, site.lo, x, y):
                 return False
         return True
@@ -790,7 +791,7 @@ def _fixed(value: Any, sort: ir.Sort, slots: tuple[ir.Sort, ...], target: ir.Ran
     if isinstance(sort, ir.OptionSort) and isinstance(sort.inner, ir.RecordSort) \
             and not values[0]:
         return True  # an absent record
-    for slot, slot_sort in zip(values, slots):
+    for slot, slot_sort in zip(values, slots, strict=True):
         inner = slot_sort.inner if isinstance(slot_sort, ir.OptionSort) else slot_sort
         if inner == target and slot in (x, y):
             return False

@@ -346,7 +346,7 @@ class _Checker:
             fields = tuple((f.name, self._sort(f.sort, record)) for f in self.record_fields[name])
             resolving.pop()
             seen: set[str] = set()
-            for (fname, _), fdecl in zip(fields, self.record_fields[name]):
+            for (fname, _), fdecl in zip(fields, self.record_fields[name], strict=True):
                 if fname in seen:
                     _fail(f"record {name} has two fields named '{fname}'", fdecl.span)
                 seen.add(fname)
@@ -401,7 +401,7 @@ class _Checker:
         self._resolve_sorts()
         for name, decl in self.vars.items():
             keys = tuple(self._sort(k) for k in decl.keys)
-            for key, ref in zip(keys, decl.keys):
+            for key, ref in zip(keys, decl.keys, strict=True):
                 if not ir.is_finite_scalar(key):
                     _fail(f"a map must be indexed by finite sorts (ranges, enums, Bool), "
                           f"not {key}", ref.span)
@@ -550,7 +550,7 @@ class _Checker:
         if len(args) != len(decl.params):
             _fail(f"proc '{name}' takes {_arguments(len(decl.params))}, not {len(args)}", span)
         inner = _Env(in_init=env.in_init, in_action=env.in_action, calls=env.calls + (name,))
-        for param, arg in zip(decl.params, args):
+        for param, arg in zip(decl.params, args, strict=True):
             sort = self._sort(param.sort)
             value = self.coerce(self.expr(arg, env, sort), sort, arg.span)
             local = ir.Local(self.fresh(param.name), sort, arg.span)
@@ -588,7 +588,8 @@ class _Checker:
             sorts = ", ".join(str(k) for k in var.keys)
             _fail(f"'{var.name}' is a map over ({sorts}): it takes {len(var.keys)} "
                   f"index{'es' if len(var.keys) > 1 else ''}, not {len(args)}", span)
-        return tuple(self.coerce(self.expr(a, env, k), k, a.span) for a, k in zip(args, var.keys))
+        return tuple(self.coerce(self.expr(a, env, k), k, a.span)
+                     for a, k in zip(args, var.keys, strict=True))
 
     def cond(self, expr: ast.Expr, env: _Env) -> ir.Expr:
         return self.coerce(self.expr(expr, env, ir.BOOL), ir.BOOL, expr.span)
@@ -693,11 +694,11 @@ class _Checker:
             case ast.Call(func=func, args=args):
                 return self._call(expr, func, args, env)
             case ast.RecordLit(record=name, fields=fields):
-                sort = self.sorts.get(name)
-                if not isinstance(sort, ir.RecordSort):
+                named = self.sorts.get(name)
+                if not isinstance(named, ir.RecordSort):
                     _fail(f"'{name}(field: value, ...)' builds a record, and {name} is not a "
                           "record", expr.span, _suggest(name, self.record_fields))
-                return self._record(sort, fields, None, env, expr.span)
+                return self._record(named, fields, None, env, expr.span)
             case ast.RecordWith(base=base, fields=fields):
                 lowered = self.expr(base, env, None)
                 record = _unopt(lowered.sort)
@@ -714,15 +715,15 @@ class _Checker:
             case ast.Binary(op=op, lhs=lhs, rhs=rhs):
                 return self._binary(expr, op, lhs, rhs, env, expected)
             case ast.Chain(operands=operands, ops=ops):
-                lowered: list[ir.Expr] = []
+                terms: list[ir.Expr] = []
                 for i, operand in enumerate(operands):
                     # 'v in {1, 2}': the literal's elements take v's sort.
-                    elem = _unopt(lowered[-1].sort) if lowered else None
+                    elem = _unopt(terms[-1].sort) if terms else None
                     want = ir.SetSort(elem) if elem is not None and ops[i - 1] == "in" \
                         and isinstance(operand, ast.SetLit) and ir.is_finite_scalar(elem) else None
-                    lowered.append(self.expr(operand, env, want))
+                    terms.append(self.expr(operand, env, want))
                 parts = [self._compare(op, a, b, expr.span)
-                         for op, a, b in zip(ops, lowered, lowered[1:])]
+                         for op, (a, b) in zip(ops, itertools.pairwise(terms), strict=True)]
                 result = parts[0]
                 for part in parts[1:]:
                     result = ir.Binary("and", result, part, ir.BOOL, expr.span)
@@ -822,7 +823,7 @@ class _Checker:
             _fail(f"def '{func}' takes {_arguments(len(decl.params))}, not {len(args)}",
                   expr.span)
         inner = _Env(in_init=env.in_init, in_action=env.in_action, calls=env.calls + (func,))
-        for param, arg in zip(decl.params, args):
+        for param, arg in zip(decl.params, args, strict=True):
             psort = self._sort(param.sort)
             inner = inner.bind(param.name, self.coerce(self.expr(arg, env, psort), psort,
                                                        arg.span))
@@ -895,8 +896,8 @@ class _Checker:
             if binder.name in names:
                 _fail(f"'{binder.name}' is bound twice in one quantifier", binder.span)
             names.add(binder.name)
-            sort = self._finite_sort(binder.sort, binder.span)
-            local = ir.Local(self.fresh(binder.name), sort, binder.span)
+            local = ir.Local(self.fresh(binder.name),
+                             self._finite_sort(binder.sort, binder.span), binder.span)
             locals_.append(local)
             env = env.bind(binder.name, local)
         lowered = self.cond(body, env)

@@ -8,6 +8,7 @@ holds the table, and the test suite parses every example in it.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -406,7 +407,7 @@ def _describe_terminal(name: str) -> str:
     return f"'{pattern.value}'" if pattern.type == "str" else name.lower().strip("_")
 
 
-def _describe_expected(expected: set[str]) -> str:
+def _describe_expected(expected: Iterable[str]) -> str:
     names = sorted({_describe_terminal(e) for e in expected}, key=lambda n: (n[0] == "'", n))
     if len(names) > 6:
         names = names[:6] + ["..."]
@@ -485,7 +486,8 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str) -> SpecError:
     if known:
         return SpecError(str(known), span)
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else "?"
+        pos = err.pos_in_stream
+        char = text[pos] if pos is not None and pos < len(text) else "?"
         return SpecError(f"unexpected character '{char}'", span)
     if isinstance(err, UnexpectedEOF):
         return SpecError(f"the file ends too early; expected {_describe_expected(err.expected)}",

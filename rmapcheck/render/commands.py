@@ -42,13 +42,15 @@ def state_difference(instance: Instance, expected: State, got: State, limit: int
     diffs: list[str] = []
     for name, rng in instance.layout.items():
         sort = rng.var.value
+        pairs: list[tuple[tuple[Any, ...], Any, Any]]
         if not rng.var.keys:
             pairs = [((), a[name], b[name])]
         else:
             pairs = [(k, a[name][k], b[name][k]) for k in rng.keys]
         for key, x, y in pairs:
             if x != y:
-                parts = [format_value(instance, s, v) for s, v in zip(rng.var.keys, key)]
+                parts = [format_value(instance, s, v)
+                         for s, v in zip(rng.var.keys, key, strict=True)]
                 where = f"{name}[{', '.join(parts)}]" if parts else name
                 diffs.append(f"{where} is {format_value(instance, sort, x)} in the spec but "
                              f"{format_value(instance, sort, y)} in the trace")

@@ -226,7 +226,7 @@ class WalkVisit:
 
     proc: Any
     vma: Vma
-    address: int | None
+    address: int  # a walk whose address function gives no value is no walk (see below)
     in_vma: bool
     pte: Any  # the frame the pte at address maps, or None
     found: bool
@@ -294,7 +294,8 @@ def _location(machine: Evaluator, read: ir.Expr, state: State,
             return None
         keys.append(value)
     rng = instance.layout[base.var]
-    parts = [format_value(instance, sort, value) for sort, value in zip(rng.var.keys, keys)]
+    parts = [format_value(instance, sort, value)
+             for sort, value in zip(rng.var.keys, keys, strict=True)]
     text = f"{base.var}[{', '.join(parts)}]" if parts else base.var
     text += "".join(f".{name}" for name in path)
     return Location(base.var, tuple(keys), tuple(path), text)
@@ -358,10 +359,10 @@ def _failing_leaf(machine: Evaluator, expr: ir.Expr, state: State, env: dict[str
                 domains = [instance.values(v.sort) for v in vars_]
                 for combo in itertools.product(*domains):
                     trial = dict(env)
-                    trial.update({v.name: value for v, value in zip(vars_, combo)})
+                    trial.update({v.name: value for v, value in zip(vars_, combo, strict=True)})
                     if _eval(machine, body, state, trial) is False:
                         env.update(trial)
-                        bindings.extend(zip(vars_, combo))
+                        bindings.extend(zip(vars_, combo, strict=True))
                         expr = body
                         break
                 else:
@@ -456,7 +457,7 @@ def _bound(bindings: list[tuple[ir.Local, Any]], sort: ir.Sort) -> Any:
 
 
 def _call(machine: Evaluator, fn: ir.Function, state: State, args: tuple[Any, ...]) -> Any:
-    env = {p.name: a for p, a in zip(fn.params, args)}
+    env = {p.name: a for p, a in zip(fn.params, args, strict=True)}
     return machine.eval_expr(fn.body, state, env)
 
 
@@ -520,18 +521,18 @@ def _explain_rmap(machine: Evaluator, layout: VmLayout, trace: Trace,
     # the diagnosis: what the walk did, and which metadata went stale when
     if out.missed is not None:
         p, v, f = out.missed
-        vma = view.vma_of(p, v)
-        where = f" in {fmt_p(p)}'s VMA {vma.range()}" if vma else ""
+        home = view.vma_of(p, v)
+        where = f" in {fmt_p(p)}'s VMA {home.range()}" if home else ""
         line = f"the walk from {fmt_f} misses the pte of {fmt_p(p)} at page {v}{where}"
         if out.walk is not None:
-            mine = [w for w in out.walk if w.proc == p and vma is not None
-                    and w.vma.start == vma.start]
+            mine = [w for w in out.walk if w.proc == p and home is not None
+                    and w.vma.start == home.start]
             if mine:
                 line += f": it looks at address {mine[0].address} there"
             elif not out.walk:
                 line += ": it visits no VMA at all"
             else:
-                line += f": it never looks into {fmt_p(p)}'s VMA {vma.range() if vma else ''}"
+                line += f": it never looks into {fmt_p(p)}'s VMA {home.range() if home else ''}"
         out.diagnosis.append(line)
         pte_loc = Location("pte", (p, v), (), f"pte[{fmt_p(p)}, {v}]")
         try:

@@ -97,7 +97,7 @@ def _generic_lines(instance: Any, state: State) -> list[str]:
             default = instance.decode_value(sort, instance.default(sort))
             if entry == default:
                 continue
-            parts = [format_value(instance, s, k) for s, k in zip(rng.var.keys, key)]
+            parts = [format_value(instance, s, k) for s, k in zip(rng.var.keys, key, strict=True)]
             lines.append(f"{name}[{', '.join(parts)}] = {format_value(instance, sort, entry)}")
     return lines
 
@@ -245,8 +245,8 @@ def build_scene(machine: Any, trace: Trace, violated: str | None,
             edges.append(Edge(fid, sid, "spurious",
                               "the walk finds this pte, which maps another frame"))
         for proc in procs:
-            for vma in proc.vmas:
-                for s in vma.slots:
+            for vbox in proc.vmas:
+                for s in vbox.slots:
                     if ex.missed and s.id == f"{fp(ex.missed[0])}.{ex.missed[1]}":
                         s.highlight = True
                     if ex.spurious and s.id == f"{fp(ex.spurious[0])}.{ex.spurious[1]}":

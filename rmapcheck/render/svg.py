@@ -136,7 +136,7 @@ def scene_to_svg(scene: Scene, element_id: str = "") -> str:
                      f'height="{h}" rx="10" fill="#fafafa" stroke="#555"{dash}/>')
         col1_w = max(col1_w, box_w + 2 * PAD)
         y = inner_y + PAD
-    height = y
+    height: float = y
     # ---- column 2: pages
     fx = left + col1_w + GAP
     fy = PAD + 22 + PAD

@@ -68,7 +68,8 @@ def format_key(instance: Instance, var: str, key: tuple[Any, ...]) -> str:
     rng = instance.layout[var]
     if not key:
         return var
-    parts = [format_value(instance, sort, value) for sort, value in zip(rng.var.keys, key)]
+    parts = [format_value(instance, sort, value)
+             for sort, value in zip(rng.var.keys, key, strict=True)]
     return f"{var}[{', '.join(parts)}]"
 
 
@@ -211,14 +212,14 @@ def _vma_changes(instance: Instance, layout: VmLayout, who: str,
         if a in done_old or a in done_new:
             continue
         before, after = o[a], n[a]
-        parts = []
+        what: list[str] = []
         if before.end != after.end:
             verb = "shrank" if after.end < before.end else "grew"
-            parts.append(f"{verb} to {after.range()}")
+            what.append(f"{verb} to {after.range()}")
         extra = field_diff(before, after)
         if extra:
-            parts.append(extra)
-        lines.append(f"{who}: VMA {before.range()} " + ", ".join(parts))
+            what.append(extra)
+        lines.append(f"{who}: VMA {before.range()} " + ", ".join(what))
     for a in removed:
         if a not in done_old:
             lines.append(f"{who}: VMA {o[a].range()} unmapped")
@@ -274,7 +275,7 @@ def vm_changes(instance: Instance, layout: VmLayout, before: State, after: State
                          f"{'write-protected' if n[k].wp else 'writable again'}")
     # pages
     rec = layout.page_rec
-    for before_page, after_page in zip(old.pages, new.pages):
+    for before_page, after_page in zip(old.pages, new.pages, strict=True):
         if before_page.fields == after_page.fields:
             continue
         name = f"page[{ff(after_page.frame)}]"

@@ -308,8 +308,10 @@ class Search:
         for k in range(u.depth, depth + 1):
             if k > 0 and u.depth < k:
                 frame = u.extend()
-                self._resolve(self.pending("step"), k,
-                              lambda t, frame=frame: frame.fails.get(t.name, FALSE))
+                def step_fails(t: Target, frame: Frame = frame) -> z3.BoolRef:
+                    return frame.fails.get(t.name, FALSE)
+
+                self._resolve(self.pending("step"), k, step_fails)
                 u.commit(k - 1)
                 # What no step k can do is a fact about every path: telling the
                 # solver prunes the deeper queries (sound: each prefix of a path
@@ -317,12 +319,17 @@ class Search:
                 for t in self.pending("step"):
                     self.checker.add(not_(frame.fails.get(t.name, FALSE)))
             xs = u.states[k]
-            self._resolve(self.pending("state"), k,
-                          lambda t, xs=xs: self._bad_state(t, xs))
+            def bad_state(t: Target, xs: list[z3.ExprRef] = xs) -> z3.BoolRef:
+                return self._bad_state(t, xs)
+
+            self._resolve(self.pending("state"), k, bad_state)
             for t in self.pending("state"):
                 self.checker.add(not_(self._bad_state(t, xs)))
-            self._resolve(self.pending("witness"), k,
-                          lambda t, xs=xs: self.enc.holds_at(t.prop, xs))  # type: ignore[arg-type]
+            def holds(t: Target, xs: list[z3.ExprRef] = xs) -> z3.BoolRef:
+                # a witness target always carries its property
+                return self.enc.holds_at(t.prop, xs)  # type: ignore[arg-type]
+
+            self._resolve(self.pending("witness"), k, holds)
             if self.error is not None:
                 break
             explored = k

@@ -60,7 +60,7 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, assert_never
+from typing import Any, Literal, TypeAlias, assert_never
 
 import z3
 
@@ -318,7 +318,8 @@ class Opt:
     raw: z3.ExprRef | None = None
 
 
-Val = z3.ExprRef | Rec | Opt
+# z3 has no type information, so mypy sees this as an alias only when told
+Val: TypeAlias = z3.ExprRef | Rec | Opt
 
 
 @dataclass
@@ -510,12 +511,12 @@ class Encoder:
 
     def state_consts(self, tag: str) -> list[z3.ExprRef]:
         return [z3.Const(f"{tag}|{name}", leaf.z3sort())
-                for name, leaf in zip(self.slot_names, self.leaves)]
+                for name, leaf in zip(self.slot_names, self.leaves, strict=True)]
 
     def domain(self, xs: Sequence[z3.ExprRef]) -> z3.BoolRef:
         """``xs`` is a well-formed state: every slot in its sort, absent records
         canonical. Needed where a state is not computed from the initial one."""
-        parts = [leaf.domain(x) for leaf, x in zip(self.leaves, xs)]
+        parts = [leaf.domain(x) for leaf, x in zip(self.leaves, xs, strict=True)]
         for presence, fields in self.canon:
             parts.append(z3.Implies(
                 z3.Not(xs[presence]),
@@ -523,14 +524,14 @@ class Encoder:
         return and_(*parts)
 
     def state_literal(self, state: Sequence[Any]) -> list[z3.ExprRef]:
-        return [leaf.to_z3(v) for leaf, v in zip(self.leaves, state)]
+        return [leaf.to_z3(v) for leaf, v in zip(self.leaves, state, strict=True)]
 
     def equal_states(self, xs: Sequence[z3.ExprRef], ys: Sequence[z3.ExprRef]) -> z3.BoolRef:
-        return and_(*[eq_(x, y) for x, y in zip(xs, ys)])
+        return and_(*[eq_(x, y) for x, y in zip(xs, ys, strict=True)])
 
     def decode_state(self, m: z3.ModelRef, xs: Sequence[z3.ExprRef]) -> tuple[Any, ...]:
         return tuple(leaf.from_z3(m.eval(x, model_completion=True))
-                     for leaf, x in zip(self.leaves, xs))
+                     for leaf, x in zip(self.leaves, xs, strict=True))
 
     # ------------------------------------------------------------ values
 
@@ -622,7 +623,7 @@ class Encoder:
             case ir.RecordSort(fields=fields):
                 assert isinstance(val, Rec), (sort, val)
                 out: list[z3.ExprRef] = []
-                for (_, fsort), fval in zip(fields, val.fields):
+                for (_, fsort), fval in zip(fields, val.fields, strict=True):
                     out.extend(self.dump(fsort, fval))
                 return out
             case ir.OptionSort(inner=ir.RecordSort() as rec):
@@ -644,7 +645,8 @@ class Encoder:
         if is_f(c):
             return b
         if isinstance(a, Rec) and isinstance(b, Rec):
-            return Rec(a.sort, tuple(self.merge(c, x, y) for x, y in zip(a.fields, b.fields)))
+            return Rec(a.sort, tuple(self.merge(c, x, y)
+                                     for x, y in zip(a.fields, b.fields, strict=True)))
         if isinstance(a, Opt) and isinstance(b, Opt):
             raw = None
             if a.raw is not None and b.raw is not None and a.sort == b.sort:
@@ -657,7 +659,7 @@ class Encoder:
 
     def equal(self, a: Val, b: Val) -> z3.BoolRef:
         if isinstance(a, Rec) and isinstance(b, Rec):
-            return and_(*[self.equal(x, y) for x, y in zip(a.fields, b.fields)])
+            return and_(*[self.equal(x, y) for x, y in zip(a.fields, b.fields, strict=True)])
         if isinstance(a, Opt) and isinstance(b, Opt):
             if a.raw is not None and b.raw is not None and a.sort == b.sort:
                 return eq_(a.raw, b.raw)
@@ -701,7 +703,7 @@ class Encoder:
                 assert isinstance(val, Rec)
                 lit = dict(expr.fields) if isinstance(expr, ir.RecordLit) else {}
                 return and_(*[self.fits(fsort, fval, lit.get(fname), env)
-                              for (fname, fsort), fval in zip(fields, val.fields)])
+                              for (fname, fsort), fval in zip(fields, val.fields, strict=True)])
             case _:
                 return TRUE
 
@@ -751,7 +753,7 @@ class Encoder:
         and the run-time error condition (a key outside its sort)."""
         choices: list[list[tuple[int, z3.BoolRef]]] = []
         errs: list[z3.BoolRef] = []
-        for sort, k, e in zip(sorts, keys, exprs):
+        for sort, k, e in zip(sorts, keys, exprs, strict=True):
             values = self.inst.values(sort)
             c = concrete(k) if isinstance(sort, ir.BoolSort) else cint(k)
             if c is not None:
@@ -775,7 +777,7 @@ class Encoder:
         rng = self.inst.layout[var]
         out: list[tuple[z3.BoolRef, int]] = []
         for combo in itertools.product(*choices):
-            pos = sum(i * s for (i, _), s in zip(combo, rng.strides))
+            pos = sum(i * s for (i, _), s in zip(combo, rng.strides, strict=True))
             out.append((and_(*[c for _, c in combo]), rng.offset + pos * rng.width))
         return out
 
@@ -844,17 +846,17 @@ class Encoder:
             case ir.Binary():
                 return self._ev_binary(expr, env, store)
             case ir.Ite(cond=cond, then=then, else_=else_):
-                c, ec = self.ev(cond, env, store)
-                assert isinstance(c, z3.ExprRef)
-                if is_t(c):
+                test, ec = self.ev(cond, env, store)
+                assert isinstance(test, z3.ExprRef)
+                if is_t(test):
                     v, e = self.ev(then, env, store)
                     return v, or_(ec, e)
-                if is_f(c):
+                if is_f(test):
                     v, e = self.ev(else_, env, store)
                     return v, or_(ec, e)
                 a, ea = self.ev(then, env, store)
                 b, eb = self.ev(else_, env, store)
-                return self.merge(c, a, b), or_(ec, ite(c, ea, eb))  # type: ignore[arg-type]
+                return self.merge(test, a, b), or_(ec, ite(test, ea, eb))  # type: ignore[arg-type]
             case ir.Quant():
                 return self._ev_quant(expr, env, store)
             case ir.RecordLit(sort=sort, fields=fields):
@@ -959,8 +961,8 @@ class Encoder:
                 assert isinstance(a, z3.ExprRef) and isinstance(b, z3.ExprRef)
                 ca, cb = cint(a), cint(b)
                 if ca is not None and cb is not None:
-                    r = ca + cb if op == "add" else ca - cb if op == "sub" else ca * cb
-                    return self.num(r), err
+                    n = ca + cb if op == "add" else ca - cb if op == "sub" else ca * cb
+                    return self.num(n), err
                 if op == "add":
                     if cb == 0:
                         return a, err
@@ -1038,7 +1040,8 @@ class Encoder:
     def _instances(self, vars: Sequence[ir.Local]) -> list[dict[str, z3.ExprRef]]:
         out = []
         for combo in itertools.product(*[self.inst.values(v.sort) for v in vars]):
-            out.append({v.name: self.scalar_const(v.sort, x) for v, x in zip(vars, combo)})
+            out.append({v.name: self.scalar_const(v.sort, x)
+                        for v, x in zip(vars, combo, strict=True)})
         return out
 
     def _ev_quant(self, expr: ir.Quant, env: Env, store: Sequence[z3.ExprRef]
@@ -1082,10 +1085,10 @@ class Encoder:
                 values = self.inst.values(var.sort)
                 err = self._first_error(bodies, errs, False)  # type: ignore[arg-type]
                 present = or_(*bodies)  # type: ignore[arg-type]
-                inner: Val = self.default_val(var.sort)
-                for b, x in reversed(list(zip(bodies, values))):
-                    inner = ite(b, self.scalar_const(var.sort, x), inner)  # type: ignore[arg-type]
-                return self.wrap(sort, present, inner), err
+                chosen: Val = self.default_val(var.sort)
+                for b, x in reversed(list(zip(bodies, values, strict=True))):
+                    chosen = ite(b, self.scalar_const(var.sort, x), chosen)  # type: ignore[arg-type]
+                return self.wrap(sort, present, chosen), err
         assert_never(kind)
 
     @staticmethod
@@ -1131,7 +1134,7 @@ class Encoder:
                     return self.exec_block(else_, env, store, pc, acc)
                 s1 = self.exec_block(then, env, list(store), and_(pc, c), acc)  # type: ignore[arg-type]
                 s2 = self.exec_block(else_, env, list(store), and_(pc, not_(c)), acc)  # type: ignore[arg-type]
-                return [a if a.eq(b) else ite(c, a, b) for a, b in zip(s1, s2)]  # type: ignore[arg-type]
+                return [a if a.eq(b) else ite(c, a, b) for a, b in zip(s1, s2, strict=True)]  # type: ignore[arg-type]
             case ir.For(var=var, body=body):
                 for x in self.inst.values(var.sort):
                     inner = dict(env)
@@ -1213,7 +1216,7 @@ class Encoder:
         self.init_failures = tuple(name for name, cond in acc.failed.items()
                                    if is_t(z3.simplify(cond)))
         out = []
-        for leaf, term in zip(self.leaves, store):
+        for leaf, term in zip(self.leaves, store, strict=True):
             value = z3.simplify(term)
             if concrete(value) is None:
                 raise InternalError(f"initial state not concrete: {value}")
@@ -1242,7 +1245,7 @@ class Encoder:
         if term is None:
             term = self.prop_holds(prop, tr.cur)
             self._prop_cache[prop.name] = term
-        return z3.substitute(term, *zip(tr.cur, xs))  # type: ignore[return-value]
+        return z3.substitute(term, *zip(tr.cur, xs, strict=True))  # type: ignore[return-value]
 
     def error_at(self, prop: ir.Property, xs: Sequence[z3.ExprRef]) -> z3.BoolRef:
         """Evaluating ``prop`` on state ``xs`` hits a run-time error."""
@@ -1252,7 +1255,7 @@ class Encoder:
         if term is None:
             term = self.prop_value(prop, tr.cur)[1]
             self._prop_cache[key] = term
-        return z3.substitute(term, *zip(tr.cur, xs))  # type: ignore[return-value]
+        return z3.substitute(term, *zip(tr.cur, xs, strict=True))  # type: ignore[return-value]
 
     def param_leaf(self, param: ir.Local) -> Leaf:
         if not (ir.is_finite_scalar(param.sort) or (
@@ -1270,10 +1273,10 @@ class Encoder:
                       tag: str = "P") -> ActionEncoding:
         leaves = tuple(self.param_leaf(p) for p in action.params)
         params = tuple(z3.Const(f"{tag}|{action.name}.{p.name}", leaf.z3sort())
-                       for p, leaf in zip(action.params, leaves))
+                       for p, leaf in zip(action.params, leaves, strict=True))
         env: Env = {p.name: Binding(self.param_val(p, x), True)
-                    for p, x in zip(action.params, params)}
-        domain = and_(*[leaf.domain(x) for leaf, x in zip(leaves, params)])
+                    for p, x in zip(action.params, params, strict=True)}
+        domain = and_(*[leaf.domain(x) for leaf, x in zip(leaves, params, strict=True)])
         if any(not self.inst.values(p.sort) for p in action.params
                if ir.is_finite_scalar(p.sort)):
             domain = FALSE  # an empty parameter sort: the action never fires
@@ -1319,13 +1322,13 @@ class Encoder:
         tr = self.transition()
         sel = z3.Const(f"act{t}", self.int_sort())
         params = [tuple(z3.Const(f"{t}|{a.action.name}.{p.name}", leaf.z3sort())
-                        for p, leaf in zip(a.action.params, a.param_leaves))
+                        for p, leaf in zip(a.action.params, a.param_leaves, strict=True))
                   for a in tr.actions]
-        subst: list[tuple[z3.ExprRef, z3.ExprRef]] = list(zip(tr.cur, cur))
-        subst += list(zip(tr.nxt, nxt))
+        subst: list[tuple[z3.ExprRef, z3.ExprRef]] = list(zip(tr.cur, cur, strict=True))
+        subst += list(zip(tr.nxt, nxt, strict=True))
         subst.append((tr.sel, sel))
-        for a, ps in zip(tr.actions, params):
-            subst.extend(zip(a.params, ps))
+        for a, ps in zip(tr.actions, params, strict=True):
+            subst.extend(zip(a.params, ps, strict=True))
 
         def rename(e: z3.BoolRef) -> z3.BoolRef:
             return z3.substitute(e, *subst) if subst else e  # type: ignore[return-value]
@@ -1341,7 +1344,8 @@ class Encoder:
             raise InternalError(f"action selector {idx} out of range")
         a = tr.actions[idx]
         args = tuple((p.name, leaf.from_z3(m.eval(x, model_completion=True)))
-                     for p, leaf, x in zip(a.action.params, a.param_leaves, frame.params[idx]))
+                     for p, leaf, x in zip(a.action.params, a.param_leaves, frame.params[idx],
+                                           strict=True))
         return a.action, args
 
     # ------------------------------------------------------------ concrete use
@@ -1353,8 +1357,9 @@ class Encoder:
         (ERROR_PROP, None, ()). For self-checks and differential tests."""
         tr = self.transition()
         a = next(x for x in tr.actions if x.action.name == action)
-        subst = list(zip(tr.cur, self.state_literal(state)))
-        subst += [(x, leaf.to_z3(v)) for x, leaf, v in zip(a.params, a.param_leaves, args)]
+        subst = list(zip(tr.cur, self.state_literal(state), strict=True))
+        subst += [(x, leaf.to_z3(v))
+                  for x, leaf, v in zip(a.params, a.param_leaves, args, strict=True)]
 
         def value(e: z3.ExprRef) -> z3.ExprRef:
             return z3.simplify(z3.substitute(e, *subst))
@@ -1365,7 +1370,7 @@ class Encoder:
             return "disabled", None, ()
         failed = tuple(name for name, cond in a.fails.items()
                        if name != ERROR_PROP and is_t(value(cond)))
-        nxt = tuple(leaf.from_z3(value(e)) for leaf, e in zip(self.leaves, a.next))
+        nxt = tuple(leaf.from_z3(value(e)) for leaf, e in zip(self.leaves, a.next, strict=True))
         return "ok", nxt, failed
 
     def concrete_prop(self, prop: ir.Property, state: Sequence[Any]) -> bool | None:

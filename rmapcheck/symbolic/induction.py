@@ -129,7 +129,7 @@ class Inductor:
                 for j in range(i + 1, k + 1):
                     self.checker.add(not_(enc.equal_states(self.states[i], self.states[j])))
         tr = enc.transition()
-        rename = list(zip(tr.cur, self.states[-2]))
+        rename = list(zip(tr.cur, self.states[-2], strict=True))
 
         def sub(e: z3.ExprRef) -> z3.ExprRef:
             return z3.substitute(e, *rename)
@@ -137,7 +137,7 @@ class Inductor:
         # Per action, over the last pre-state: (enabled, failure conditions, post == next).
         self.last: list[tuple[ActionEncoding, z3.BoolRef, dict[str, z3.BoolRef], z3.BoolRef]] = []
         for a in tr.actions:
-            post = and_(*[eq_(y, sub(n)) for y, n in zip(self.states[-1], a.next)])
+            post = and_(*[eq_(y, sub(n)) for y, n in zip(self.states[-1], a.next, strict=True)])
             self.last.append((a, sub(and_(a.domain, a.ok)),
                               {n: sub(and_(a.domain, f)) for n, f in a.fails.items()}, post))
         self.assume_lits: dict[str, z3.BoolRef] = {}
@@ -171,7 +171,8 @@ class Inductor:
             if result == z3.sat:
                 assert m is not None
                 args = tuple((p.name, leaf.from_z3(m.eval(x, model_completion=True)))
-                             for p, leaf, x in zip(a.action.params, a.param_leaves, a.params))
+                             for p, leaf, x in zip(a.action.params, a.param_leaves, a.params,
+                                                   strict=True))
                 return result, self._cti(m, a, args, assumed), "", []
             if result == z3.unsat:
                 used |= self._core()
@@ -180,7 +181,7 @@ class Inductor:
             for values in itertools.product(*[self.enc.inst.values(p.sort)
                                               for p in a.action.params]):
                 inst_sub = [(x, leaf.to_z3(v)) for x, leaf, v
-                            in zip(a.params, a.param_leaves, values)]
+                            in zip(a.params, a.param_leaves, values, strict=True)]
                 one = z3.simplify(z3.substitute(cond, *inst_sub)) if inst_sub else cond
                 if is_f(one):
                     continue
@@ -189,12 +190,12 @@ class Inductor:
                 result, m, reason = self.checker.check(one, lits)
                 if result == z3.sat:
                     assert m is not None
-                    args = tuple((p.name, v) for p, v in zip(a.action.params, values))
+                    args = tuple((p.name, v) for p, v in zip(a.action.params, values, strict=True))
                     return result, self._cti(m, a, args, assumed), "", []
                 if result == z3.unknown:
                     return result, None, f"{reason} ({a.action.name}, split by arguments)", []
                 used |= self._core()
-        names = [p.name for p, lit in zip(assumed, lits) if lit.get_id() in used]
+        names = [p.name for p, lit in zip(assumed, lits, strict=True) if lit.get_id() in used]
         return z3.unsat, None, "", names
 
     def _core(self) -> set[int]:
@@ -428,12 +429,12 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
 
     ordered: list[tuple[str, Verdict]] = []
     for t in targets:
-        v = verdicts.get(t.name)
-        if v is None:
+        got = verdicts.get(t.name)
+        if got is None:
             raise InternalError(f"no verdict for {t.name}")
-        if t.name == ERROR_PROP and isinstance(v, Proved):
+        if t.name == ERROR_PROP and isinstance(got, Proved):
             continue  # shown only when run-time errors could not be excluded
-        ordered.append((t.name, v))
+        ordered.append((t.name, got))
     ordered.extend((n, v) for n, v in witness.items())
     if ctis:
         span_of = {a.name: a.span for a in model.actions}

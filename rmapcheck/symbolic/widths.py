@@ -119,9 +119,9 @@ class _Widths:
             case ir.Quant(kind=kind, vars=vars_, body=body):
                 inner = dict(env)
                 size = 1
-                for v in vars_:
-                    inner[v.name] = self.sort(v.sort)
-                    size *= len(self.inst.values(v.sort))
+                for local in vars_:
+                    inner[local.name] = self.sort(local.sort)
+                    size *= len(self.inst.values(local.sort))
                 self.expr(body, inner)
                 if kind == "count":
                     return self.note((0, size))

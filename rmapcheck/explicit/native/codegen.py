@@ -181,7 +181,7 @@ class Layout:
 
     # Python slot value <-> code
     def encode(self, state: tuple[Any, ...]) -> list[int]:
-        return [self._enc(s, v) for s, v in zip(self.sorts, state)]
+        return [self._enc(s, v) for s, v in zip(self.sorts, state, strict=True)]
 
     def _enc(self, sort: ir.Sort, v: Any) -> int:
         match sort:
@@ -193,7 +193,7 @@ class Layout:
                 return int(v)
 
     def decode(self, codes: Iterable[int]) -> tuple[Any, ...]:
-        return tuple(self._dec(s, c) for s, c in zip(self.sorts, codes))
+        return tuple(self._dec(s, c) for s, c in zip(self.sorts, codes, strict=True))
 
     def _dec(self, sort: ir.Sort, c: int) -> Any:
         match sort:
@@ -430,16 +430,17 @@ class Generator:
                 if not ba and not bb:
                     if len(a.srcs) == 1:
                         return CV([f"({cc.src} ? {a.src} : {b.src})"])
-                    return CV([f"({cc.src} ? {x} : {y})" for x, y in zip(a.srcs, b.srcs)])
+                    return CV([f"({cc.src} ? {x} : {y})"
+                               for x, y in zip(a.srcs, b.srcs, strict=True)])
                 names = [self.tmp() for _ in a.srcs]
                 out.emit(f"V {', '.join(names)};")
                 out.emit(f"if ({cc.src}) {{")
                 out.splice(ba, 1)
-                for n, x in zip(names, a.srcs):
+                for n, x in zip(names, a.srcs, strict=True):
                     out.emit(f"  {n} = {x};")
                 out.emit("} else {")
                 out.splice(bb, 1)
-                for n, y in zip(names, b.srcs):
+                for n, y in zip(names, b.srcs, strict=True):
                     out.emit(f"  {n} = {y};")
                 out.emit("}")
                 return CV(names)
@@ -450,11 +451,11 @@ class Generator:
                 slots: list[str | None] = [None] * width
                 consts: list[Any] = [None] * width
                 all_const = True
-                for name, value in fields:
+                for name, field_expr in fields:
                     field_sort = sort.field_sort(name)
                     off = self.instance.field_offset(sort, name)
                     w = self.width(field_sort)
-                    cv = self.ex(value, env, st, out)
+                    cv = self.ex(field_expr, env, st, out)
                     # Later fields must not change the meaning of earlier ones.
                     if not cv.const:
                         cv = self.materialize(cv, out)
@@ -572,7 +573,7 @@ class Generator:
                 if both:
                     same = a.value == b.value
                     return K(same if op != "ne" else not same)
-                parts = [f"({x} == {y})" for x, y in zip(a.srcs, b.srcs)]
+                parts = [f"({x} == {y})" for x, y in zip(a.srcs, b.srcs, strict=True)]
                 eq = parts[0] if len(parts) == 1 else "(" + " && ".join(parts) + ")"
                 return CV([eq if op != "ne" else f"(!{eq})"])
             case "lt" | "le" | "gt" | "ge":
@@ -661,7 +662,7 @@ class Generator:
         base = rng.offset
         terms: list[str] = []
         key_srcs: list[str] = []
-        for key, key_sort, stride in zip(keys, rng.var.keys, rng.strides):
+        for key, key_sort, stride in zip(keys, rng.var.keys, rng.strides, strict=True):
             step = stride * rng.width
             cv = self.ex(key, env, st, out)
             if cv.const:
@@ -765,7 +766,7 @@ class Generator:
         bodies: list[tuple[tuple[Any, ...], Block, CV]] = []
         for combo in itertools.product(*domains):
             inner = dict(env)
-            for v, value in zip(e.vars, combo):
+            for v, value in zip(e.vars, combo, strict=True):
                 inner[v.name] = K(value, v.sort)
             blk = Block()
             cv = self.ex(e.body, inner, st, blk)
@@ -873,7 +874,7 @@ class Generator:
         out.emit(f"V {r} = {init};")
         out.emit("{")
         depth = 0
-        for v, name in zip(e.vars, names):
+        for v, name in zip(e.vars, names, strict=True):
             out.emit("  " * (depth + 1) + self.loop_header(v.sort, name) + " {")
             depth += 1
         pad = "  " * (depth + 1)
@@ -959,7 +960,7 @@ class Generator:
             assert sort is not None
             slots = self.slot_sorts(sort)
             parts = []
-            for src, slot_sort in zip(cv.srcs, slots):
+            for src, slot_sort in zip(cv.srcs, slots, strict=True):
                 inner = slot_sort.inner if isinstance(slot_sort, ir.OptionSort) else slot_sort
                 if inner == target:
                     parts.append(f"({src} != {x} && {src} != {y})")
@@ -1061,7 +1062,7 @@ class Generator:
                     name = self.cname(var)
                     names = [name] if len(cv.srcs) == 1 else \
                         [f"{name}_{i}" for i in range(len(cv.srcs))]
-                    for n, src in zip(names, cv.srcs):
+                    for n, src in zip(names, cv.srcs, strict=True):
                         out.emit(f"V {n} = {src};")
                     env[var.name] = CV(names, sort=var.sort)
             case ir.Require(cond=cond):
@@ -1087,7 +1088,7 @@ class Generator:
                 raise Unsupported(f"statement {type(stmt).__name__}")
 
     def checked(self, cv: CV, value: ir.Expr, sort: ir.Sort, out: Block,
-                site_args: tuple[Any, ...], var: str | None,
+                site_args: tuple[ir.Span, str, ir.Sort | None], var: str | None,
                 path: tuple[str, ...] = ()) -> CV:
         """``cv`` after a check that it belongs to ``sort`` (compile.checked)."""
         if self.trusted(value, sort):
@@ -1096,11 +1097,11 @@ class Generator:
         sorts = self.slot_sorts(sort)
         if cv.const:
             slots = cv.value if width > 1 else (cv.value,)
-            if all(self.instance.contains(s, v) for s, v in zip(sorts, slots)):
+            if all(self.instance.contains(s, v) for s, v in zip(sorts, slots, strict=True)):
                 return cv
         site = self.fault(*site_args, var=var, path=path)
         cv = self.materialize(cv, out)
-        for src, s in zip(cv.srcs, sorts):
+        for src, s in zip(cv.srcs, sorts, strict=True):
             cond = self.contains_c(s, src)
             if cond != "1":
                 out.emit(f"if (!{cond}) {self.fire(site, src)}")
@@ -1146,7 +1147,7 @@ class Generator:
         sorts = self.slot_sorts(sort)
         if len(sorts) > 1 and not cv.const:
             cv = self.materialize(cv, out)  # read everything before writing
-        for i, (src, s) in enumerate(zip(cv.srcs, sorts)):
+        for i, (src, s) in enumerate(zip(cv.srcs, sorts, strict=True)):
             out.emit(f"t[{self.at(a, offset + i)}] = {self.enc(s, src)};")
 
     # ------------------------------------------------------------ functions
@@ -1320,7 +1321,7 @@ class Generator:
                     digest = hashlib.sha256(repr((var.name, o, plain_key)).encode()).digest()
                     tags.append(int.from_bytes(digest[:8], "little"))
                     self.slot_info.append((kinds[-1], sorts_[-1], goffs[-1],
-                                           list(zip(ks, ki, kst)), tags[-1]))
+                                           list(zip(ks, ki, kst, strict=True)), tags[-1]))
         assert len(kinds) == L.n
         sizes = [len(inst.values(s)) for s in self.symmetric]
         maxn = max(sizes, default=1)
@@ -1399,7 +1400,7 @@ class Generator:
         for i, (kind, b, goff, keys, tag) in enumerate(self.slot_info):
             if kind == 0:
                 continue  # packed with its entry above
-            body: list[str] = [f"unsigned code = s[{i}];", "uint64_t v; int vi = -1;"]
+            body = [f"unsigned code = s[{i}];", "uint64_t v; int vi = -1;"]
             if kind == 0:
                 body.append("v = code;")
             elif kind in (1, 2):

@@ -132,7 +132,10 @@ class NativeInstance:
         slots = self.layout.n
         for k in range(n):
             nf = failed[k * width]
-            out.append((iids[k], self.layout.decode(states[k * slots:(k + 1) * slots]),
+            # a slice of a ctypes array of a simple type is a list of ints, not of
+            # _SimpleCData as typeshed has it
+            codes = states[k * slots:(k + 1) * slots]
+            out.append((iids[k], self.layout.decode(codes),  # type: ignore[arg-type]
                         tuple(failed[k * width + 1:k * width + 1 + nf])))
         return out
 
