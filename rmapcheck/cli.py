@@ -202,6 +202,10 @@ def _run(args: argparse.Namespace) -> int:
     return worst
 
 
+def _log_line(line: str) -> None:
+    sys.stderr.write(line + "\n")
+
+
 def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -225,7 +229,7 @@ def _report(args: argparse.Namespace) -> int:
         return errors.EXIT_OK
     reports = report_models(paths, prove=not args.no_prove, solver_timeout=args.solver_timeout,
                             budget=args.budget,
-                            log=lambda line: sys.stderr.write(line + "\n"))
+                            log=_log_line)
     catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
     write_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)
     print(f"wrote {Path(args.docs) / 'PROPERTIES.md'} and {catalogue}")

@@ -180,7 +180,8 @@ def _verdict_cell(report: ModelReport, verdict: Verdict, name: str = "") -> str:
         case Holds(bound=bound):
             return f"holds ({bound.describe()})"
         case Violated() as violated:
-            return f"**violated** after {len(violated.trace)} steps: {_trace_brief(report, violated)}"
+            brief = _trace_brief(report, violated)
+            return f"**violated** after {len(violated.trace)} steps: {brief}"
         case Unknown(reason=reason):
             return f"unknown ({reason})"
     raise AssertionError(verdict)
