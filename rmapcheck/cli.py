@@ -341,7 +341,8 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
     else:
         from rmapcheck.symbolic.bmc import bmc
 
-        result = bmc(instance, args.depth, solver_timeout=args.solver_timeout)
+        result = bmc(instance, args.depth, solver_timeout=args.solver_timeout,
+                     stop_at_first=True)
     for _, violation in result.violations:
         replay(machine, violation.trace)
     _write_artifacts(machine, result, args)

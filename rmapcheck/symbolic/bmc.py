@@ -294,6 +294,9 @@ class Search:
     # A spec run-time error ends the search (the spec is undefined there).
     error: SpecRuntimeError | None = None
     error_depth: int = 0
+    # As the explicit engine's default: the depth of the first violation is
+    # searched to the end (every property violated there is reported), no further.
+    stop_at_first: bool = False
 
     def __post_init__(self) -> None:
         self.unrolling = Unrolling(self.enc, self.checker)
@@ -334,6 +337,9 @@ class Search:
                 break
             explored = k
             if not any(self.pending(kind) for kind in ("state", "step", "witness")):
+                break
+            if self.stop_at_first and any(isinstance(v, Violated)
+                                          for v in self.verdicts.values()):
                 break
         return explored
 
@@ -409,7 +415,7 @@ class Search:
 
 
 def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
-        solver_timeout: float | None = None) -> Result:
+        solver_timeout: float | None = None, stop_at_first: bool = False) -> Result:
     """Bounded model checking to ``depth`` steps.
 
     Every property and assertion named in ``props`` (all when None) gets a
@@ -421,7 +427,8 @@ def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
     start = time.monotonic()
     enc = Encoder(instance)
     targets = select_targets(instance.model, props)
-    search = Search(enc, Checker(solver_timeout), targets, Replayer(instance))
+    search = Search(enc, Checker(solver_timeout), targets, Replayer(instance),
+                    stop_at_first=stop_at_first)
     enc.transition()
     encode_seconds = time.monotonic() - start
     explored = search.run(depth)
