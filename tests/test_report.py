@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
 from rmapcheck.report import (
@@ -61,3 +63,15 @@ def test_catalogue_table_is_spliced_between_its_markers(tmp_path: Path) -> None:
     assert stale_models(properties, paths, catalogue) == []
     catalogue.write_text("`rmapcheck report` (rmapcheck 0.1.0, digest `0123456789abcdef`)")
     assert stale_models(properties, paths, catalogue) == [str(catalogue)]
+
+
+def test_committed_documents_are_up_to_date() -> None:
+    """`rmapcheck report --check`: docs/PROPERTIES.md and the table of
+    models/README.md were generated from the models as they are (regenerate
+    them with `rmapcheck report` when a spec or a default bound changes)."""
+    root = models_dir().parent
+    if not (root / "pyproject.toml").exists():
+        pytest.skip("the models are installed, not in a checkout with its docs/")
+    properties = root / "docs" / "PROPERTIES.md"
+    catalogue = models_dir() / "README.md"
+    assert stale_models(properties, None, catalogue) == []
