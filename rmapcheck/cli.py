@@ -214,11 +214,11 @@ def _report(args: argparse.Namespace) -> int:
     from rmapcheck.resources import models_dir
 
     paths = [resolve_spec_path(f) for f in args.files] or None
+    catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
     if args.check:
         from rmapcheck.report import stale_models
 
         properties = Path(args.docs) / "PROPERTIES.md"
-        catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
         changed = stale_models(properties, paths, None if paths else catalogue)
         if changed:
             sys.stderr.write(f"rmapcheck: the generated documents are stale for "
@@ -230,7 +230,6 @@ def _report(args: argparse.Namespace) -> int:
     reports = report_models(paths, prove=not args.no_prove, solver_timeout=args.solver_timeout,
                             budget=args.budget,
                             log=_log_line)
-    catalogue = Path(args.catalogue) if args.catalogue else models_dir() / "README.md"
     write_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)
     print(f"wrote {Path(args.docs) / 'PROPERTIES.md'} and {catalogue}")
     return errors.EXIT_OK
@@ -370,8 +369,9 @@ def _auto_search(machine: Any, kwargs: dict[str, Any], max_states: int | None) -
         return bfs.search(machine, **kwargs)
     start = time.monotonic()
     quick = bfs.search(machine, **{**kwargs, "max_states": QUICK_STATES})
-    stopped = dict(quick.stats.extra).get("stopped", "")
-    if not (isinstance(stopped, str) and stopped.startswith("state limit")):
+    # Fewer states: it finished, or another limit ended it; a violation is
+    # the answer (the search stops at the first).
+    if quick.stats.states < QUICK_STATES or quick.violations:
         return quick
     rest = dict(kwargs)
     if rest.get("timeout") is not None:

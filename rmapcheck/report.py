@@ -72,19 +72,6 @@ def expected_of(doc: str) -> str:
     return _doc_field(doc, "Expected")
 
 
-def _explicit_search() -> Callable[..., Result]:
-    try:
-        from rmapcheck.explicit import native
-
-        if native.available():
-            return native.search  # type: ignore[no-any-return]
-    except ImportError:
-        pass
-    from rmapcheck.explicit.bfs import search
-
-    return search
-
-
 # A design whose state space is too large to finish reports how deep every
 # behaviour was explored within this many states (a count, not a time, so
 # that the generated documents are the same on every machine).
@@ -99,11 +86,12 @@ def run_model(path: Path, prove: bool = True, solver_timeout: float = 30.0,
               budget: int = SEARCH_BUDGET,
               log: Callable[[str], None] | None = None) -> ModelReport:
     from rmapcheck.explicit.machine import Machine
+    from rmapcheck.explicit.native import fastest_search
 
     model = load_model(path)
     instance = Instance(model)
     machine = Machine(instance)
-    search = _explicit_search()
+    search = fastest_search()
     started = time.monotonic()
     explicit = search(machine, stop_at_first=expects_violation(path, model), max_states=budget)
     if explicit.violations:
@@ -167,12 +155,15 @@ def _trace_brief(report: ModelReport, verdict: Violated) -> str:
     return ", ".join(steps) if steps else "the initial state"
 
 
-def _verdict_cell(report: ModelReport, verdict: Verdict, name: str = "") -> str:
-    if name and _kind(report.model, name) == "sometimes" and isinstance(verdict, Holds):
-        witnesses = dict(dict(report.explicit.stats.extra).get("witnesses", ()))
-        if name in witnesses:
-            return f"witnessed (reached in {len(witnesses[name])} steps)"
-        return f"witnessed (within {verdict.bound.depth} steps)"
+def _verdict_cell(report: ModelReport, result: Result, name: str) -> str:
+    """The verdict ``result`` (the explicit search or the proofs) gives ``name``."""
+    from rmapcheck.render.text import reached_in
+
+    verdict = result.verdict(name)
+    if _kind(report.model, name) == "sometimes" and isinstance(verdict, Holds):
+        steps = result.witness_steps(name, verdict)
+        if steps is not None:
+            return f"witnessed ({reached_in(steps)})"
     match verdict:
         case Proved(method=method, lemmas=lemmas):
             extra = f"; lemmas {', '.join(lemmas)}" if lemmas else ""
@@ -235,8 +226,9 @@ def render_properties(reports: Sequence[ModelReport]) -> str:
         for name in names:
             explicit, proof = _best(report, name)
             kind = _kind(model, name)
-            cells = [_verdict_cell(report, explicit, name) if explicit else "",
-                     _verdict_cell(report, proof, name) if proof else "not run"]
+            cells = [_verdict_cell(report, report.explicit, name) if explicit else "",
+                     _verdict_cell(report, report.proofs, name)
+                     if proof and report.proofs else "not run"]
             out.append(f"| `{name}` | {kind} | {cells[0]} | {cells[1]} |")
         out.append("")
     return "\n".join(out)

@@ -134,3 +134,10 @@ class Result:
     @property
     def unknowns(self) -> list[tuple[str, Unknown]]:
         return [(n, v) for n, v in self.verdicts if isinstance(v, Unknown)]
+
+    def witness_steps(self, prop: str, verdict: Holds) -> int | None:
+        """How many steps reached the witnessed ``sometimes`` property: the
+        length of its trace where the engine keeps one, else the depth its
+        bound stops at (BMC's bound is the depth where it found the witness)."""
+        traces = dict(dict(self.stats.extra).get("witnesses", ()))
+        return len(traces[prop]) if prop in traces else verdict.bound.depth

@@ -20,7 +20,6 @@ millions of states run only with RMAPCHECK_SLOW=1.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import pytest
 
 from rmapcheck.explicit import bfs
 from rmapcheck.explicit.machine import Machine
+from rmapcheck.explicit.native import fastest_search
 from rmapcheck.frontend import load_model
 from rmapcheck.frontend.check import bundled_models
 from rmapcheck.instance import Instance
@@ -39,18 +39,7 @@ from rmapcheck.trace import Holds, Result, Violated
 SLOW = bool(os.environ.get("RMAPCHECK_SLOW"))
 
 
-def _engine() -> Callable[..., Result]:
-    try:
-        from rmapcheck.explicit import native
-
-        if native.available():
-            return native.search  # type: ignore[no-any-return]
-    except ImportError:
-        pass
-    return bfs.search
-
-
-search = _engine()
+search = fastest_search()
 
 
 def machine(name: str, **consts: int) -> Machine:

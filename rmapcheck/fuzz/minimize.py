@@ -125,6 +125,12 @@ def minimize(machine: Any, failure: FuzzFailure,
             size //= 2
         return changed
 
+    def renamed(part: Sequence[Move], sort: Any, mapping: dict[Any, Any]) -> list[Move]:
+        """``part`` with every argument of ``sort`` renamed by ``mapping``."""
+        return [(a, tuple((n, mapping.get(v, v) if sorts[a][n] == sort
+                           and type(v) is int else v) for n, v in args))
+                for a, args in part]
+
     def rename_values() -> bool:
         """One value replaced by a smaller one wherever it appears with its
         sort (p1 becomes p0 in every step: the fork that made p1 goes)."""
@@ -133,11 +139,6 @@ def minimize(machine: Any, failure: FuzzFailure,
         used = sorted({(str(sorts[a][n]), sorts[a][n], v) for a, args in moves
                        for n, v in args if isinstance(v, int)},
                       key=lambda t: (t[0], -int(t[2])))
-        def renamed(sort: Any, mapping: dict[Any, Any]) -> list[Move]:
-            return [(a, tuple((n, mapping.get(v, v) if sorts[a][n] == sort
-                               and type(v) is int else v) for n, v in args))
-                    for a, args in moves]
-
         for _, sort, value in used:
             done = False
             for smaller in values_of(sort):
@@ -145,17 +146,12 @@ def minimize(machine: Any, failure: FuzzFailure,
                     break
                 # value -> smaller everywhere, or the two exchanged
                 for mapping in ({value: smaller}, {value: smaller, smaller: value}):
-                    found = run(renamed(sort, mapping))
+                    found = run(renamed(moves, sort, mapping))
                     if better(found):
                         assert found is not None
                         best, moves, changed, done = found, moves_of(found), True, True
                         break
         return changed
-
-    def renamed(part: Sequence[Move], sort: Any, old: Any, new: Any) -> list[Move]:
-        return [(a, tuple((n, new if v == old and type(v) is int
-                           and sorts[a][n] == sort else v) for n, v in a_args))
-                for a, a_args in part]
 
     def fold_steps() -> bool:
         """A step deleted, its source value renamed to its target before
@@ -168,8 +164,8 @@ def minimize(machine: Any, failure: FuzzFailure,
                      if m != n and type(x) is int and type(y) is int and x != y
                      and sorts[action][m] == sorts[action][n]]
             for sort, x, y in pairs:
-                for candidate in (renamed(moves[:i], sort, x, y) + list(moves[i + 1:]),
-                                  list(moves[:i]) + renamed(moves[i + 1:], sort, y, x)):
+                for candidate in (renamed(moves[:i], sort, {x: y}) + list(moves[i + 1:]),
+                                  list(moves[:i]) + renamed(moves[i + 1:], sort, {y: x})):
                     found = run(candidate)
                     if better(found):
                         assert found is not None

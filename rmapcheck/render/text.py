@@ -437,6 +437,10 @@ def verdict_word(verdict: Verdict, style: Style) -> str:
     raise AssertionError(verdict)
 
 
+def reached_in(steps: int) -> str:
+    return f"reached in {steps} step{'s' if steps != 1 else ''}"
+
+
 def format_result(machine: Evaluator, result: Result, style: Style | None = None,
                   timing: bool = True) -> str:
     style = style or Style(False)
@@ -468,8 +472,6 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
             out.append(style.bold(f"{model.name}: no property is violated") +
                        f"  ({result.engine}, {consts})")
     out.append("")
-    witness_steps = {name: len(trace) for name, trace in
-                     dict(stats.extra).get("witnesses", ())}
     for name, verdict in result.verdicts:
         kind = _kind_of(model, name)
         word = verdict_word(verdict, style)
@@ -479,9 +481,9 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
         line = f"  {word:<9} {kind + ' ' if kind else ''}{name}"
         match verdict:
             case Holds(bound=bound) if kind == "sometimes":
-                steps = witness_steps.get(name, bound.depth)
-                line += style.dim(f"  (reached in {steps} step{'s' if steps != 1 else ''})"
-                                  if steps is not None else f"  ({bound.describe()})")
+                steps = result.witness_steps(name, verdict)
+                line += style.dim(f"  ({reached_in(steps)})" if steps is not None
+                                  else f"  ({bound.describe()})")
             case Holds(bound=bound):
                 line += style.dim(f"  ({bound.describe()})")
             case Proved(method=method, lemmas=lemmas):

@@ -10,6 +10,6 @@ the Python engine with the reason in the result's statistics.
 """
 
 from rmapcheck.explicit.native.codegen import Unsupported
-from rmapcheck.explicit.native.driver import ENGINE, available, prepare, search
+from rmapcheck.explicit.native.driver import ENGINE, available, fastest_search, prepare, search
 
-__all__ = ["ENGINE", "Unsupported", "available", "prepare", "search"]
+__all__ = ["ENGINE", "Unsupported", "available", "fastest_search", "prepare", "search"]
