@@ -9,6 +9,7 @@ unless RMAPCHECK_DEBUG is set.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -146,9 +147,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ReaderGone:
+    """Standard output that outlives its reader: after ``rmapcheck verify X |
+    head`` closes the pipe, the rest of the output is dropped and the command
+    still ends with its verdict's exit code, not a broken-pipe error."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._gone = False
+
+    def _drop(self) -> None:
+        self._gone = True
+        with contextlib.suppress(OSError, ValueError):
+            # what the real stream still buffers goes nowhere at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+
+    def write(self, text: str) -> int:
+        if not self._gone:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._gone:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout = sys.stdout
+    sys.stdout = _ReaderGone(stdout)  # type: ignore[assignment]
     try:
         return _run(args)
     except SpecError as err:
@@ -166,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"rmapcheck: internal error: {type(err).__name__}: {err} "
                          "(set RMAPCHECK_DEBUG=1 for the traceback)\n")
         return errors.EXIT_INTERNAL
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -181,3 +181,18 @@ def test_progress_stays_out_of_piped_output() -> None:
     assert done.returncode == 12
     assert done.stderr == ""
     assert "\r" not in done.stdout and "\x1b[" not in done.stdout
+
+
+def test_a_reader_that_stops_early_leaves_the_verdict_alone() -> None:
+    """`rmapcheck verify anonmm.spec | head`: the pipe is closed before the
+    report is written; the exit code is still the verdict's, with no error."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "rmapcheck", "verify", "anonmm.spec"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 12
+    assert err == ""
