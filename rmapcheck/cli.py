@@ -123,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--method", choices=["auto", "induction", "kinduction", "spacer"],
                        default="auto")
     prove.add_argument("-k", type=_positive(int), default=2, help="k for k-induction")
-    prove.add_argument("--solver-timeout", type=_positive(float), metavar="SECONDS")
+    prove.add_argument("--solver-timeout", type=_positive(float), metavar="SECONDS",
+                       help="the limit of each solver query")
+    prove.add_argument("--timeout", type=_positive(float), metavar="SECONDS",
+                       help="the limit of the whole proof; what it cuts short is inconclusive")
     prove.add_argument("--property", action="append", default=[], metavar="NAME")
 
     report = sub.add_parser(
@@ -140,7 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--catalogue", default=None, metavar="FILE",
                         help="where the models table goes (default: models/README.md)")
     report.add_argument("--solver-timeout", type=_positive(float), default=30.0,
-                        metavar="SECONDS")
+                        metavar="SECONDS", help="the limit of each solver query (default: 30)")
+    report.add_argument("--proof-timeout", type=_positive(float), default=600.0,
+                        metavar="SECONDS",
+                        help="the limit of each model's proofs together (default: 600)")
     report.add_argument("--budget", type=_positive(int), default=20_000_000, metavar="STATES",
                         help="states for each model's explicit search; a search that does not "
                         "finish reports the depth it covered (default: 20,000,000)")
@@ -268,7 +274,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"{properties} and {catalogue} are up to date with every model")
         return errors.EXIT_OK
     reports = report_models(paths, prove=not args.no_prove, solver_timeout=args.solver_timeout,
-                            budget=args.budget,
+                            proof_timeout=args.proof_timeout, budget=args.budget,
                             log=_log_line)
     write_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)
     print(f"wrote {Path(args.docs) / 'PROPERTIES.md'} and {catalogue}")
@@ -381,7 +387,7 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
         from rmapcheck.symbolic.bmc import bmc
 
         result = bmc(instance, args.depth, solver_timeout=args.solver_timeout,
-                     stop_at_first=True)
+                     stop_at_first=True, time_limit=args.timeout)
     for _, violation in result.violations:
         replay(machine, violation.trace)
     _write_artifacts(machine, result, args)
@@ -440,7 +446,7 @@ def _prove(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int:
 
     instance = _instance(model, consts)
     result = prove(instance, props=args.property or None, method=args.method, k=args.k,
-                   solver_timeout=args.solver_timeout)
+                   solver_timeout=args.solver_timeout, time_limit=args.timeout)
     machine = Machine(instance)
     if args.json:
         from rmapcheck.render.json_out import result_to_json

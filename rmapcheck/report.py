@@ -39,6 +39,7 @@ class ModelReport:
     explicit_seconds: float
     proof_seconds: float | None
     proof_note: str = ""
+    proof_limits: str = ""  # the solver limits the proofs ran under, in words
 
     @property
     def broken(self) -> bool:
@@ -83,7 +84,7 @@ def expects_violation(path: Path, model: ir.Model) -> bool:
 
 
 def run_model(path: Path, prove: bool = True, solver_timeout: float = 30.0,
-              budget: int = SEARCH_BUDGET,
+              proof_timeout: float | None = None, budget: int = SEARCH_BUDGET,
               log: Callable[[str], None] | None = None) -> ModelReport:
     from rmapcheck.explicit.machine import Machine
     from rmapcheck.explicit.native import fastest_search
@@ -117,12 +118,16 @@ def run_model(path: Path, prove: bool = True, solver_timeout: float = 30.0,
             note = "the Z3 prover is not available in this build"
         else:
             started = time.monotonic()
-            proofs = z3_prove(instance, method="auto", solver_timeout=solver_timeout)
+            proofs = z3_prove(instance, method="auto", solver_timeout=solver_timeout,
+                              time_limit=proof_timeout)
             proof_seconds = time.monotonic() - started
             if log:
                 log(f"{model.name}: proofs done in {proof_seconds:.1f} s")
+    limits = f"{solver_timeout:g} s per solver query"
+    if proof_timeout is not None:
+        limits += f", {proof_timeout:g} s in all"
     return ModelReport(path, model, instance, explicit, proofs, explicit_seconds,
-                       proof_seconds, note)
+                       proof_seconds, note, limits)
 
 
 def spec_digest(model: ir.Model, instance: Instance) -> str:
@@ -216,7 +221,8 @@ def render_properties(reports: Sequence[ModelReport]) -> str:
                    f"{stats.transitions:,} transitions, depth {stats.depth}, "
                    f"{report.explicit_seconds:.1f} s.")
         if report.proofs is not None and report.proof_seconds is not None:
-            out.append(f"Z3 ({report.proofs.engine}): {report.proof_seconds:.1f} s.")
+            limits = f", {report.proof_limits}" if report.proof_limits else ""
+            out.append(f"Z3 ({report.proofs.engine}{limits}): {report.proof_seconds:.1f} s.")
         elif report.proof_note:
             out.append(f"Z3: {report.proof_note}.")
         out.append("")

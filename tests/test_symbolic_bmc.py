@@ -118,6 +118,13 @@ def test_tiny_timeout_is_unknown_never_holds() -> None:
         assert "unknown" in result.verdict(name).reason  # type: ignore[union-attr]
 
 
+def test_time_limit_of_the_whole_search_is_unknown_never_holds() -> None:
+    result = bmc(Instance(vmlike()), 8, time_limit=1e-9)
+    for name, verdict in result.verdicts:
+        assert isinstance(verdict, Unknown), (name, verdict)
+        assert "time limit" in verdict.reason
+
+
 def test_unknown_property_name_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match="no property"):
         bmc(Instance(counter()), 2, props=["nope"])

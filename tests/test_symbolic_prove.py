@@ -119,6 +119,22 @@ def test_timeout_is_unknown_never_proved() -> None:
         assert isinstance(result.verdict(name), Unknown)
 
 
+@pytest.mark.parametrize("method", ["auto", "induction", "kinduction"])
+def test_time_limit_of_the_whole_proof_is_unknown_never_proved(method: str) -> None:
+    # Every query gets what is left of one budget, so a limit already spent
+    # leaves each property unknown, saying so, and no query answers unsat.
+    result = prove(Instance(vmlike()), method=method, time_limit=1e-9)  # type: ignore[arg-type]
+    for name, verdict in result.verdicts:
+        assert isinstance(verdict, Unknown), (name, verdict)
+    assert any("time limit" in v.reason for _, v in result.verdicts  # type: ignore[union-attr]
+               if isinstance(v, Unknown))
+
+
+def test_time_limit_leaves_a_quick_proof_alone() -> None:
+    result = prove(Instance(evens()), method="induction", time_limit=600)
+    assert isinstance(result.verdict("not5"), Proved)
+
+
 def test_vacuous_model_proves_nothing() -> None:
     m = Builder("vacuous")
     m.var("x", B)

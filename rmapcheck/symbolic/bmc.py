@@ -83,25 +83,49 @@ def select_targets(model: ir.Model, props: Sequence[str] | None) -> list[Target]
     return out
 
 
+OUT_OF_TIME = "the time limit of the whole run was reached"
+
+
+def unknown_reason(reason: str, where: str) -> str:
+    """Why a query did not settle, in words: the run's time limit, or Z3's own reason."""
+    if reason == OUT_OF_TIME:
+        return f"the time limit (--timeout) was reached {where}"
+    return f"z3 answered unknown ({reason}) {where}"
+
+
 class Checker:
     """A solver with assumption-literal queries and an honest three-valued answer."""
 
-    def __init__(self, solver_timeout: float | None = None, logic: str | None = "QF_BV") -> None:
-        # QF_BV: Z3's incremental bit-blasting SAT solver (the bit-vector
-        # encoding); None: the general SMT solver (needed for the Int encoding).
-        self.solver = z3.SolverFor(logic) if logic else z3.Solver()
+    def __init__(self, solver_timeout: float | None = None, logic: str | None = "QF_BV",
+                 deadline: float | None = None) -> None:
+        # ``deadline`` (a time.monotonic() instant) bounds every query together:
+        # one slow model must not hold a whole report hostage, and a query cut
+        # short by it answers unknown, never unsat.
+        self.deadline = deadline
+        self.logic = logic
         # Z3's "no timeout" is the largest unsigned int.
         self.timeout_ms = 4294967295 if solver_timeout is None \
             else max(1, int(solver_timeout * 1000))
-        self.solver.set("timeout", self.timeout_ms)
+        # Everything added for good, so that the solver can be rebuilt.
+        self.kept: list[z3.BoolRef] = []
+        self.solver = self._new_solver()
         self.checks = 0
         self.seconds = 0.0
         self.core: Any = []  # the unsat core of the last scoped query
+
+    def _new_solver(self) -> z3.Solver:
+        # QF_BV: Z3's incremental bit-blasting SAT solver (the bit-vector
+        # encoding); None: the general SMT solver (needed for the Int encoding).
+        solver = z3.SolverFor(self.logic) if self.logic else z3.Solver()
+        solver.set("timeout", self.timeout_ms)
+        solver.add(*self.kept)
+        return solver
 
     def add(self, *constraints: z3.BoolRef) -> None:
         for c in constraints:
             if not z3.is_true(c):
                 self.solver.add(c)
+                self.kept.append(c)
 
     def check(self, cond: z3.BoolRef, extra: Sequence[z3.BoolRef] = (),
               timeout: float | None = None, scoped: bool = False
@@ -113,6 +137,13 @@ class Checker:
         afterwards (for many small one-off queries)."""
         if z3.is_false(cond):
             return z3.unsat, None, ""
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return z3.unknown, None, OUT_OF_TIME
+            per_query = self.timeout_ms / 1000 if timeout is None else timeout
+            if left < per_query:
+                timeout = left
         self.checks += 1
         if scoped:
             self.solver.push()
@@ -127,6 +158,15 @@ class Checker:
         self.seconds += time.monotonic() - start
         model = self.solver.model() if result == z3.sat else None
         reason = self.solver.reason_unknown() if result == z3.unknown else ""
+        if result == z3.unknown and self.deadline is not None \
+                and time.monotonic() >= self.deadline:
+            reason = OUT_OF_TIME
+        if result == z3.unknown:
+            # Z3 does not vouch for a solver's answers after a query it gave up
+            # on (a timeout can cut it off mid-update): go on with a fresh one.
+            self.core = []
+            self.solver = self._new_solver()
+            return result, model, reason
         if scoped:
             self.core = self.solver.unsat_core() if result == z3.unsat else []
             self.solver.pop()
@@ -361,9 +401,9 @@ class Search:
                 return
             if result == z3.unknown:
                 for t in pending:
+                    covered = f"; no violation up to depth {k - 1}" if k > 0 else ""
                     self.verdicts[t.name] = Unknown(
-                        f"z3 answered unknown ({reason}) at depth {k}; "
-                        f"no violation up to depth {k - 1}")
+                        unknown_reason(reason, f"at depth {k}") + covered)
                 return
             assert m is not None
             hit = [t for t in pending if z3.is_true(m.eval(conds[t.name], model_completion=True))]
@@ -415,7 +455,8 @@ class Search:
 
 
 def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
-        solver_timeout: float | None = None, stop_at_first: bool = False) -> Result:
+        solver_timeout: float | None = None, stop_at_first: bool = False,
+        time_limit: float | None = None) -> Result:
     """Bounded model checking to ``depth`` steps.
 
     Every property and assertion named in ``props`` (all when None) gets a
@@ -423,12 +464,14 @@ def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
     ``Unknown`` when Z3 gave up (``solver_timeout`` seconds per query), and for
     a ``sometimes`` property ``Proved`` (witnessed) or ``Unknown`` (not
     witnessed within ``depth``). ``__runtime_error__`` appears when a step can
-    hit a run-time error (or when that could not be decided)."""
+    hit a run-time error (or when that could not be decided). ``time_limit``
+    (seconds) bounds the whole search: what it did not reach is ``Unknown``."""
     start = time.monotonic()
+    deadline = None if time_limit is None else start + time_limit
     enc = Encoder(instance)
     targets = select_targets(instance.model, props)
-    search = Search(enc, Checker(solver_timeout), targets, Replayer(instance),
-                    stop_at_first=stop_at_first)
+    search = Search(enc, Checker(solver_timeout, deadline=deadline), targets,
+                    Replayer(instance), stop_at_first=stop_at_first)
     enc.transition()
     encode_seconds = time.monotonic() - start
     explored = search.run(depth)

@@ -36,7 +36,15 @@ from rmapcheck import ir
 from rmapcheck.errors import InternalError, SpecError
 from rmapcheck.instance import Instance
 from rmapcheck.render.text import format_args, state_changes
-from rmapcheck.symbolic.bmc import Checker, Replayer, Search, Target, select_targets
+from rmapcheck.symbolic.bmc import (
+    OUT_OF_TIME,
+    Checker,
+    Replayer,
+    Search,
+    Target,
+    select_targets,
+    unknown_reason,
+)
 from rmapcheck.symbolic.encode import (
     ERROR_PROP,
     EVAL_ERROR,
@@ -111,13 +119,14 @@ class Inductor:
     keys are all concrete (on the VM models, mremap's query times out whole
     but its 128 instances take seconds together)."""
 
-    def __init__(self, enc: Encoder, k: int, solver_timeout: float | None) -> None:
+    def __init__(self, enc: Encoder, k: int, solver_timeout: float | None,
+                 deadline: float | None = None) -> None:
         if k < 1:
             raise SpecError("k-induction needs k >= 1", None)
         self.enc = enc
         self.k = k
         self.timeout = solver_timeout
-        self.checker = Checker(solver_timeout, "QF_BV" if enc.iw else None)
+        self.checker = Checker(solver_timeout, "QF_BV" if enc.iw else None, deadline)
         self.states = [enc.state_consts(f"i{t}") for t in range(k + 1)]
         self.checker.add(enc.domain(self.states[0]))
         for t in range(k - 1):
@@ -193,7 +202,9 @@ class Inductor:
                     args = tuple((p.name, v) for p, v in zip(a.action.params, values, strict=True))
                     return result, self._cti(m, a, args, assumed), "", []
                 if result == z3.unknown:
-                    return result, None, f"{reason} ({a.action.name}, split by arguments)", []
+                    if reason != OUT_OF_TIME:
+                        reason += f" ({a.action.name}, split by arguments)"
+                    return result, None, reason, []
                 used |= self._core()
         names = [p.name for p, lit in zip(assumed, lits, strict=True) if lit.get_id() in used]
         return z3.unsat, None, "", names
@@ -205,6 +216,15 @@ class Inductor:
              assumed: Sequence[ir.Property]) -> Cti:
         pre = self.enc.decode_state(m, self.states[-2])
         post = self.enc.decode_state(m, self.states[-1])
+        # A CTI is shown as a fact about the model, so it is checked as one:
+        # the state before satisfies what was assumed, and the action really
+        # goes from it to the state after (or fails there).
+        wrong = [p.name for p in assumed if not self.enc.concrete_prop(p, pre)]
+        outcome, nxt, _ = self.enc.concrete_step(pre, a.action.name, [v for _, v in args])
+        if wrong or (outcome == "ok" and nxt != post) or outcome == "disabled":
+            raise InternalError(
+                f"Z3's counterexample to induction for {a.action.name} does not hold on the "
+                f"concrete model ({'it breaks ' + ', '.join(wrong) if wrong else outcome})")
         return Cti("", a.action.name, args, pre, post, "", tuple(p.name for p in assumed))
 
     def breaks(self, cti: Cti, prop: ir.Property) -> bool:
@@ -223,7 +243,7 @@ class Outcome:
 
 
 def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
-              solver_timeout: float | None = None) -> Outcome:
+              solver_timeout: float | None = None, deadline: float | None = None) -> Outcome:
     """Induction (k=1) or k-induction over ``targets`` plus every lemma."""
     model = enc.model
     method = "induction" if k == 1 else f"k-induction (k={k})"
@@ -238,7 +258,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
             out.violated_at_init.add(p.name)  # BMC at depth 0 gives the trace
             continue
         candidates.append(p)
-    ind = Inductor(enc, k, solver_timeout)
+    ind = Inductor(enc, k, solver_timeout, deadline)
     # Houdini: drop every candidate the step breaks until the rest is inductive.
     used: list[str] = []
     while candidates:
@@ -248,7 +268,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
             break
         if result == z3.unknown:
             for p in candidates:
-                out.unknown[p.name] = f"z3 answered unknown ({reason}) on the {method} step"
+                out.unknown[p.name] = unknown_reason(reason, f"on the {method} step")
             candidates = []
             break
         assert cti is not None
@@ -272,7 +292,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
         if result == z3.unsat:
             out.proved[t.name] = (method, tuple(used))
         elif result == z3.unknown:
-            out.unknown[t.name] = f"z3 answered unknown ({reason}) on the {method} step"
+            out.unknown[t.name] = unknown_reason(reason, f"on the {method} step")
         else:
             assert cti is not None
             out.ctis[t.name] = replace(cti, prop=t.name)
@@ -282,7 +302,8 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
         base = [t for t in targets if t.name in out.proved]
         base += [Target(p.name, "state", p) for p in candidates
                  if p.name not in out.proved]
-        search = Search(enc, Checker(solver_timeout), base, Replayer(enc.inst))
+        search = Search(enc, Checker(solver_timeout, deadline=deadline), base,
+                        Replayer(enc.inst))
         search.run(k - 1)
         if search.error is not None:
             raise search.error
@@ -303,11 +324,12 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
 
 
 def _witness_search(enc: Encoder, model: ir.Model, depth: int,
-                    solver_timeout: float | None) -> dict[str, Verdict]:
+                    solver_timeout: float | None, deadline: float | None) -> dict[str, Verdict]:
     witnesses = [Target(p.name, "witness", p) for p in model.witnesses]
     if not witnesses:
         return {}
-    search = Search(enc, Checker(solver_timeout), witnesses, Replayer(enc.inst))
+    search = Search(enc, Checker(solver_timeout, deadline=deadline), witnesses,
+                    Replayer(enc.inst))
     search.run(depth)
     if search.error is not None:
         raise search.error
@@ -318,7 +340,8 @@ def _witness_search(enc: Encoder, model: ir.Model, depth: int,
 
 def prove(instance: Instance, props: Sequence[str] | None = None, method: Method = "auto",
           k: int = 2, solver_timeout: float | None = None, reach_depth: int = REACH_DEPTH,
-          witness_depth: int = WITNESS_DEPTH, spacer_budget: float = SPACER_BUDGET) -> Result:
+          witness_depth: int = WITNESS_DEPTH, spacer_budget: float = SPACER_BUDGET,
+          time_limit: float | None = None) -> Result:
     """Proves the invariants, lemmas and assertions named in ``props`` (all
     when None) for every reachable state of the instance.
 
@@ -328,8 +351,10 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     induction with lemmas, then k-induction, for what is left). A property
     whose proof fails gets its CTI in the reason (and in ``stats.extra`` as
     ``("cti", ((name, Trace),...))``) and, when BMC finds a violation within
-    ``reach_depth`` steps, ``Violated`` with the trace."""
+    ``reach_depth`` steps, ``Violated`` with the trace. ``time_limit``
+    (seconds) bounds the whole call; what it cuts short is ``Unknown``."""
     start = time.monotonic()
+    deadline = None if time_limit is None else start + time_limit
     model = instance.model
     if method not in ("auto", "induction", "kinduction", "spacer"):
         raise SpecError(f"unknown proof method {method!r}", None)
@@ -337,6 +362,11 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     targets = [t for t in select_targets(model, props)
                if t.kind != "witness" and t.name != EVAL_ERROR]
     enc.initial_state()  # a spec error (no initial state) before any claim
+    # The witnesses first: under a time limit, what the proofs leave of it
+    # must not decide whether their result is trusted.
+    # The witnesses first: under a time limit, what the proofs leave of it
+    # must not decide whether their result is trusted.
+    witness = _witness_search(enc, model, witness_depth, solver_timeout, deadline)
     verdicts: dict[str, Verdict] = {}
     ctis: dict[str, Cti] = {}
     methods_tried: list[str] = []
@@ -365,6 +395,9 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
         budget = spacer_budget if method == "auto" else solver_timeout
         if method == "auto" and solver_timeout is not None:
             budget = min(spacer_budget, solver_timeout)
+        if deadline is not None:
+            budget = max(0.001, min(budget if budget is not None else time_limit or 0.0,
+                                    deadline - time.monotonic()))
         sp = spacer_prove(enc, pending, budget)
         methods_tried.append("spacer")
         extra.extend(sp.extra)
@@ -381,17 +414,18 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
                     verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
             pending = [t for t in pending if t.name in sp.violated]
     if method in ("induction", "auto") and pending:
-        settle(induction(enc, pending, 1, solver_timeout))
+        settle(induction(enc, pending, 1, solver_timeout, deadline))
         methods_tried.append("induction")
     if method in ("kinduction", "auto") and pending and (method == "kinduction" or k > 1):
-        settle(induction(enc, pending, max(k, 1), solver_timeout))
+        settle(induction(enc, pending, max(k, 1), solver_timeout, deadline))
         methods_tried.append(f"k-induction (k={k})")
 
     # What is still pending: look for a real violation, else say why not proved.
     if pending:
         reach = [t for t in targets if t.name in {p.name for p in pending}]
         base = k - 1 if method == "kinduction" else 0
-        search = Search(enc, Checker(solver_timeout), reach, Replayer(instance))
+        search = Search(enc, Checker(solver_timeout, deadline=deadline), reach,
+                        Replayer(instance))
         depth = max(reach_depth, base)
         search.run(depth)
         if search.error is not None:
@@ -416,7 +450,6 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             verdicts[t.name] = Unknown(reason)
 
     # Vacuity: a proof counts only if every sometimes property is witnessed.
-    witness = _witness_search(enc, model, witness_depth, solver_timeout)
     unwitnessed = [n for n, v in witness.items() if not isinstance(v, Holds)]
     if unwitnessed:
         for name, v in list(verdicts.items()):
