@@ -38,6 +38,15 @@ def test_anonmm_mremap_counterexample_matches_bfs() -> None:
     explicit = search(Machine(inst), properties=["rmap_complete"])
     w = explicit.verdict("rmap_complete")
     assert isinstance(w, Violated) and len(w.trace) == len(v.trace) == 3
+    # The same counterexample, step for step: BMC lowers each choice to the
+    # first one breadth-first search would try.
+    plain = search(Machine(inst, symmetry=False), properties=["rmap_complete"])
+    u = plain.verdict("rmap_complete")
+    assert isinstance(u, Violated)
+    assert [(s.action, s.args) for s in v.trace.steps] == \
+        [(s.action, s.args) for s in u.trace.steps] == \
+        [("mmap", (("p", 0), ("s", 0), ("n", 1), ("growsdown", False))),
+         ("fault", (("p", 0), ("v", 0))), ("mremap", (("p", 0), ("a", 0), ("n", 1), ("t", 1)))]
 
 
 @pytest.mark.skipif(not os.environ.get("RMAPCHECK_SLOW"),

@@ -27,7 +27,18 @@ import z3
 from rmapcheck import ir
 from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
-from rmapcheck.symbolic.encode import ERROR_PROP, EVAL_ERROR, FALSE, Encoder, Frame, not_, or_
+from rmapcheck.symbolic.encode import (
+    ERROR_PROP,
+    EVAL_ERROR,
+    FALSE,
+    Encoder,
+    Frame,
+    and_,
+    eq_,
+    not_,
+    or_,
+    signed,
+)
 from rmapcheck.symbolic.explain import failing_part, where
 from rmapcheck.trace import (
     Bound,
@@ -409,12 +420,67 @@ class Search:
             hit = [t for t in pending if z3.is_true(m.eval(conds[t.name], model_completion=True))]
             if not hit:
                 raise InternalError("a sat BMC query satisfies none of its targets")
+            m = self._least(conds[hit[0].name], k, m)
+            hit = [t for t in pending if z3.is_true(m.eval(conds[t.name], model_completion=True))]
             trace = self.unrolling.trace(m, k)
             for t in hit:
                 self._found(t, trace, k)
                 if self.error is not None:
                     return
             pending = [t for t in pending if t not in hit]
+
+    def _least(self, cond: z3.BoolRef, k: int, m: z3.ModelRef) -> z3.ModelRef:
+        """The model of ``cond`` whose steps come first in the order the
+        breadth-first search tries them (actions as declared, then each
+        argument from its least value), so that both engines show the same
+        counterexample. Step by step, each choice is lowered while ``cond``
+        stays satisfiable; a query Z3 gives up on keeps the choice it has."""
+        tr = self.enc.transition()
+        fixed: list[z3.BoolRef] = []
+
+        def lower(current: Any, candidates: Sequence[Any],
+                  pick: Callable[[Any], z3.BoolRef]) -> bool:
+            nonlocal m
+            for value in candidates:
+                if value == current:
+                    break
+                result, better, _ = self.checker.check(and_(cond, *fixed, pick(value)))
+                if result == z3.sat:
+                    assert better is not None
+                    m = better
+                    fixed.append(pick(value))
+                    return True
+                if result == z3.unknown:
+                    return False
+            fixed.append(pick(current))
+            return True
+
+        for t in range(k):
+            frame = self.unrolling.frames[t]
+            index = signed(m.eval(frame.sel, model_completion=True))
+            def choose(i: int, frame: Frame = frame) -> z3.BoolRef:
+                return eq_(frame.sel, self.enc.num(i))
+
+            if not lower(index, range(len(tr.actions)), choose):
+                return m
+            a = tr.actions[signed(m.eval(frame.sel, model_completion=True))]
+            for p, leaf, x in zip(a.action.params, a.param_leaves, frame.params[a.index],
+                                  strict=True):
+                current = leaf.from_z3(m.eval(x, model_completion=True))
+                def pick(v: Any, x: z3.ExprRef = x, leaf: Any = leaf) -> z3.BoolRef:
+                    return eq_(x, leaf.to_z3(v))
+
+                if not lower(current, self._in_order(p.sort), pick):
+                    return m
+        return m
+
+    def _in_order(self, sort: ir.Sort) -> tuple[Any, ...]:
+        """A parameter's values in the order the explicit machine tries them."""
+        match sort:
+            case ir.OptionSort(inner=inner):
+                return (None, *self.enc.inst.values(inner))
+            case _:
+                return self.enc.inst.values(sort)
 
     def _found(self, t: Target, trace: Trace, k: int) -> None:
         self_check(self.enc, trace, t)
@@ -489,9 +555,9 @@ def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
                 v = Unknown(f"search stopped at depth {search.error_depth} by a spec "
                             f"run-time error: {search.error.message}")
             elif t.kind == "witness":
-                v = Unknown(f"not witnessed within {depth} steps (bmc)")
+                v = Unknown(f"not witnessed within {explored} steps (bmc)")
             else:
-                v = Holds(Bound("bmc", depth=depth, consts=consts))
+                v = Holds(Bound("bmc", depth=explored, consts=consts))
         verdicts.append((t.name, v))
     stats = Stats(depth=max(explored, 0), seconds=time.monotonic() - start,
                   extra=(("encode_seconds", round(encode_seconds, 3)),
