@@ -67,6 +67,10 @@ Method = Literal["auto", "induction", "kinduction", "spacer"]
 # and for witnesses of the ``sometimes`` properties (vacuity check).
 REACH_DEPTH = 4
 WITNESS_DEPTH = 6
+# How far BMC looks before any proof: a property violated this early is not
+# worth a proof attempt, and leaving it out spares the induction the rounds
+# that would find its counterexamples to induction one by one.
+EARLY_DEPTH = 3
 # Spacer's share of the time when ``method='auto'`` (seconds), unless the
 # caller's solver timeout is smaller.
 SPACER_BUDGET = 30.0
@@ -161,18 +165,28 @@ class Inductor:
             self.assume_lits[prop.name] = lit
         return lit
 
-    def check(self, step: str | None, bad: z3.BoolRef, assumed: Sequence[ir.Property]
+    def check(self, steps: Sequence[str] | None, bad: z3.BoolRef,
+              assumed: Sequence[ir.Property], settled: dict[Any, set[int]] | None = None
               ) -> tuple[z3.CheckSatResult, Cti | None, str, list[str]]:
         """Can the last step, from states satisfying ``assumed``, run normally
-        into ``bad`` (``step`` None), or fail step property ``step``? Returns
-        the answer, a CTI (prop and part left blank) when sat, the unknown
-        reason, and when unsat the assumed properties the proof used (unsat
-        cores)."""
+        into ``bad`` (``steps`` None), or fail one of the step properties
+        ``steps``? Returns the answer, a CTI (prop and part left blank) when
+        sat, the unknown reason, and when unsat the assumed properties the
+        proof used (unsat cores).
+
+        ``settled`` records each action (or action instance) found unsat,
+        with its core, and skips those already there: the caller passes the
+        same dict only while the assumptions stay and the question only
+        narrows, so that an unsat answer stays one."""
         lits = [self.assumption(p) for p in assumed]
         used: set[int] = set()
+        settled = {} if settled is None else settled
         first_try = SPLIT_AFTER if self.timeout is None else min(SPLIT_AFTER, self.timeout)
         for a, ok, fails, post in self.last:
-            base = ok if step is None else fails.get(step, FALSE)
+            if a.action.name in settled:
+                used |= settled[a.action.name]
+                continue
+            base = ok if steps is None else or_(*[fails.get(n, FALSE) for n in steps])
             if is_f(base):
                 continue
             cond = and_(base, post, bad)
@@ -184,11 +198,17 @@ class Inductor:
                                                    strict=True))
                 return result, self._cti(m, a, args, assumed), "", []
             if result == z3.unsat:
-                used |= self._core()
+                settled[a.action.name] = self._core()
+                used |= settled[a.action.name]
                 continue
             # Too slow whole: one query per parameter instance (concrete keys).
+            instance_cores: set[int] = set()
             for values in itertools.product(*[self.enc.inst.values(p.sort)
                                               for p in a.action.params]):
+                key = (a.action.name, values)
+                if key in settled:
+                    instance_cores |= settled[key]
+                    continue
                 inst_sub = [(x, leaf.to_z3(v)) for x, leaf, v
                             in zip(a.params, a.param_leaves, values, strict=True)]
                 one = z3.simplify(z3.substitute(cond, *inst_sub)) if inst_sub else cond
@@ -205,7 +225,10 @@ class Inductor:
                     if reason != OUT_OF_TIME:
                         reason += f" ({a.action.name}, split by arguments)"
                     return result, None, reason, []
-                used |= self._core()
+                settled[key] = self._core()
+                instance_cores |= settled[key]
+            settled[a.action.name] = instance_cores
+            used |= instance_cores
         names = [p.name for p, lit in zip(assumed, lits, strict=True) if lit.get_id() in used]
         return z3.unsat, None, "", names
 
@@ -229,6 +252,13 @@ class Inductor:
 
     def breaks(self, cti: Cti, prop: ir.Property) -> bool:
         return not self.enc.concrete_prop(prop, cti.post)
+
+    def fails(self, cti: Cti, steps: Sequence[str]) -> list[str]:
+        """The step properties among ``steps`` that the CTI's step fails."""
+        outcome, _, failed = self.enc.concrete_step(cti.pre, cti.action,
+                                                    [v for _, v in cti.args])
+        names = {*failed, *([ERROR_PROP] if outcome == ERROR_PROP else [])}
+        return [n for n in steps if n in names]
 
 
 @dataclass
@@ -284,18 +314,28 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
     # needed (reported as the lemmas of each, itself excluded).
     for p in candidates:
         out.proved[p.name] = (method, tuple(u for u in used if u != p.name))
-    # Step properties: no step from the inductive set fails them.
-    for t in targets:
-        if t.kind != "step":
-            continue
-        result, cti, reason, used = ind.check(t.name, TRUE, candidates)
+    # Step properties: no step from the inductive set fails them. Asked about
+    # together (each pass over the actions is the expensive part), and those
+    # a CTI fails are dropped until the rest are proved.
+    steps = [t.name for t in targets if t.kind == "step"]
+    settled: dict[Any, set[int]] = {}
+    while steps:
+        result, cti, reason, used = ind.check(steps, TRUE, candidates, settled)
         if result == z3.unsat:
-            out.proved[t.name] = (method, tuple(used))
-        elif result == z3.unknown:
-            out.unknown[t.name] = unknown_reason(reason, f"on the {method} step")
-        else:
-            assert cti is not None
-            out.ctis[t.name] = replace(cti, prop=t.name)
+            for name in steps:
+                out.proved[name] = (method, tuple(used))
+            break
+        if result == z3.unknown:
+            for name in steps:
+                out.unknown[name] = unknown_reason(reason, f"on the {method} step")
+            break
+        assert cti is not None
+        failing = ind.fails(cti, steps)
+        if not failing:
+            raise InternalError("a sat induction query fails no step property")
+        for name in failing:
+            out.ctis[name] = replace(cti, prop=name)
+        steps = [n for n in steps if n not in failing]
     if k > 1 and out.proved:
         # The base case: no violation in the first k-1 steps, for every member
         # of the inductive set (the proofs assume each other).
@@ -389,7 +429,19 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
         notes.update(outcome.unknown)
         pending = [t for t in pending if t.name not in verdicts]
 
-    if method in ("spacer", "auto"):
+    # One BMC run serves both ends: first the shallow violations, then (for
+    # what no method proves) a look deeper.
+    search = Search(enc, Checker(solver_timeout, deadline=deadline), list(pending),
+                    Replayer(instance))
+    search.run(min(EARLY_DEPTH, max(reach_depth, k - 1 if method == "kinduction" else 0)))
+    if search.error is not None:
+        raise search.error
+    for name, v in search.verdicts.items():
+        if isinstance(v, Violated):
+            verdicts[name] = v
+    pending = [t for t in pending if t.name not in verdicts]
+
+    if method in ("spacer", "auto") and pending:
         from rmapcheck.symbolic.spacer import spacer_prove
 
         budget = spacer_budget if method == "auto" else solver_timeout
@@ -424,8 +476,10 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     if pending:
         reach = [t for t in targets if t.name in {p.name for p in pending}]
         base = k - 1 if method == "kinduction" else 0
-        search = Search(enc, Checker(solver_timeout, deadline=deadline), reach,
-                        Replayer(instance))
+        search.targets = reach
+        for t in reach:
+            if isinstance(search.verdicts.get(t.name), Unknown):
+                del search.verdicts[t.name]  # gave up early; try again
         depth = max(reach_depth, base)
         search.run(depth)
         if search.error is not None:
