@@ -137,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a model changed since the committed "
                         "documents were generated (compares digests: runs no search)")
+    report.add_argument("--update", action="store_true",
+                        help="replace only the given models' sections and rows in the "
+                        "documents as they are (the others are kept)")
     report.add_argument("--no-prove", action="store_true", help="skip the Z3 proofs")
     report.add_argument("--docs", default="docs", metavar="DIR",
                         help="where PROPERTIES.md goes (default: docs)")
@@ -256,7 +259,7 @@ def _report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rmapcheck.frontend import resolve_spec_path
-    from rmapcheck.report import report_models, write_documents
+    from rmapcheck.report import report_models, update_documents, write_documents
     from rmapcheck.resources import models_dir
 
     paths = [resolve_spec_path(f) for f in args.files] or None
@@ -276,7 +279,10 @@ def _report(args: argparse.Namespace) -> int:
     reports = report_models(paths, prove=not args.no_prove, solver_timeout=args.solver_timeout,
                             proof_timeout=args.proof_timeout, budget=args.budget,
                             log=_log_line)
-    write_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)
+    if args.update:
+        update_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)
+    else:
+        write_documents(reports, Path(args.docs) / "PROPERTIES.md", catalogue)
     print(f"wrote {Path(args.docs) / 'PROPERTIES.md'} and {catalogue}")
     return errors.EXIT_OK
 

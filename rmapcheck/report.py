@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from rmapcheck import ir
+from rmapcheck.errors import SpecError
 from rmapcheck.frontend import bundled_models, load_model
 from rmapcheck.instance import Instance
 from rmapcheck.resources import models_dir
@@ -210,34 +211,40 @@ def render_properties(reports: Sequence[ModelReport]) -> str:
         "",
     ]
     for report in reports:
-        model = report.model
-        stats = report.explicit.stats
-        out.append(f"## {model.name}{' (broken variant)' if report.broken else ''}")
-        out.append("")
-        out.append(f"{summary_line(model.doc)}  ")
-        out.append(f"Spec: `{report.path.relative_to(models_dir().parent)}`; bounds "
-                   f"{_consts(report.instance)}; digest `{spec_digest(model, report.instance)}`.  ")
-        out.append(f"Explicit search ({report.explicit.engine}): {stats.states:,} states, "
-                   f"{stats.transitions:,} transitions, depth {stats.depth}, "
-                   f"{report.explicit_seconds:.1f} s.")
-        if report.proofs is not None and report.proof_seconds is not None:
-            limits = f", {report.proof_limits}" if report.proof_limits else ""
-            out.append(f"Z3 ({report.proofs.engine}{limits}): {report.proof_seconds:.1f} s.")
-        elif report.proof_note:
-            out.append(f"Z3: {report.proof_note}.")
-        out.append("")
-        out.append("| property | kind | explicit search | Z3 |")
-        out.append("|---|---|---|---|")
-        names = [name for name, _ in report.explicit.verdicts]
-        for name in names:
-            explicit, proof = _best(report, name)
-            kind = _kind(model, name)
-            cells = [_verdict_cell(report, report.explicit, name) if explicit else "",
-                     _verdict_cell(report, report.proofs, name)
-                     if proof and report.proofs else "not run"]
-            out.append(f"| `{name}` | {kind} | {cells[0]} | {cells[1]} |")
-        out.append("")
+        out.extend(_properties_section(report))
     return "\n".join(out)
+
+
+def _properties_section(report: ModelReport) -> list[str]:
+    out: list[str] = []
+    model = report.model
+    stats = report.explicit.stats
+    out.append(f"## {model.name}{' (broken variant)' if report.broken else ''}")
+    out.append("")
+    out.append(f"{summary_line(model.doc)}  ")
+    out.append(f"Spec: `{report.path.relative_to(models_dir().parent)}`; bounds "
+               f"{_consts(report.instance)}; digest `{spec_digest(model, report.instance)}`.  ")
+    out.append(f"Explicit search ({report.explicit.engine}): {stats.states:,} states, "
+               f"{stats.transitions:,} transitions, depth {stats.depth}, "
+               f"{report.explicit_seconds:.1f} s.")
+    if report.proofs is not None and report.proof_seconds is not None:
+        limits = f", {report.proof_limits}" if report.proof_limits else ""
+        out.append(f"Z3 ({report.proofs.engine}{limits}): {report.proof_seconds:.1f} s.")
+    elif report.proof_note:
+        out.append(f"Z3: {report.proof_note}.")
+    out.append("")
+    out.append("| property | kind | explicit search | Z3 |")
+    out.append("|---|---|---|---|")
+    names = [name for name, _ in report.explicit.verdicts]
+    for name in names:
+        explicit, proof = _best(report, name)
+        kind = _kind(model, name)
+        cells = [_verdict_cell(report, report.explicit, name) if explicit else "",
+                 _verdict_cell(report, report.proofs, name)
+                 if proof and report.proofs else "not run"]
+        out.append(f"| `{name}` | {kind} | {cells[0]} | {cells[1]} |")
+    out.append("")
+    return out
 
 
 def _kind(model: ir.Model, name: str) -> str:
@@ -281,28 +288,31 @@ def render_catalogue(reports: Sequence[ModelReport]) -> str:
          "states (explicit search) | Z3 | bounds |"),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for report in reports:
-        model = report.model
-        doc = model.doc
-        violated = [name for name, _ in report.explicit.violations]
-        bounds = [v.bound for _, v in report.explicit.verdicts if isinstance(v, Holds)]
-        if violated:
-            verdict = "violated: " + ", ".join(violated)
-        elif report.explicit.unknowns or any(not b.complete for b in bounds):
-            depth = min((b.depth for b in bounds if b.depth is not None), default=None)
-            verdict = f"holds to depth {depth}" if depth is not None else "inconclusive"
-        else:
-            verdict = "holds"
-        shortest = shortest_violation(report)
-        name = f"broken/{model.name}" if report.broken else model.name
-        out.append(
-            f"| [{name}]({report.path.relative_to(models_dir())}) | {summary_line(doc)} | "
-            f"{source_of(doc)} | {year_of(doc)} | {expected_of(doc)} | {verdict} | "
-            f"{shortest if shortest is not None else '-'} | {report.explicit.stats.states:,} | "
-            f"{_proof_word(report)} | {_consts(report.instance)} |")
+    out.extend(_catalogue_row(report) for report in reports)
     out.append("")
     out.append(END)
     return "\n".join(out)
+
+
+def _catalogue_row(report: ModelReport) -> str:
+    model = report.model
+    doc = model.doc
+    violated = [name for name, _ in report.explicit.violations]
+    bounds = [v.bound for _, v in report.explicit.verdicts if isinstance(v, Holds)]
+    if violated:
+        verdict = "violated: " + ", ".join(violated)
+    elif report.explicit.unknowns or any(not b.complete for b in bounds):
+        depth = min((b.depth for b in bounds if b.depth is not None), default=None)
+        verdict = f"holds to depth {depth}" if depth is not None else "inconclusive"
+    else:
+        verdict = "holds"
+    shortest = shortest_violation(report)
+    name = f"broken/{model.name}" if report.broken else model.name
+    return (
+        f"| [{name}]({report.path.relative_to(models_dir())}) | {summary_line(doc)} | "
+        f"{source_of(doc)} | {year_of(doc)} | {expected_of(doc)} | {verdict} | "
+        f"{shortest if shortest is not None else '-'} | {report.explicit.stats.states:,} | "
+        f"{_proof_word(report)} | {_consts(report.instance)} |")
 
 
 def splice_catalogue(existing: str | None, table: str) -> str:
@@ -327,6 +337,42 @@ def write_documents(reports: Sequence[ModelReport], properties: Path,
                        (catalogue, splice_catalogue(existing, render_catalogue(reports)))):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+def update_documents(reports: Sequence[ModelReport], properties: Path,
+                     catalogue: Path) -> None:
+    """Replaces the sections and table rows of the reported models in the
+    documents as they are, keeping every other model's (so that one changed
+    spec does not cost a run of every model). The table's digest is that of
+    every bundled model, as a full run writes it."""
+    if not properties.exists() or not catalogue.exists():
+        raise SpecError(f"{properties} and {catalogue} must exist to be updated; run "
+                        "'rmapcheck report' without --update first", None)
+    by_name = {r.model.name: r for r in reports}
+    head, *sections = re.split(r"(?m)^(?=## )", properties.read_text())
+    seen = set()
+    for i, section in enumerate(sections):
+        name = section.split("\n", 1)[0][3:].split(" ", 1)[0]
+        if name in by_name:
+            sections[i] = "\n".join(_properties_section(by_name[name])) + "\n"
+            seen.add(name)
+    missing = sorted(set(by_name) - seen)
+    if missing:
+        raise SpecError(f"{properties} has no section for {', '.join(missing)}; run "
+                        "'rmapcheck report' without --update", None)
+    properties.write_text(head + "".join(sections).rstrip("\n") + "\n")
+    text = catalogue.read_text()
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        row = re.match(r"\| \[(?:broken/)?(\w+)\]\(", line)
+        if row and row.group(1) in by_name:
+            lines[i] = _catalogue_row(by_name[row.group(1)])
+    old = catalogue_digest_in(text)
+    every = [(m, Instance(m)) for m in (load_model(p) for p in bundled_models())]
+    updated = "\n".join(lines)
+    if old is not None:
+        updated = updated.replace(f"digest `{old}`", f"digest `{catalogue_digest(every)}`", 1)
+    catalogue.write_text(updated)
 
 
 def stale_models(properties: Path, paths: Sequence[Path] | None = None,

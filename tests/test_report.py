@@ -75,3 +75,24 @@ def test_committed_documents_are_up_to_date() -> None:
     properties = root / "docs" / "PROPERTIES.md"
     catalogue = models_dir() / "README.md"
     assert stale_models(properties, None, catalogue) == []
+
+
+def test_update_replaces_only_the_models_reported(tmp_path: Path) -> None:
+    from rmapcheck.report import run_model, update_documents
+
+    root = models_dir().parent
+    properties, catalogue = tmp_path / "PROPERTIES.md", tmp_path / "README.md"
+    properties.write_text((root / "docs" / "PROPERTIES.md").read_text())
+    catalogue.write_text((models_dir() / "README.md").read_text())
+    before = properties.read_text()
+    report = run_model(models_dir() / "anonmm.spec", prove=False)
+    update_documents([report], properties, catalogue)
+    after = properties.read_text()
+    # Another model's section is as it was; anonmm's is the new run's.
+    section = before[before.index("## anon_vma\n"):before.index("## anon_vma_chain\n")]
+    assert section in after
+    anonmm = after[after.index("## anonmm\n"):after.index("## anonmm_mremap_cow\n")]
+    assert "Z3 (prove" not in anonmm  # this run did not prove
+    assert "| `rmap_complete` | invariant | **violated** after 3 steps" in anonmm
+    assert after.count("\n## ") == before.count("\n## ")
+    assert stale_models(properties, catalogue=catalogue) == []
