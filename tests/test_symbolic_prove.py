@@ -165,3 +165,24 @@ def test_split_by_arguments_gives_the_same_answers(monkeypatch: pytest.MonkeyPat
     assert isinstance(v, Proved) and "owner_ok" in v.lemmas
     v = prove(Instance(without(mutex(), "owner_ok")), method="induction").verdict("mutex")
     assert isinstance(v, Unknown) and "not inductive: enter(" in v.reason
+
+
+def test_spacer_that_overruns_its_budget_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from rmapcheck.symbolic import spacer
+    from rmapcheck.symbolic.bmc import select_targets
+    from rmapcheck.symbolic.encode import Encoder
+
+    def hangs(*args: object) -> None:
+        time.sleep(60)  # as Spacer did on anon_vma, far past its timeout
+
+    monkeypatch.setattr(spacer, "spacer_prove", hangs)
+    monkeypatch.setattr(spacer, "GRACE_SECONDS", 0.2)
+    inst = Instance(evens())
+    targets = [t for t in select_targets(inst.model, None) if t.kind == "state"]
+    started = time.monotonic()
+    outcome = spacer.spacer_prove_bounded(Encoder(inst), targets, 0.2)
+    assert time.monotonic() - started < 30
+    assert not outcome.proved and set(outcome.unknown) == {t.name for t in targets}
+    assert all("stopped" in why for why in outcome.unknown.values())

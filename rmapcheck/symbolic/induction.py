@@ -442,7 +442,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     pending = [t for t in pending if t.name not in verdicts]
 
     if method in ("spacer", "auto") and pending:
-        from rmapcheck.symbolic.spacer import spacer_prove
+        from rmapcheck.symbolic.spacer import spacer_prove_bounded
 
         budget = spacer_budget if method == "auto" else solver_timeout
         if method == "auto" and solver_timeout is not None:
@@ -450,7 +450,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
         if deadline is not None:
             budget = max(0.001, min(budget if budget is not None else time_limit or 0.0,
                                     deadline - time.monotonic()))
-        sp = spacer_prove(enc, pending, budget)
+        sp = spacer_prove_bounded(enc, pending, budget)
         methods_tried.append("spacer")
         extra.extend(sp.extra)
         for name, how in sp.proved.items():
