@@ -368,9 +368,10 @@ def update_documents(reports: Sequence[ModelReport], properties: Path,
         if row and row.group(1) in by_name:
             lines[i] = _catalogue_row(by_name[row.group(1)])
     old = catalogue_digest_in(text)
-    every = [(m, Instance(m)) for m in (load_model(p) for p in bundled_models())]
     updated = "\n".join(lines)
-    if old is not None:
+    # The table vouches for every model only when every section is current.
+    if old is not None and not stale_models(properties):
+        every = [(m, Instance(m)) for m in (load_model(p) for p in bundled_models())]
         updated = updated.replace(f"digest `{old}`", f"digest `{catalogue_digest(every)}`", 1)
     catalogue.write_text(updated)
 

@@ -420,10 +420,10 @@ class Search:
             hit = [t for t in pending if z3.is_true(m.eval(conds[t.name], model_completion=True))]
             if not hit:
                 raise InternalError("a sat BMC query satisfies none of its targets")
-            m = self._least(conds[hit[0].name], k, m)
-            hit = [t for t in pending if z3.is_true(m.eval(conds[t.name], model_completion=True))]
-            trace = self.unrolling.trace(m, k)
             for t in hit:
+                # Each target its own least trace: the one breadth-first
+                # search meets first for that property.
+                trace = self.unrolling.trace(self._least(conds[t.name], k, m), k)
                 self._found(t, trace, k)
                 if self.error is not None:
                     return
