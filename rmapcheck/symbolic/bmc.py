@@ -168,16 +168,16 @@ class Checker:
             self.solver.set("timeout", self.timeout_ms)
         self.seconds += time.monotonic() - start
         model = self.solver.model() if result == z3.sat else None
-        reason = self.solver.reason_unknown() if result == z3.unknown else ""
-        if result == z3.unknown and self.deadline is not None \
-                and time.monotonic() >= self.deadline:
-            reason = OUT_OF_TIME
         if result == z3.unknown:
+            reason = self.solver.reason_unknown()
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                reason = OUT_OF_TIME
             # Z3 does not vouch for a solver's answers after a query it gave up
             # on (a timeout can cut it off mid-update): go on with a fresh one.
             self.core = []
             self.solver = self._new_solver()
-            return result, model, reason
+            return result, None, reason
+        reason = ""
         if scoped:
             self.core = self.solver.unsat_core() if result == z3.unsat else []
             self.solver.pop()

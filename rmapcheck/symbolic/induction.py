@@ -404,8 +404,6 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     enc.initial_state()  # a spec error (no initial state) before any claim
     # The witnesses first: under a time limit, what the proofs leave of it
     # must not decide whether their result is trusted.
-    # The witnesses first: under a time limit, what the proofs leave of it
-    # must not decide whether their result is trusted.
     witness = _witness_search(enc, model, witness_depth, solver_timeout, deadline)
     verdicts: dict[str, Verdict] = {}
     ctis: dict[str, Cti] = {}
@@ -431,9 +429,11 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
 
     # One BMC run serves both ends: first the shallow violations, then (for
     # what no method proves) a look deeper.
+    base = k - 1 if method == "kinduction" else 0
+    depth = max(reach_depth, base)
     search = Search(enc, Checker(solver_timeout, deadline=deadline), list(pending),
                     Replayer(instance))
-    search.run(min(EARLY_DEPTH, max(reach_depth, k - 1 if method == "kinduction" else 0)))
+    search.run(min(EARLY_DEPTH, depth))
     if search.error is not None:
         raise search.error
     for name, v in search.verdicts.items():
@@ -448,8 +448,8 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
         if method == "auto" and solver_timeout is not None:
             budget = min(spacer_budget, solver_timeout)
         if deadline is not None:
-            budget = max(0.001, min(budget if budget is not None else time_limit or 0.0,
-                                    deadline - time.monotonic()))
+            left = max(0.001, deadline - time.monotonic())
+            budget = left if budget is None else min(budget, left)
         sp = spacer_prove_bounded(enc, pending, budget)
         methods_tried.append("spacer")
         extra.extend(sp.extra)
@@ -475,12 +475,10 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     # What is still pending: look for a real violation, else say why not proved.
     if pending:
         reach = [t for t in targets if t.name in {p.name for p in pending}]
-        base = k - 1 if method == "kinduction" else 0
         search.targets = reach
         for t in reach:
             if isinstance(search.verdicts.get(t.name), Unknown):
                 del search.verdicts[t.name]  # gave up early; try again
-        depth = max(reach_depth, base)
         search.run(depth)
         if search.error is not None:
             raise search.error
