@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--timeout", type=_positive(float), metavar="SECONDS",
                        help="the limit of the whole proof; what it cuts short is inconclusive")
     prove.add_argument("--property", action="append", default=[], metavar="NAME")
+    prove.add_argument("--no-infer", action="store_true",
+                       help="do not look for lemmas beyond the spec's own")
+    prove.add_argument("--no-spec-lemmas", action="store_true",
+                       help="leave out the lemmas the spec states (what the prover finds alone)")
 
     report = sub.add_parser(
         "report", help="check every bundled model and write docs/PROPERTIES.md and "
@@ -452,7 +456,8 @@ def _prove(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int:
 
     instance = _instance(model, consts)
     result = prove(instance, props=args.property or None, method=args.method, k=args.k,
-                   solver_timeout=args.solver_timeout, time_limit=args.timeout)
+                   solver_timeout=args.solver_timeout, time_limit=args.timeout,
+                   infer_lemmas=not args.no_infer, spec_lemmas=not args.no_spec_lemmas)
     machine = Machine(instance)
     if args.json:
         from rmapcheck.render.json_out import result_to_json

@@ -102,9 +102,11 @@ def format_sort_decl(sort: ir.Sort) -> str:
 # ---------------------------------------------------------------- expressions
 
 
-def format_expr(expr: ir.Expr) -> str:
-    """An expression on one line, parenthesised where precedence needs it."""
-    return _expr(expr, _QUANT)
+def format_expr(expr: ir.Expr, surface: bool = False) -> str:
+    """An expression on one line, parenthesised where precedence needs it.
+    ``surface``: as a spec would say it, without the coercions between ``T``
+    and ``T?`` (the front end puts them back), so that it can be pasted in."""
+    return _expr(expr, _QUANT, surface)
 
 
 def _binder(local: ir.Local) -> str:
@@ -115,7 +117,7 @@ def _wrap(text: str, prec: int, context: int) -> str:
     return f"({text})" if prec < context else text
 
 
-def _expr(expr: ir.Expr, context: int) -> str:
+def _expr(expr: ir.Expr, context: int, surface: bool = False) -> str:
     """``expr`` where the surrounding syntax needs at least precedence ``context``."""
     match expr:
         case ir.BoolLit(value=value):
@@ -131,54 +133,61 @@ def _expr(expr: ir.Expr, context: int) -> str:
         case ir.StateRead(var=var, keys=keys):
             if not keys:
                 return var
-            return f"{var}[{', '.join(_expr(k, _QUANT) for k in keys)}]"
+            return f"{var}[{', '.join(_expr(k, _QUANT, surface) for k in keys)}]"
         case ir.Field(base=base, name=name):
-            return f"{_expr(base, _POSTFIX)}.{name}"
+            return f"{_expr(base, _POSTFIX, surface)}.{name}"
         case ir.Unary(op="not", arg=arg):
             # 'not a == b' parses as 'not (a == b)'; the parentheses say so.
             under = _NOT if isinstance(arg, ir.Unary) else _COMPARE + 1
-            return _wrap(f"not {_expr(arg, under)}", _NOT, context)
+            return _wrap(f"not {_expr(arg, under, surface)}", _NOT, context)
         case ir.Unary(op="neg", arg=arg):
-            return _wrap(f"-{_expr(arg, _UNARY)}", _UNARY, context)
+            return _wrap(f"-{_expr(arg, _UNARY, surface)}", _UNARY, context)
         case ir.Unary():
             raise AssertionError(f"unknown unary operator {expr.op!r}")
         case ir.Binary(op=op, lhs=lhs, rhs=rhs):
-            return _binary(op, lhs, rhs, context)
+            return _binary(op, lhs, rhs, context, surface)
         case ir.Ite(cond=cond, then=then, else_=else_):
-            text = (f"if {_expr(cond, _QUANT)} then {_expr(then, _QUANT)} "
-                    f"else {_expr(else_, _QUANT)}")
+            text = (f"if {_expr(cond, _QUANT, surface)} then {_expr(then, _QUANT, surface)} "
+                    f"else {_expr(else_, _QUANT, surface)}")
             return _wrap(text, _QUANT, context)
         case ir.Quant(kind=kind, vars=vars_, body=body):
-            text = f"{kind} {', '.join(_binder(v) for v in vars_)}. {_expr(body, _QUANT)}"
+            binders = ', '.join(_binder(v) for v in vars_)
+            text = f"{kind} {binders}. {_expr(body, _QUANT, surface)}"
             return _wrap(text, _QUANT, context)
         case ir.RecordLit(sort=sort, fields=fields):
-            inner = ", ".join(f"{name}: {_expr(value, _QUANT)}" for name, value in fields)
+            inner = ", ".join(f"{name}: {_expr(value, _QUANT, surface)}"
+                              for name, value in fields)
             return f"{sort.name}({inner})"
         case ir.SetLit(elems=elems):
-            return "{" + ", ".join(_expr(e, _QUANT) for e in elems) + "}"
+            return "{" + ", ".join(_expr(e, _QUANT, surface) for e in elems) + "}"
         case ir.Wrap(arg=arg):
-            return f"some({_expr(arg, _QUANT)})"
+            if surface:
+                return _expr(arg, context, surface)
+            return f"some({_expr(arg, _QUANT, surface)})"
         case ir.Unwrap(arg=arg):
-            return f"{_expr(arg, _POSTFIX)}!"
+            if surface:
+                return _expr(arg, context, surface)
+            return f"{_expr(arg, _POSTFIX, surface)}!"
         case _:
             assert_never(expr)
 
 
-def _binary(op: str, lhs: ir.Expr, rhs: ir.Expr, context: int) -> str:
+def _binary(op: str, lhs: ir.Expr, rhs: ir.Expr, context: int,
+            surface: bool = False) -> str:
     symbol, prec = _BINARY[op]
     if prec == _IMPLIES:
         # Right-associative: a -> b -> c is a -> (b -> c).
-        left, right = _expr(lhs, prec + 1), _expr(rhs, prec)
+        left, right = _expr(lhs, prec + 1, surface), _expr(rhs, prec, surface)
     elif prec == _COMPARE:
         # a < b < c would be a chain, which means something else: never nest.
-        left, right = _expr(lhs, prec + 1), _expr(rhs, prec + 1)
+        left, right = _expr(lhs, prec + 1, surface), _expr(rhs, prec + 1, surface)
     elif prec == _OR:
         # Left-associative, and an 'and' inside an 'or' is parenthesised for the reader.
-        left, right = _expr(lhs, _AND + 1 if _is_and(lhs) else prec), \
-            _expr(rhs, _AND + 1)
+        left, right = _expr(lhs, _AND + 1 if _is_and(lhs) else prec, surface), \
+            _expr(rhs, _AND + 1, surface)
     else:
         # Left-associative: a - b - c is (a - b) - c.
-        left, right = _expr(lhs, prec), _expr(rhs, prec + 1)
+        left, right = _expr(lhs, prec, surface), _expr(rhs, prec + 1, surface)
     return _wrap(f"{left} {symbol} {right}", prec, context)
 
 

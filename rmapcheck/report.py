@@ -172,7 +172,7 @@ def _verdict_cell(report: ModelReport, result: Result, name: str) -> str:
             return f"witnessed ({reached_in(steps)})"
     match verdict:
         case Proved(method=method, lemmas=lemmas):
-            extra = f"; lemmas {', '.join(lemmas)}" if lemmas else ""
+            extra = f"; lemmas {verdict.lemma_list()}" if lemmas else ""
             return f"proved ({method}{extra})"
         case Holds(bound=bound):
             return f"holds ({bound.describe()})"

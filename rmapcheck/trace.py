@@ -75,6 +75,10 @@ class Holds:
     bound: Bound
 
 
+# The name of every lemma the prover infers starts so (rmapcheck.symbolic.infer).
+INFERRED_PREFIX = "inferred_"
+
+
 @frozen
 class Proved:
     """Holds in every reachable state of the instance (or of every instance,
@@ -83,6 +87,15 @@ class Proved:
     method: str  # "induction", "k-induction (k=3)", "spacer", "explicit fixpoint" ...
     lemmas: tuple[str, ...] = ()
     detail: str = ""
+
+    def lemma_list(self) -> str:
+        """The lemmas for a verdict line: the spec's by name, the inferred ones
+        counted (their text is listed once, after the verdicts)."""
+        named = [n for n in self.lemmas if not n.startswith(INFERRED_PREFIX)]
+        found = len(self.lemmas) - len(named)
+        if found:
+            named.append(f"{found} inferred")
+        return ", ".join(named)
 
 
 @frozen

@@ -487,7 +487,7 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
             case Holds(bound=bound):
                 line += style.dim(f"  ({bound.describe()})")
             case Proved(method=method, lemmas=lemmas):
-                more = "; lemmas " + ", ".join(lemmas) if lemmas else ""
+                more = "; lemmas " + verdict.lemma_list() if lemmas else ""
                 line += style.dim(f"  ({method}{more})")
             case Violated(trace=trace):
                 line += style.dim(f"  (after {len(trace)} steps)")
@@ -505,6 +505,12 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
         if key == "symmetry" and searched:
             parts.append(f"symmetry over {', '.join(value)}" if value
                          else "no symmetry reduction")
+    for key, value in stats.extra:
+        if key == "inferred lemmas":
+            out.append("")
+            out.append("  lemmas the prover found and used (add them to the spec to keep them):")
+            for text in value:
+                out.extend("    " + line for line in text.splitlines())
     summary = ", ".join(parts)
     out.append("")
     out.append(style.dim("  " + summary))

@@ -59,6 +59,8 @@ from rmapcheck.symbolic.encode import (
     or_,
 )
 from rmapcheck.symbolic.explain import failing_part
+from rmapcheck.symbolic.infer import Candidate, infer, without_lemmas
+from rmapcheck.symbolic.spacer import SpacerJob, SpacerOutcome
 from rmapcheck.trace import Holds, Proved, Result, Stats, Step, Trace, Unknown, Verdict, Violated
 
 Method = Literal["auto", "induction", "kinduction", "spacer"]
@@ -273,16 +275,19 @@ class Outcome:
 
 
 def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
-              solver_timeout: float | None = None, deadline: float | None = None) -> Outcome:
-    """Induction (k=1) or k-induction over ``targets`` plus every lemma."""
+              solver_timeout: float | None = None, deadline: float | None = None,
+              facts: Sequence[ir.Property] = ()) -> Outcome:
+    """Induction (k=1) or k-induction over ``targets`` plus every lemma.
+    ``facts``: properties already proved, assumed and not asked about again."""
     model = enc.model
     method = "induction" if k == 1 else f"k-induction (k={k})"
     out = Outcome({}, {}, {}, set(), {})
     initial = enc.initial_state()
     state_targets = {t.name for t in targets if t.kind == "state"}
+    known = {p.name for p in facts}
     candidates: list[ir.Property] = []
     for p in model.invariants:
-        if p.name not in state_targets and p.kind != "lemma":
+        if (p.name not in state_targets and p.kind != "lemma") or p.name in known:
             continue
         if not enc.concrete_prop(p, initial):
             out.violated_at_init.add(p.name)  # BMC at depth 0 gives the trace
@@ -293,7 +298,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
     used: list[str] = []
     while candidates:
         bad = or_(*[not_(enc.holds_at(p, ind.states[-1])) for p in candidates])
-        result, cti, reason, used = ind.check(None, bad, candidates)
+        result, cti, reason, used = ind.check(None, bad, [*candidates, *facts])
         if result == z3.unsat:
             break
         if result == z3.unknown:
@@ -320,7 +325,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
     steps = [t.name for t in targets if t.kind == "step"]
     settled: dict[Any, set[int]] = {}
     while steps:
-        result, cti, reason, used = ind.check(steps, TRUE, candidates, settled)
+        result, cti, reason, used = ind.check(steps, TRUE, [*candidates, *facts], settled)
         if result == z3.unsat:
             for name in steps:
                 out.proved[name] = (method, tuple(used))
@@ -381,7 +386,8 @@ def _witness_search(enc: Encoder, model: ir.Model, depth: int,
 def prove(instance: Instance, props: Sequence[str] | None = None, method: Method = "auto",
           k: int = 2, solver_timeout: float | None = None, reach_depth: int = REACH_DEPTH,
           witness_depth: int = WITNESS_DEPTH, spacer_budget: float = SPACER_BUDGET,
-          time_limit: float | None = None) -> Result:
+          time_limit: float | None = None, infer_lemmas: bool = True,
+          spec_lemmas: bool = True) -> Result:
     """Proves the invariants, lemmas and assertions named in ``props`` (all
     when None) for every reachable state of the instance.
 
@@ -392,15 +398,23 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     whose proof fails gets its CTI in the reason (and in ``stats.extra`` as
     ``("cti", ((name, Trace),...))``) and, when BMC finds a violation within
     ``reach_depth`` steps, ``Violated`` with the trace. ``time_limit``
-    (seconds) bounds the whole call; what it cuts short is ``Unknown``."""
+    (seconds) bounds the whole call; what it cuts short is ``Unknown``.
+
+    ``infer_lemmas``: induction also assumes the candidate lemmas of
+    ``rmapcheck.symbolic.infer`` (proved with the rest, or dropped); those a
+    proof used are in ``stats.extra`` as ``("inferred lemmas", texts)``.
+    ``spec_lemmas`` False leaves out the lemmas the spec states."""
     start = time.monotonic()
     deadline = None if time_limit is None else start + time_limit
-    model = instance.model
     if method not in ("auto", "induction", "kinduction", "spacer"):
         raise SpecError(f"unknown proof method {method!r}", None)
-    enc = Encoder(instance)
+    if not spec_lemmas:
+        instance = without_lemmas(instance)
+    model = instance.model
     targets = [t for t in select_targets(model, props)
                if t.kind != "witness" and t.name != EVAL_ERROR]
+    inferred: dict[str, Candidate] = {}
+    enc = Encoder(instance)
     enc.initial_state()  # a spec error (no initial state) before any claim
     # The witnesses first: under a time limit, what the proofs leave of it
     # must not decide whether their result is trusted.
@@ -441,33 +455,57 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             verdicts[name] = v
     pending = [t for t in pending if t.name not in verdicts]
 
-    if method in ("spacer", "auto") and pending:
-        from rmapcheck.symbolic.spacer import spacer_prove_bounded
+    def take_spacer(sp: SpacerOutcome) -> None:
+        nonlocal pending
+        extra.extend(sp.extra)
+        names = {t.name for t in pending}
+        for name, how in sp.proved.items():
+            if name in names:
+                verdicts[name] = Proved(how)
+        notes.update((n, why) for n, why in sp.unknown.items() if n not in notes)
+        for name in sp.violated:
+            notes[name] = "spacer: a violation is reachable"
+        pending = [t for t in pending if t.name not in verdicts]
 
+    spacer: SpacerJob | None = None
+    if method in ("spacer", "auto") and pending:
         budget = spacer_budget if method == "auto" else solver_timeout
         if method == "auto" and solver_timeout is not None:
             budget = min(spacer_budget, solver_timeout)
         if deadline is not None:
             left = max(0.001, deadline - time.monotonic())
             budget = left if budget is None else min(budget, left)
-        sp = spacer_prove_bounded(enc, pending, budget)
+        # Spacer runs in a child process: under ``auto``, induction runs here
+        # meanwhile, on the other core, and whichever proves a property first
+        # proves it.
+        spacer = SpacerJob(enc, pending, budget)
         methods_tried.append("spacer")
-        extra.extend(sp.extra)
-        for name, how in sp.proved.items():
-            verdicts[name] = Proved(how)
-        notes.update(sp.unknown)
-        for name in sp.violated:
-            notes[name] = "spacer: a violation is reachable"
-        pending = [t for t in pending if t.name not in verdicts]
         if method == "spacer":
+            sp = spacer.result()
+            take_spacer(sp)
             # Only the refuted ones go on to BMC, for their trace.
             for t in pending:
                 if t.name not in sp.violated:
                     verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
             pending = [t for t in pending if t.name in sp.violated]
     if method in ("induction", "auto") and pending:
-        settle(induction(enc, pending, 1, solver_timeout, deadline))
+        first = induction(enc, pending, 1, solver_timeout, deadline)
+        settle(first)
         methods_tried.append("induction")
+        if infer_lemmas and any(name in first.ctis for name in (t.name for t in pending)):
+            # Inferred lemmas only where the spec's were not enough: each one
+            # makes every query bigger. What is proved already is a fact now.
+            widened, inferred = infer(instance)
+            if inferred:
+                facts = [p for p in model.invariants if p.name in first.proved]
+                settle(induction(Encoder(widened), pending, 1, solver_timeout, deadline,
+                                 facts=facts))
+                methods_tried.append("induction with inferred lemmas")
+    if method == "auto" and spacer is not None:
+        if pending:
+            take_spacer(spacer.result())
+        else:
+            spacer.cancel()  # induction proved everything first
     if method in ("kinduction", "auto") and pending and (method == "kinduction" or k > 1):
         settle(induction(enc, pending, max(k, 1), solver_timeout, deadline))
         methods_tried.append(f"k-induction (k={k})")
@@ -525,6 +563,11 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
         span_of = {a.name: a.span for a in model.actions}
         extra.append(("cti", tuple((n, c.trace(span_of.get(c.action)))
                                    for n, c in ctis.items())))
+    # Run-time errors excluded by a proof are not listed, but their lemmas count.
+    used = {lemma for v in verdicts.values() if isinstance(v, Proved) for lemma in v.lemmas}
+    texts = tuple(c.text for name, c in inferred.items() if name in used)
+    if texts:
+        extra.append(("inferred lemmas", texts))
     extra.append(("methods", tuple(methods_tried)))
     stats = Stats(seconds=time.monotonic() - start, extra=tuple(extra))
     return Result(model.name, "prove", tuple(ordered), stats, tuple(instance.consts.items()))

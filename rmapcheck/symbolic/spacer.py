@@ -154,46 +154,73 @@ def spacer_prove(enc: Encoder, targets: Sequence[Target], budget: float | None) 
 GRACE_SECONDS = 5.0
 
 
-def spacer_prove_bounded(enc: Encoder, targets: Sequence[Target],
-                         budget: float | None) -> SpacerOutcome:
-    """``spacer_prove`` in a child process that is stopped ``GRACE_SECONDS``
+class SpacerJob:
+    """``spacer_prove`` in a child process, started at once, so that the other
+    core can try induction meanwhile; the child is stopped ``GRACE_SECONDS``
     after ``budget``: Spacer does not always honour its own timeout (on
     anon_vma it ran for over 13 minutes of a 30-second budget), and a budget
     is a promise to the user. Without a budget, or where processes cannot be
-    forked, it runs here."""
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:
-        ctx = None
-    if budget is None or ctx is None:
-        return spacer_prove(enc, targets, budget)
-    receive, send = ctx.Pipe(duplex=False)
+    forked, it runs in this process when its result is asked for."""
 
-    def work() -> None:
+    def __init__(self, enc: Encoder, targets: Sequence[Target], budget: float | None) -> None:
+        self.enc = enc
+        self.targets = list(targets)
+        self.budget = budget
+        self.start = time.monotonic()
+        self.child: Any = None
+        self.receive: Any = None
         try:
-            send.send(("ok", spacer_prove(enc, targets, budget)))
-        except Exception as error:  # noqa: BLE001 (handed to the parent, which raises it)
-            send.send(("raise", error))
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            return
+        if budget is None:
+            return
+        receive, send = ctx.Pipe(duplex=False)
 
-    child = ctx.Process(target=work, daemon=True)
-    start = time.monotonic()
-    child.start()
-    send.close()
-    try:
-        if receive.poll(budget + GRACE_SECONDS):
-            kind, value = receive.recv()
-            if kind == "raise":
-                raise value
-            outcome: SpacerOutcome = value
-            return outcome
-        stopped = SpacerOutcome()
-        for t in targets:
-            stopped.unknown[t.name] = (f"spacer: still running {GRACE_SECONDS:g} s past its "
-                                       f"{budget:g} s budget, stopped")
-        stopped.extra.append(("spacer_seconds", round(time.monotonic() - start, 3)))
-        return stopped
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
-        receive.close()
+        def work() -> None:
+            try:
+                send.send(("ok", spacer_prove(enc, targets, budget)))
+            except Exception as error:  # noqa: BLE001 (handed to the parent, which raises it)
+                send.send(("raise", error))
+
+        self.child = ctx.Process(target=work, daemon=True)
+        self.child.start()
+        send.close()
+        self.receive = receive
+
+    def result(self) -> SpacerOutcome:
+        if self.child is None:
+            return spacer_prove(self.enc, self.targets, self.budget)
+        assert self.budget is not None
+        try:
+            wait = self.budget + GRACE_SECONDS - (time.monotonic() - self.start)
+            if self.receive.poll(max(0.0, wait)):
+                kind, value = self.receive.recv()
+                if kind == "raise":
+                    raise value
+                outcome: SpacerOutcome = value
+                return outcome
+            stopped = SpacerOutcome()
+            for t in self.targets:
+                stopped.unknown[t.name] = (f"spacer: still running {GRACE_SECONDS:g} s past "
+                                           f"its {self.budget:g} s budget, stopped")
+            stopped.extra.append(("spacer_seconds", round(time.monotonic() - self.start, 3)))
+            return stopped
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stops the child (if it still runs); its result is not wanted."""
+        if self.child is None:
+            return
+        if self.child.is_alive():
+            self.child.kill()
+        self.child.join()
+        self.receive.close()
+        self.child = None
+
+
+def spacer_prove_bounded(enc: Encoder, targets: Sequence[Target],
+                         budget: float | None) -> SpacerOutcome:
+    """``spacer_prove`` under ``budget`` (see ``SpacerJob``)."""
+    return SpacerJob(enc, targets, budget).result()
