@@ -257,3 +257,17 @@ def test_command_line_native_engine() -> None:
     assert proc.returncode == 12, proc.stderr
     assert "rmap_complete is VIOLATED after 3 steps" in proc.stdout
     assert "native-bfs" in proc.stdout
+
+
+def test_memory_limit_stops_before_the_table_passes_it() -> None:
+    # The table doubles: checked only between pauses, the limit was passed by
+    # a whole table (22.7 GB resident under an 18,000 MiB limit, at anon_vma
+    # 2,4,3). The C search now stops before an allocation would pass it.
+    from rmapcheck.explicit.search import rss_bytes
+
+    machine = Machine(Instance(load_model("anon_vma.spec")))
+    limit = rss_bytes() + 24 * 2**20
+    result = native.search(machine, max_memory=limit, fallback=False)
+    assert "memory limit" in dict(result.stats.extra)["stopped"]
+    assert rss_bytes() <= limit
+    assert 100_000 < result.stats.states < 1_665_634

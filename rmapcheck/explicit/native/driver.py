@@ -30,14 +30,21 @@ from rmapcheck.explicit.compile import RuntimeFault
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.explicit.native.codegen import Generator, Unsupported
 from rmapcheck.explicit.native.loader import CompileError, Library, assemble, build, compiler
-from rmapcheck.explicit.search import Progress, Run, Stop, restarting, validate_limits
+from rmapcheck.explicit.search import (
+    Progress,
+    Run,
+    Stop,
+    restarting,
+    rss_bytes,
+    validate_limits,
+)
 from rmapcheck.explicit.symmetry import SymmetryBroken, SymmetryNote
 from rmapcheck.trace import Result
 
 ENGINE = "native-bfs"
 
 ST_COMPLETE, ST_PAUSED, ST_TIMEOUT, ST_DONE, ST_MAXSTATES, ST_MAXDEPTH, ST_FAULT, \
-    ST_BROKEN, ST_OVERFLOW, ST_NOMEM = range(10)
+    ST_BROKEN, ST_OVERFLOW, ST_NOMEM, ST_MEMLIMIT = range(11)
 EV_INVARIANT, EV_WITNESS, EV_ASSERT = 1, 2, 3
 PAUSE_SECONDS = 0.1
 
@@ -369,6 +376,10 @@ def _run(run: _NativeRun, native: NativeInstance, ctx: int, max_states: int | No
                 raise Unsupported("an integer overflowed 64 bits in the native engine")
             if status == ST_NOMEM:
                 raise Stop("out of memory in the native engine")
+            if status == ST_MEMLIMIT:
+                assert run.max_memory is not None
+                raise Stop(f"memory limit of {run.max_memory / 2**20:,.0f} MiB reached "
+                           "(the next block of states would pass it)")
             raise InternalError(f"native engine: unknown status {status}")
     except Stop as stop:
         run.stopped = stop.reason
@@ -426,6 +437,10 @@ def _configure(run: Run, native: NativeInstance, ctx: int, max_states: int | Non
                           len(run.violations), int(run.stop_at_first), len(run.order))
     if not ok:
         raise MemoryError("native engine: out of memory")
+    if run.max_memory is not None:
+        # What the states and the table may take: the limit less what this
+        # process holds besides them (Python, the compiled model).
+        lib.rc_set_memory(ctx, max(0, run.max_memory - rss_bytes()))
     deadline = run.deadline if run.deadline is not None else 0.0
     lib.rc_set_limits(ctx, -1 if max_states is None else max_states,
                       -1 if max_depth is None else max_depth, deadline, PAUSE_SECONDS)

@@ -126,6 +126,7 @@ def _prototypes(lib: ctypes.CDLL) -> None:
         "rc_set_symmetry": (None, [p, u32, i]),
         "rc_set_workers": (None, [p, i]),
         "rc_set_limits": (None, [p, i64, i64, d, d]),
+        "rc_set_memory": (None, [p, i64]),
         "rc_set_props": (i, [p, i, ip, ip, i, ip, ip, ip, i, ctypes.c_char_p, i, i, i, i]),
         "rc_start": (i, [p, ctypes.c_void_p]),
         "rc_run": (i, [p]),

@@ -29,7 +29,7 @@
 
 enum {
   ST_COMPLETE = 0, ST_PAUSED = 1, ST_TIMEOUT = 2, ST_DONE = 3, ST_MAXSTATES = 4,
-  ST_MAXDEPTH = 5, ST_FAULT = 6, ST_BROKEN = 7, ST_OVERFLOW = 8, ST_NOMEM = 9
+  ST_MAXDEPTH = 5, ST_FAULT = 6, ST_BROKEN = 7, ST_OVERFLOW = 8, ST_NOMEM = 9, ST_MEMLIMIT = 10
 };
 enum { EV_INVARIANT = 1, EV_WITNESS = 2, EV_ASSERT = 3 };
 
@@ -289,8 +289,18 @@ static inline int64_t find(const Ctx *g, const Table *t, const uint64_t *w, uint
   return -1;
 }
 
+/* Whether taking `more` bytes for states or the table would pass the memory
+ * budget: checked before each allocation, so that the search stops at the
+ * limit instead of passing it by a whole table (which doubles). */
+static int over_budget(const Ctx *g, uint64_t more) {
+  if (g->mem_budget < 0) return 0;
+  uint64_t held = (uint64_t)g->nchunks * CHUNK_SIZE * (PACKED_BYTES + 2 * sizeof(uint32_t))
+                  + (g->tab->mask + 1) * sizeof(uint64_t);
+  return held + more > (uint64_t)g->mem_budget;
+}
+
 /* Adds the packed state w (hash h) at table slot `slot` (from find): its
- * number, or -1 when out of memory. */
+ * number, or -1 when out of memory, -2 when the memory budget would pass. */
 static int64_t insert(Ctx *g, const uint64_t *w, uint64_t h, uint64_t slot, uint32_t parent,
                       uint32_t iid) {
   uint64_t id = g->count;
@@ -298,6 +308,7 @@ static int64_t insert(Ctx *g, const uint64_t *w, uint64_t h, uint64_t slot, uint
   uint64_t ch = id >> CHUNK_BITS;
   if (ch >= g->nchunks) {
     if (ch >= MAX_CHUNKS) return -1;
+    if (over_budget(g, CHUNK_SIZE * (PACKED_BYTES + 2 * sizeof(uint32_t)))) return -2;
     uint8_t *st = malloc(CHUNK_SIZE * PACKED_BYTES);
     uint32_t *par = malloc(CHUNK_SIZE * sizeof(uint32_t));
     uint32_t *iids = malloc(CHUNK_SIZE * sizeof(uint32_t));
@@ -307,6 +318,10 @@ static int64_t insert(Ctx *g, const uint64_t *w, uint64_t h, uint64_t slot, uint
     STORE_REL(&g->st_chunks[ch], st);
     g->nchunks = ch + 1;
   }
+  /* the table doubles past three quarters full, old and new together */
+  if ((id + 1) * 4 > (g->tab->mask + 1) * 3 &&
+      over_budget(g, 2 * (g->tab->mask + 1) * sizeof(uint64_t)))
+    return -2;
   memcpy(state_ptr(g, id), w, PACKED_BYTES);
   g->par_chunks[ch][id & (CHUNK_SIZE - 1)] = parent;
   g->iid_chunks[ch][id & (CHUNK_SIZE - 1)] = iid;
@@ -566,6 +581,7 @@ static int process(Ctx *g, uint64_t sid, RSlot *r) {
     uint64_t slot;
     if (find(g, g->tab, x->w, x->h, &slot) >= 0) continue;
     int64_t nid = insert(g, x->w, x->h, slot, (uint32_t)sid, x->iid);
+    if (nid == -2) return ST_MEMLIMIT;
     if (nid < 0) return ST_NOMEM;
     /* the properties, on the new state's representative */
     rc_unpack(x->w, cs);
@@ -641,6 +657,7 @@ RC_EXPORT Ctx *rc_new(void) {
   c->ring = calloc(RING, sizeof(RSlot));
   c->workers = 1;
   c->max_states = -1;
+  c->mem_budget = -1;
   c->max_depth = -1;
   c->pause_every = 0.1;
   for (int i = 0; i < NASSERTS; i++) c->assert_name[i] = -1;
@@ -675,6 +692,8 @@ RC_EXPORT void rc_set_symmetry(Ctx *c, uint32_t active, int guard_on) {
 RC_EXPORT void rc_set_workers(Ctx *c, int workers) {
   c->workers = workers < 1 ? 1 : workers > MAX_WORKERS ? MAX_WORKERS : workers;
 }
+
+RC_EXPORT void rc_set_memory(Ctx *c, int64_t bytes) { c->mem_budget = bytes; }
 
 RC_EXPORT void rc_set_limits(Ctx *c, int64_t max_states, int64_t max_depth, double deadline,
                              double pause_every) {

@@ -96,6 +96,7 @@ typedef struct Ctx {
   int resumed;
   uint64_t transitions;
   int64_t max_states;
+  int64_t mem_budget;  /* bytes the stored states and table may take; -1: no limit */
   int64_t max_depth;
   double deadline;
   double pause_every;
