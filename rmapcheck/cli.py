@@ -384,7 +384,9 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
         if args.workers and args.workers > 1:
             kwargs["workers"] = args.workers
         if args.engine == "auto" and not args.dfs:
-            result = _auto_search(machine, kwargs, args.max_states)
+            from rmapcheck.explicit.auto import auto_search
+
+            result = auto_search(machine, kwargs, args.max_states)
         else:
             result = search(machine, **kwargs)
         if progress is not None:
@@ -409,30 +411,6 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
         style = Style(False) if args.no_color else auto_style()
         print(format_result(machine, result, style))
     return _exit_code(result)
-
-
-# The Python engine answers a small state space before a C compiler could
-# start; past this many states the native engine takes over from the start.
-QUICK_STATES = 20_000
-
-
-def _auto_search(machine: Any, kwargs: dict[str, Any], max_states: int | None) -> Result:
-    """``--engine auto``: breadth-first in Python up to ``QUICK_STATES``, then
-    (when a C compiler is there) the whole search again in the native engine."""
-    from rmapcheck.explicit import bfs, native
-
-    if not native.available() or (max_states is not None and max_states <= QUICK_STATES):
-        return bfs.search(machine, **kwargs)
-    start = time.monotonic()
-    quick = bfs.search(machine, **{**kwargs, "max_states": QUICK_STATES})
-    # Fewer states: it finished, or another limit ended it; a violation is
-    # the answer (the search stops at the first).
-    if quick.stats.states < QUICK_STATES or quick.violations:
-        return quick
-    rest = dict(kwargs)
-    if rest.get("timeout") is not None:
-        rest["timeout"] = max(rest["timeout"] - (time.monotonic() - start), 0.001)
-    return native.search(machine, **rest)
 
 
 def _write_artifacts(machine: Any, result: Result, args: argparse.Namespace) -> None:

@@ -99,8 +99,7 @@ def test_spacer_refutation_gets_a_bmc_trace() -> None:
 
 
 def test_auto_reports_the_method() -> None:
-    # Spacer and induction run side by side: induction answers when it can,
-    # and Spacer's proofs count for what induction leaves.
+    # Induction answers when it can; Spacer's proofs count for what it leaves.
     result = prove(Instance(evens()), method="auto")
     v = result.verdict("not5")
     assert isinstance(v, Proved) and v.method == "induction" and v.lemmas == ("even",)
@@ -108,7 +107,7 @@ def test_auto_reports_the_method() -> None:
     v = result.verdict("not5")
     assert isinstance(v, Proved) and v.method.startswith("spacer")
     methods = dict(result.stats.extra)["methods"]
-    assert methods[:2] == ("spacer", "induction")
+    assert methods[:2] == ("induction", "spacer")
 
 
 def test_assertions_proved_or_refuted() -> None:

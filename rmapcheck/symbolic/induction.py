@@ -25,15 +25,17 @@ never a proof.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
+import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import z3
 
 from rmapcheck import ir
-from rmapcheck.errors import InternalError, SpecError
+from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
 from rmapcheck.render.text import format_args, state_changes
 from rmapcheck.symbolic.bmc import (
@@ -61,7 +63,18 @@ from rmapcheck.symbolic.encode import (
 from rmapcheck.symbolic.explain import failing_part
 from rmapcheck.symbolic.infer import Candidate, infer, without_lemmas
 from rmapcheck.symbolic.spacer import SpacerJob, SpacerOutcome
-from rmapcheck.trace import Holds, Proved, Result, Stats, Step, Trace, Unknown, Verdict, Violated
+from rmapcheck.trace import (
+    Bound,
+    Holds,
+    Proved,
+    Result,
+    Stats,
+    Step,
+    Trace,
+    Unknown,
+    Verdict,
+    Violated,
+)
 
 Method = Literal["auto", "induction", "kinduction", "spacer"]
 
@@ -77,7 +90,7 @@ EARLY_DEPTH = 3
 # caller's solver timeout is smaller.
 SPACER_BUDGET = 30.0
 # An induction query for one action that takes longer is split by arguments.
-SPLIT_AFTER = 5.0
+SPLIT_AFTER = 20.0
 
 
 @dataclass(frozen=True)
@@ -116,33 +129,60 @@ class Cti:
 # ---------------------------------------------------------------- induction
 
 
+@dataclass
+class _Answer:
+    """What one action's query found, as plain data (it may come from a child
+    process): unsat with the assumptions it used, sat with the step, or
+    unknown with the reason; and the unsat cores of the parameter instances
+    it was split into."""
+
+    result: Literal["sat", "unsat", "unknown"]
+    core: set[str] = field(default_factory=set)
+    args: tuple[tuple[str, Any], ...] = ()
+    state: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
+    reason: str = ""
+    instances: dict[Any, set[str]] = field(default_factory=dict)
+
+
+def _fork_context() -> Any:
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # no fork here: one process does it all
+        return None
+
+
 class Inductor:
     """The step queries over k+1 states, one action at a time.
 
-    The last step is asked about per action: each query then bit-blasts one
-    action body instead of all of them. An action whose query does not finish
-    within ``SPLIT_AFTER`` seconds is split into its parameter instances, whose
-    keys are all concrete (on the VM models, mremap's query times out whole
-    but its 128 instances take seconds together)."""
+    The last step is asked about per action, each action in a solver of its
+    own: a query then bit-blasts one action body instead of all of them, and
+    what a solver learns about one action does not slow the next (on
+    anon_vma_chain a solver per action takes 32 s where one shared solver
+    took 107 s). An action whose query does not finish within ``SPLIT_AFTER``
+    seconds is split into its parameter instances, whose keys are all
+    concrete."""
 
     def __init__(self, enc: Encoder, k: int, solver_timeout: float | None,
-                 deadline: float | None = None) -> None:
+                 deadline: float | None = None, workers: int = 2) -> None:
         if k < 1:
             raise SpecError("k-induction needs k >= 1", None)
         self.enc = enc
         self.k = k
         self.timeout = solver_timeout
-        self.checker = Checker(solver_timeout, "QF_BV" if enc.iw else None, deadline)
+        self.deadline = deadline
+        self.workers = min(workers, os.cpu_count() or 1)
         self.states = [enc.state_consts(f"i{t}") for t in range(k + 1)]
-        self.checker.add(enc.domain(self.states[0]))
+        # What every solver holds: the states are well formed, and for
+        # k-induction the first k-1 steps ran normally along a simple path.
+        self.base: list[z3.BoolRef] = [enc.domain(self.states[0])]
         for t in range(k - 1):
             frame = enc.step(1000 + t, self.states[t], self.states[t + 1])
-            self.checker.add(frame.frame, frame.ok)
+            self.base += [frame.frame, frame.ok]
         if k > 1:
             # Simple path: k-induction is complete only over distinct states.
             for i in range(k + 1):
                 for j in range(i + 1, k + 1):
-                    self.checker.add(not_(enc.equal_states(self.states[i], self.states[j])))
+                    self.base.append(not_(enc.equal_states(self.states[i], self.states[j])))
         tr = enc.transition()
         rename = list(zip(tr.cur, self.states[-2], strict=True))
 
@@ -155,20 +195,37 @@ class Inductor:
             post = and_(*[eq_(y, sub(n)) for y, n in zip(self.states[-1], a.next, strict=True)])
             self.last.append((a, sub(and_(a.domain, a.ok)),
                               {n: sub(and_(a.domain, f)) for n, f in a.fails.items()}, post))
-        self.assume_lits: dict[str, z3.BoolRef] = {}
+        self.assume_lits: dict[str, tuple[z3.BoolRef, z3.BoolRef]] = {}
+        self.checkers: dict[str, Checker] = {}
+        self.defined: dict[str, set[str]] = {}  # per action: the literals its solver knows
 
     def assumption(self, prop: ir.Property) -> z3.BoolRef:
         """A literal that, when assumed, makes ``prop`` hold in states 0..k-1."""
-        lit = self.assume_lits.get(prop.name)
-        if lit is None:
+        entry = self.assume_lits.get(prop.name)
+        if entry is None:
             lit = z3.Bool(f"assume|{prop.name}")
-            self.checker.add(z3.Implies(lit, and_(*[self.enc.holds_at(prop, xs)
-                                                     for xs in self.states[:-1]])))
-            self.assume_lits[prop.name] = lit
-        return lit
+            entry = (lit, z3.Implies(lit, and_(*[self.enc.holds_at(prop, xs)
+                                                 for xs in self.states[:-1]])))
+            self.assume_lits[prop.name] = entry
+        return entry[0]
+
+    def _solver(self, action: str, assumed: Sequence[ir.Property]) -> Checker:
+        """The solver of ``action``, knowing what the literals of ``assumed`` mean."""
+        checker = self.checkers.get(action)
+        if checker is None:
+            checker = Checker(self.timeout, "QF_BV" if self.enc.iw else None, self.deadline)
+            checker.add(*self.base)
+            self.checkers[action] = checker
+            self.defined[action] = set()
+        known = self.defined[action]
+        for p in assumed:
+            if p.name not in known:
+                checker.add(self.assume_lits[p.name][1])
+                known.add(p.name)
+        return checker
 
     def check(self, steps: Sequence[str] | None, bad: z3.BoolRef,
-              assumed: Sequence[ir.Property], settled: dict[Any, set[int]] | None = None
+              assumed: Sequence[ir.Property], settled: dict[Any, set[str]] | None = None
               ) -> tuple[z3.CheckSatResult, Cti | None, str, list[str]]:
         """Can the last step, from states satisfying ``assumed``, run normally
         into ``bad`` (``steps`` None), or fail one of the step properties
@@ -181,66 +238,148 @@ class Inductor:
         same dict only while the assumptions stay and the question only
         narrows, so that an unsat answer stays one."""
         lits = [self.assumption(p) for p in assumed]
-        used: set[int] = set()
+        used: set[str] = set()
         settled = {} if settled is None else settled
-        first_try = SPLIT_AFTER if self.timeout is None else min(SPLIT_AFTER, self.timeout)
-        for a, ok, fails, post in self.last:
+        queries: dict[int, z3.BoolRef] = {}
+        for index, (a, ok, fails, post) in enumerate(self.last):
             if a.action.name in settled:
                 used |= settled[a.action.name]
                 continue
             base = ok if steps is None else or_(*[fails.get(n, FALSE) for n in steps])
-            if is_f(base):
+            if not is_f(base):
+                queries[index] = and_(base, post, bad)
+        todo = list(queries)
+
+        def ask(index: int) -> _Answer:
+            return self._ask(index, queries[index], assumed, lits, settled)
+
+        answers = self._answers(todo, ask)
+        for index in todo:
+            a = self.last[index][0]
+            answer = answers[index]
+            settled.update(answer.instances)
+            match answer.result:
+                case "sat":
+                    assert answer.state is not None
+                    pre, post = answer.state
+                    return z3.sat, self._cti(a, answer.args, pre, post, assumed), "", []
+                case "unknown":
+                    return z3.unknown, None, answer.reason, []
+                case "unsat":
+                    settled[a.action.name] = answer.core
+                    used |= answer.core
+        return z3.unsat, None, "", [p.name for p in assumed if p.name in used]
+
+    def _answers(self, todo: list[int], ask: Callable[[int], _Answer]) -> dict[int, _Answer]:
+        """``ask`` of each action in ``todo``, on both cores when there are two:
+        a forked child takes every other action. Each side goes in order and
+        stops at its first answer that is not unsat, and so does the caller,
+        so every answer it reads is there."""
+        out: dict[int, _Answer] = {}
+        fork = _fork_context() if self.workers > 1 and len(todo) > 1 else None
+        if fork is None:
+            for index in todo:
+                out[index] = ask(index)
+                if out[index].result != "unsat":
+                    break
+            return out
+        mine, theirs = todo[0::2], todo[1::2]
+        receive, send = fork.Pipe(duplex=False)
+
+        def work() -> None:
+            try:
+                for index in theirs:
+                    answer = ask(index)
+                    send.send(("answer", index, answer))
+                    if answer.result != "unsat":
+                        break
+            except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
+                send.send(("raise", 0, error))
+            send.send(("end", 0, None))
+
+        child = fork.Process(target=work, daemon=True)
+        child.start()
+        send.close()
+        try:
+            stop = len(self.last)
+            for index in mine:
+                out[index] = ask(index)
+                if out[index].result != "unsat":
+                    stop = index
+                    break
+            waiting = [i for i in theirs if i < stop]
+            while waiting:
+                kind, index, value = receive.recv()
+                if kind == "raise":
+                    raise value
+                if kind == "end":
+                    break
+                out[index] = value
+                waiting.remove(index)
+                if value.result != "unsat":
+                    break
+        finally:
+            if child.is_alive():
+                child.kill()
+            child.join()
+            receive.close()
+        return out
+
+    def _ask(self, index: int, cond: z3.BoolRef, assumed: Sequence[ir.Property],
+             lits: list[z3.BoolRef], settled: dict[Any, set[str]]) -> _Answer:
+        """One action's query: whole, and if that takes longer than
+        ``SPLIT_AFTER`` seconds, one query per parameter instance (whose keys
+        are then all concrete)."""
+        a = self.last[index][0]
+        checker = self._solver(a.action.name, assumed)
+        first_try = SPLIT_AFTER if self.timeout is None else min(SPLIT_AFTER, self.timeout)
+        result, m, reason = checker.check(cond, lits, timeout=first_try)
+        if result == z3.sat:
+            assert m is not None
+            args = tuple((p.name, leaf.from_z3(m.eval(x, model_completion=True)))
+                         for p, leaf, x in zip(a.action.params, a.param_leaves, a.params,
+                                               strict=True))
+            return _Answer("sat", args=args, state=self._states(m))
+        if result == z3.unsat:
+            return _Answer("unsat", core=self._core(checker))
+        core: set[str] = set()
+        instances: dict[Any, set[str]] = {}
+        for values in itertools.product(*[self.enc.inst.values(p.sort)
+                                          for p in a.action.params]):
+            key = (a.action.name, values)
+            if key in settled:
+                core |= settled[key]
                 continue
-            cond = and_(base, post, bad)
-            result, m, reason = self.checker.check(cond, lits, timeout=first_try)
+            inst_sub = [(x, leaf.to_z3(v)) for x, leaf, v
+                        in zip(a.params, a.param_leaves, values, strict=True)]
+            one = z3.simplify(z3.substitute(cond, *inst_sub)) if inst_sub else cond
+            if is_f(one):
+                continue
+            # (Not in a push/pop scope: Z3's incremental SAT solver can give
+            # up on bit-vector atoms first added inside a scope.)
+            result, m, reason = checker.check(one, lits)
             if result == z3.sat:
                 assert m is not None
-                args = tuple((p.name, leaf.from_z3(m.eval(x, model_completion=True)))
-                             for p, leaf, x in zip(a.action.params, a.param_leaves, a.params,
-                                                   strict=True))
-                return result, self._cti(m, a, args, assumed), "", []
-            if result == z3.unsat:
-                settled[a.action.name] = self._core()
-                used |= settled[a.action.name]
-                continue
-            # Too slow whole: one query per parameter instance (concrete keys).
-            instance_cores: set[int] = set()
-            for values in itertools.product(*[self.enc.inst.values(p.sort)
-                                              for p in a.action.params]):
-                key = (a.action.name, values)
-                if key in settled:
-                    instance_cores |= settled[key]
-                    continue
-                inst_sub = [(x, leaf.to_z3(v)) for x, leaf, v
-                            in zip(a.params, a.param_leaves, values, strict=True)]
-                one = z3.simplify(z3.substitute(cond, *inst_sub)) if inst_sub else cond
-                if is_f(one):
-                    continue
-                # (Not in a push/pop scope: Z3's incremental SAT solver can give
-                # up on bit-vector atoms first added inside a scope.)
-                result, m, reason = self.checker.check(one, lits)
-                if result == z3.sat:
-                    assert m is not None
-                    args = tuple((p.name, v) for p, v in zip(a.action.params, values, strict=True))
-                    return result, self._cti(m, a, args, assumed), "", []
-                if result == z3.unknown:
-                    if reason != OUT_OF_TIME:
-                        reason += f" ({a.action.name}, split by arguments)"
-                    return result, None, reason, []
-                settled[key] = self._core()
-                instance_cores |= settled[key]
-            settled[a.action.name] = instance_cores
-            used |= instance_cores
-        names = [p.name for p, lit in zip(assumed, lits, strict=True) if lit.get_id() in used]
-        return z3.unsat, None, "", names
+                args = tuple((p.name, v) for p, v in zip(a.action.params, values, strict=True))
+                return _Answer("sat", args=args, state=self._states(m), instances=instances)
+            if result == z3.unknown:
+                if reason != OUT_OF_TIME:
+                    reason += f" ({a.action.name}, split by arguments)"
+                return _Answer("unknown", reason=reason, instances=instances)
+            instances[key] = self._core(checker)
+            core |= instances[key]
+        return _Answer("unsat", core=core, instances=instances)
 
-    def _core(self) -> set[int]:
-        return {c.get_id() for c in self.checker.solver.unsat_core()}
+    def _states(self, m: z3.ModelRef) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return (self.enc.decode_state(m, self.states[-2]),
+                self.enc.decode_state(m, self.states[-1]))
 
-    def _cti(self, m: z3.ModelRef, a: ActionEncoding, args: tuple[tuple[str, Any], ...],
-             assumed: Sequence[ir.Property]) -> Cti:
-        pre = self.enc.decode_state(m, self.states[-2])
-        post = self.enc.decode_state(m, self.states[-1])
+    def _core(self, checker: Checker) -> set[str]:
+        ids = {c.get_id() for c in checker.solver.unsat_core()}
+        return {name for name, (lit, _) in self.assume_lits.items() if lit.get_id() in ids}
+
+    def _cti(self, a: ActionEncoding, args: tuple[tuple[str, Any], ...], pre: tuple[Any, ...],
+             post: tuple[Any, ...], assumed: Sequence[ir.Property]) -> Cti:
         # A CTI is shown as a fact about the model, so it is checked as one:
         # the state before satisfies what was assumed, and the action really
         # goes from it to the state after (or fails there).
@@ -276,9 +415,10 @@ class Outcome:
 
 def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
               solver_timeout: float | None = None, deadline: float | None = None,
-              facts: Sequence[ir.Property] = ()) -> Outcome:
+              facts: Sequence[ir.Property] = (), workers: int = 2) -> Outcome:
     """Induction (k=1) or k-induction over ``targets`` plus every lemma.
-    ``facts``: properties already proved, assumed and not asked about again."""
+    ``facts``: properties already proved, assumed and not asked about again.
+    ``workers``: processes for the step queries (at most the cores there are)."""
     model = enc.model
     method = "induction" if k == 1 else f"k-induction (k={k})"
     out = Outcome({}, {}, {}, set(), {})
@@ -293,7 +433,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
             out.violated_at_init.add(p.name)  # BMC at depth 0 gives the trace
             continue
         candidates.append(p)
-    ind = Inductor(enc, k, solver_timeout, deadline)
+    ind = Inductor(enc, k, solver_timeout, deadline, workers)
     # Houdini: drop every candidate the step breaks until the rest is inductive.
     used: list[str] = []
     while candidates:
@@ -323,7 +463,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
     # together (each pass over the actions is the expensive part), and those
     # a CTI fails are dropped until the rest are proved.
     steps = [t.name for t in targets if t.kind == "step"]
-    settled: dict[Any, set[int]] = {}
+    settled: dict[Any, set[str]] = {}
     while steps:
         result, cti, reason, used = ind.check(steps, TRUE, [*candidates, *facts], settled)
         if result == z3.unsat:
@@ -368,18 +508,54 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
 # ---------------------------------------------------------------- prove
 
 
+# How many states the explicit engine may store looking for witnesses before
+# BMC takes over: a witness is a reachable state whichever engine finds it, and
+# breadth-first search finds each at its shortest, mostly in a second where
+# BMC to the same depth takes minutes (anon_vma_chain's ``reused`` is 6 steps).
+WITNESS_STATES = 2_000_000
+
+
+def _explicit_witnesses(instance: Instance, names: Sequence[str],
+                        deadline: float | None) -> dict[str, Verdict]:
+    from rmapcheck.explicit.auto import auto_search
+    from rmapcheck.explicit.machine import Machine
+
+    timeout = None if deadline is None else deadline - time.monotonic()
+    if timeout is not None and timeout <= 0:
+        return {}
+    try:
+        result = auto_search(Machine(instance), {"max_states": WITNESS_STATES,
+                                                 "timeout": timeout, "properties": list(names)},
+                             WITNESS_STATES)
+    except SpecRuntimeError:
+        # Breadth-first search met a run-time error before every witness: the
+        # proof reports it (or excludes it); BMC looks for the witnesses.
+        return {}
+    consts = tuple(instance.consts.items())
+    out: dict[str, Verdict] = {}
+    for name in names:
+        verdict = result.verdict(name)
+        if isinstance(verdict, Holds):
+            steps = result.witness_steps(name, verdict)
+            out[name] = Holds(Bound(result.engine, depth=steps, consts=consts))
+    return out
+
+
 def _witness_search(enc: Encoder, model: ir.Model, depth: int,
                     solver_timeout: float | None, deadline: float | None) -> dict[str, Verdict]:
     witnesses = [Target(p.name, "witness", p) for p in model.witnesses]
     if not witnesses:
         return {}
-    search = Search(enc, Checker(solver_timeout, deadline=deadline), witnesses,
-                    Replayer(enc.inst))
-    search.run(depth)
-    if search.error is not None:
-        raise search.error
-    return {t.name: search.verdicts.get(t.name,
-                                        Unknown(f"not witnessed within {depth} steps (bmc)"))
+    found = _explicit_witnesses(enc.inst, [t.name for t in witnesses], deadline)
+    rest = [t for t in witnesses if t.name not in found]
+    if rest:
+        search = Search(enc, Checker(solver_timeout, deadline=deadline), rest,
+                        Replayer(enc.inst))
+        search.run(depth)
+        if search.error is not None:
+            raise search.error
+        found.update(search.verdicts)
+    return {t.name: found.get(t.name, Unknown(f"not witnessed within {depth} steps (bmc)"))
             for t in witnesses}
 
 
@@ -467,31 +643,35 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             notes[name] = "spacer: a violation is reachable"
         pending = [t for t in pending if t.name not in verdicts]
 
-    spacer: SpacerJob | None = None
-    if method in ("spacer", "auto") and pending:
+    def start_spacer() -> SpacerJob:
         budget = spacer_budget if method == "auto" else solver_timeout
         if method == "auto" and solver_timeout is not None:
             budget = min(spacer_budget, solver_timeout)
         if deadline is not None:
             left = max(0.001, deadline - time.monotonic())
             budget = left if budget is None else min(budget, left)
-        # Spacer runs in a child process: under ``auto``, induction runs here
-        # meanwhile, on the other core, and whichever proves a property first
-        # proves it.
-        spacer = SpacerJob(enc, pending, budget)
         methods_tried.append("spacer")
-        if method == "spacer":
-            sp = spacer.result()
-            take_spacer(sp)
-            # Only the refuted ones go on to BMC, for their trace.
-            for t in pending:
-                if t.name not in sp.violated:
-                    verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
-            pending = [t for t in pending if t.name in sp.violated]
+        return SpacerJob(enc, pending, budget)
+
+    if method == "spacer" and pending:
+        sp = start_spacer().result()
+        take_spacer(sp)
+        # Only the refuted ones go on to BMC, for their trace.
+        for t in pending:
+            if t.name not in sp.violated:
+                verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
+        pending = [t for t in pending if t.name in sp.violated]
+    spacer: SpacerJob | None = None
     if method in ("induction", "auto") and pending:
+        # Induction with the spec's lemmas first, on both cores: it settles the
+        # bundled models. What it leaves goes to Spacer (in a child process,
+        # which needs no lemma) and, meanwhile on the other core, to induction
+        # with inferred lemmas; what either proves is proved.
         first = induction(enc, pending, 1, solver_timeout, deadline)
         settle(first)
         methods_tried.append("induction")
+        if method == "auto" and pending:
+            spacer = start_spacer()
         if infer_lemmas and any(name in first.ctis for name in (t.name for t in pending)):
             # Inferred lemmas only where the spec's were not enough: each one
             # makes every query bigger. What is proved already is a fact now.
@@ -499,9 +679,9 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             if inferred:
                 facts = [p for p in model.invariants if p.name in first.proved]
                 settle(induction(Encoder(widened), pending, 1, solver_timeout, deadline,
-                                 facts=facts))
+                                 facts=facts, workers=1 if spacer else 2))
                 methods_tried.append("induction with inferred lemmas")
-    if method == "auto" and spacer is not None:
+    if spacer is not None:
         if pending:
             take_spacer(spacer.result())
         else:
