@@ -384,9 +384,9 @@ def _verify(model: Any, args: argparse.Namespace, consts: dict[str, int]) -> int
         if args.workers and args.workers > 1:
             kwargs["workers"] = args.workers
         if args.engine == "auto" and not args.dfs:
-            from rmapcheck.explicit.auto import auto_search
+            from rmapcheck.verify import verify
 
-            result = auto_search(machine, kwargs, args.max_states)
+            result = verify(machine, kwargs)
         else:
             result = search(machine, **kwargs)
         if progress is not None:

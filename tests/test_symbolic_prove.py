@@ -170,6 +170,26 @@ def test_split_by_arguments_gives_the_same_answers(monkeypatch: pytest.MonkeyPat
     assert isinstance(v, Unknown) and "not inductive: enter(" in v.reason
 
 
+@pytest.mark.parametrize("model", [mutex, vmlike, evens])
+def test_one_process_and_two_give_the_same_proofs(model: object) -> None:
+    # The step queries go to a forked child and back as plain data; with one
+    # process they do not. Same verdicts, same lemmas, same CTIs.
+    from rmapcheck.symbolic.bmc import select_targets
+    from rmapcheck.symbolic.encode import EVAL_ERROR, Encoder
+    from rmapcheck.symbolic.induction import induction
+
+    for variant in (model(), without(model(), *[p.name for p in model().properties  # type: ignore[operator]
+                                               if p.kind == "lemma"])):
+        inst = Instance(variant)
+        targets = [t for t in select_targets(inst.model, None)
+                   if t.kind != "witness" and t.name != EVAL_ERROR]
+        one = induction(Encoder(inst), targets, workers=1)
+        two = induction(Encoder(inst), targets, workers=2)
+        assert one.proved == two.proved
+        assert set(one.ctis) == set(two.ctis)
+        assert one.unknown == two.unknown
+
+
 def test_spacer_that_overruns_its_budget_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 

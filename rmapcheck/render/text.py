@@ -506,6 +506,9 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
             parts.append(f"symmetry over {', '.join(value)}" if value
                          else "no symmetry reduction")
     for key, value in stats.extra:
+        if key == "then proved":
+            out.append("")
+            out.append(style.dim(f"  {value}"))
         if key == "inferred lemmas":
             out.append("")
             out.append("  lemmas the prover found and used (add them to the spec to keep them):")

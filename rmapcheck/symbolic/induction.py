@@ -271,10 +271,12 @@ class Inductor:
         return z3.unsat, None, "", [p.name for p in assumed if p.name in used]
 
     def _answers(self, todo: list[int], ask: Callable[[int], _Answer]) -> dict[int, _Answer]:
-        """``ask`` of each action in ``todo``, on both cores when there are two:
-        a forked child takes every other action. Each side goes in order and
-        stops at its first answer that is not unsat, and so does the caller,
-        so every answer it reads is there."""
+        """``ask`` of the actions in ``todo``, in order, until the first answer
+        that is not unsat; on both cores when there are two: this process and
+        a forked child each take the next action not yet taken (one action
+        can take most of the time: fork on anon_vma_chain), and an answer that
+        is not unsat stops the taking past it. Every answer up to the first
+        that is not unsat is returned."""
         out: dict[int, _Answer] = {}
         fork = _fork_context() if self.workers > 1 and len(todo) > 1 else None
         if fork is None:
@@ -283,16 +285,32 @@ class Inductor:
                 if out[index].result != "unsat":
                     break
             return out
-        mine, theirs = todo[0::2], todo[1::2]
+        # Shared: the next position in ``todo`` to take, and the first
+        # position whose answer is not unsat (len(todo) while there is none).
+        taken = fork.Value("i", 0)
+        stop = fork.Value("i", len(todo))
+
+        def take() -> int | None:
+            with taken.get_lock():
+                pos = taken.value
+                if pos >= stop.value:
+                    return None
+                taken.value = pos + 1
+                return pos
+
+        def answer(pos: int) -> _Answer:
+            found = ask(todo[pos])
+            if found.result != "unsat":
+                with taken.get_lock():
+                    stop.value = min(stop.value, pos)
+            return found
+
         receive, send = fork.Pipe(duplex=False)
 
         def work() -> None:
             try:
-                for index in theirs:
-                    answer = ask(index)
-                    send.send(("answer", index, answer))
-                    if answer.result != "unsat":
-                        break
+                while (pos := take()) is not None:
+                    send.send(("answer", pos, answer(pos)))
             except BaseException as error:  # noqa: BLE001 (handed to the parent, which raises it)
                 send.send(("raise", 0, error))
             send.send(("end", 0, None))
@@ -300,29 +318,29 @@ class Inductor:
         child = fork.Process(target=work, daemon=True)
         child.start()
         send.close()
+        mine: dict[int, _Answer] = {}
         try:
-            stop = len(self.last)
-            for index in mine:
-                out[index] = ask(index)
-                if out[index].result != "unsat":
-                    stop = index
-                    break
-            waiting = [i for i in theirs if i < stop]
-            while waiting:
-                kind, index, value = receive.recv()
+            while (pos := take()) is not None:
+                mine[pos] = answer(pos)
+            # The child's answers before the first that is not unsat.
+            while any(p not in mine for p in range(min(stop.value + 1, len(todo)))):
+                kind, pos, value = receive.recv()
                 if kind == "raise":
                     raise value
                 if kind == "end":
                     break
-                out[index] = value
-                waiting.remove(index)
-                if value.result != "unsat":
-                    break
+                mine[pos] = value
         finally:
             if child.is_alive():
                 child.kill()
             child.join()
             receive.close()
+        for pos in range(len(todo)):
+            if pos not in mine:
+                break
+            out[todo[pos]] = mine[pos]
+            if mine[pos].result != "unsat":
+                break
         return out
 
     def _ask(self, index: int, cond: z3.BoolRef, assumed: Sequence[ir.Property],
