@@ -24,7 +24,7 @@ from rmapcheck.frontend import load_model
 from rmapcheck.frontend.check import bundled_models
 from rmapcheck.instance import Instance
 from rmapcheck.replay import replay_violation
-from rmapcheck.trace import Holds, Violated
+from rmapcheck.trace import Holds, Proved, Violated
 
 pytestmark = pytest.mark.skipif(not native.available(), reason="no C compiler")
 SLOW = bool(os.environ.get("RMAPCHECK_SLOW"))
@@ -117,3 +117,19 @@ def test_default_bounds_without_symmetry(name: str) -> None:
                            max_depth=pinned.depth)
     assert result.stats.states == pinned.plain
     assert bool(result.violations) == (pinned.first is not None)
+
+
+def test_anon_vma_chain_verified_at_its_defaults() -> None:
+    # Three processes: too many states to finish. `rmapcheck verify` searches
+    # its budget of states, then the prover takes every property, and proves
+    # each one (issue #4: every model verifies in under a minute).
+    from rmapcheck.verify import AUTO_STATES, verify
+
+    model = load_model("anon_vma_chain.spec")
+    result = verify(Machine(Instance(model)), {})
+    assert result.engine == "native-bfs + prove"
+    assert result.stats.states == AUTO_STATES
+    kinds = {p.name: p.kind for p in model.properties}
+    for name, verdict in result.verdicts:
+        expected = Holds if kinds.get(name) == "sometimes" else Proved
+        assert isinstance(verdict, expected), (name, verdict)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -49,8 +48,6 @@ def test_anonmm_mremap_counterexample_matches_bfs() -> None:
          ("fault", (("p", 0), ("v", 0))), ("mremap", (("p", 0), ("a", 0), ("n", 1), ("t", 1)))]
 
 
-@pytest.mark.skipif(not os.environ.get("RMAPCHECK_SLOW"),
-                    reason="minutes of solver time at default bounds; set RMAPCHECK_SLOW=1")
 def test_anon_vma_rmap_properties_proved() -> None:
     inst = load("anon_vma")
     result = prove(inst, props=["rmap_complete", "rmap_sound", "mapcount"], method="induction",
