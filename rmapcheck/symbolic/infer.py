@@ -261,7 +261,7 @@ class _Maker:
                 for var in self.model.state:
                     if var.name == owner or not var.keys or var.keys[0] != sort:
                         continue
-                    keys = _binders(var.keys, self.taken | {x.name})
+                    keys = _binders(var.keys, self.taken)
                     on = _present(ir.StateRead(var.name, keys, var.value), var.value)
                     if on is None:
                         continue
