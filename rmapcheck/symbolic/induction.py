@@ -639,7 +639,9 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
                 verdicts[name] = v
         for name, cti in outcome.ctis.items():
             ctis.setdefault(name, cti)
-        notes.update(outcome.unknown)
+        for name, why in outcome.unknown.items():
+            # Each method's reason stays: the first is often the telling one.
+            notes[name] = f"{notes[name]}; then {why}" if name in notes else why
         pending = [t for t in pending if t.name not in verdicts]
 
     # One BMC run serves both ends: first the shallow violations, then (for
