@@ -196,8 +196,6 @@ class Inductor:
             self.last.append((a, sub(and_(a.domain, a.ok)),
                               {n: sub(and_(a.domain, f)) for n, f in a.fails.items()}, post))
         self.assume_lits: dict[str, tuple[z3.BoolRef, z3.BoolRef]] = {}
-        self.checkers: dict[str, Checker] = {}
-        self.defined: dict[str, set[str]] = {}  # per action: the literals its solver knows
 
     def assumption(self, prop: ir.Property) -> z3.BoolRef:
         """A literal that, when assumed, makes ``prop`` hold in states 0..k-1."""
@@ -209,19 +207,15 @@ class Inductor:
             self.assume_lits[prop.name] = entry
         return entry[0]
 
-    def _solver(self, action: str, assumed: Sequence[ir.Property]) -> Checker:
-        """The solver of ``action``, knowing what the literals of ``assumed`` mean."""
-        checker = self.checkers.get(action)
-        if checker is None:
-            checker = Checker(self.timeout, "QF_BV" if self.enc.iw else None, self.deadline)
-            checker.add(*self.base)
-            self.checkers[action] = checker
-            self.defined[action] = set()
-        known = self.defined[action]
-        for p in assumed:
-            if p.name not in known:
-                checker.add(self.assume_lits[p.name][1])
-                known.add(p.name)
+    def _solver(self, assumed: Sequence[ir.Property]) -> Checker:
+        """A fresh solver for one action's query, knowing what the literals of
+        ``assumed`` mean. Fresh for every query: the answer (its CTI, its unsat
+        core) then does not depend on which process asked what before, so two
+        processes give what one gives; and it costs nothing measurable (prove
+        objrmap 9.0 -> 7.5 s, anon_vma_chain 33 -> 30 s, anonmm 65 -> 55 s,
+        against a solver per action kept from call to call)."""
+        checker = Checker(self.timeout, "QF_BV" if self.enc.iw else None, self.deadline)
+        checker.add(*self.base, *[self.assume_lits[p.name][1] for p in assumed])
         return checker
 
     def check(self, steps: Sequence[str] | None, bad: z3.BoolRef,
@@ -238,11 +232,6 @@ class Inductor:
         same dict only while the assumptions stay and the question only
         narrows, so that an unsat answer stays one."""
         lits = [self.assumption(p) for p in assumed]
-        # Fresh solvers for every call: an action's answer (its CTI, its unsat
-        # core) then does not depend on which process asked it before, so two
-        # processes give what one gives; and it costs nothing measurable
-        # (prove objrmap 9.0 -> 7.5 s, anon_vma_chain 33 -> 30 s, anonmm 65 -> 55 s).
-        self.checkers.clear()
         used: set[str] = set()
         settled = {} if settled is None else settled
         queries: dict[int, z3.BoolRef] = {}
@@ -354,7 +343,7 @@ class Inductor:
         ``SPLIT_AFTER`` seconds, one query per parameter instance (whose keys
         are then all concrete)."""
         a = self.last[index][0]
-        checker = self._solver(a.action.name, assumed)
+        checker = self._solver(assumed)
         first_try = SPLIT_AFTER if self.timeout is None else min(SPLIT_AFTER, self.timeout)
         result, m, reason = checker.check(cond, lits, timeout=first_try)
         if result == z3.sat:
