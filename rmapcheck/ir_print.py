@@ -263,8 +263,10 @@ def format_action(action: ir.Action) -> str:
             f"{format_block(action.body, 1)}}}")
 
 
-def format_property(prop: ir.Property) -> str:
-    return f"{prop.kind} {prop.name}{_doc(prop.doc)}:\n{INDENT}{format_expr(prop.expr)}"
+def format_property(prop: ir.Property, surface: bool = False) -> str:
+    """``surface``: as ``format_expr`` says, spec text that can be pasted in."""
+    return (f"{prop.kind} {prop.name}{_doc(prop.doc)}:\n"
+            f"{INDENT}{format_expr(prop.expr, surface)}")
 
 
 def format_function(fn: ir.Function) -> str:

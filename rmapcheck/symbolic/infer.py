@@ -36,8 +36,10 @@ from dataclasses import dataclass
 import attrs
 
 from rmapcheck import ir
+from rmapcheck.errors import SpecRuntimeError
+from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
-from rmapcheck.ir_print import format_expr
+from rmapcheck.ir_print import format_expr, format_property
 from rmapcheck.trace import INFERRED_PREFIX as PREFIX
 
 # The sample: breadth first up to this many states, then random walks. Counts,
@@ -360,12 +362,8 @@ def _substitute(expr: ir.Expr, local: ir.Local, value: ir.Expr) -> ir.Expr:
     return attrs.evolve(expr, **changes) if changes else expr  # type: ignore[arg-type]
 
 
-def _sample(instance: Instance) -> list[tuple[object, ...]]:
+def _sample(machine: Machine) -> list[tuple[object, ...]]:
     """Reachable states: breadth first from the initial state, then seeded walks."""
-    from rmapcheck.errors import SpecRuntimeError
-    from rmapcheck.explicit.machine import Machine
-
-    machine = Machine(instance, symmetry=False)
     init = machine.initial_state()
     seen = {init}
     order = [init]
@@ -402,105 +400,78 @@ def _number(sort: ir.Sort) -> ir.RangeSort | None:
 
 # (variable, number field, switch field or None) -> the least and greatest value seen
 Bounds = dict[tuple[str, str | None, str | None], tuple[int, int]]
-
-
-def _observed_ranges(instance: Instance, states: Sequence[tuple[object, ...]]) -> Bounds:
-    out: Bounds = {}
-
-    def see(key: tuple[str, str | None, str | None], x: int) -> None:
-        lo, hi = out.get(key, (x, x))
-        out[key] = (min(lo, x), max(hi, x))
-
-    for state in states:
-        for name, _, value in instance.iter_entries(state):  # type: ignore[arg-type]
-            var = instance.layout[name].var
-            paths = _paths(var)
-            for path in paths:
-                if _number(path.sort) is None or (path.field is not None and value is None):
-                    continue
-                x = value if path.field is None else value[path.field]
-                if not isinstance(x, int) or isinstance(x, bool):
-                    continue
-                see((name, path.field, None), x)
-                if path.field is None:
-                    continue
-                for switch in paths:
-                    if switch is path or not switch.field or \
-                            not isinstance(switch.sort, (ir.OptionSort, ir.BoolSort)):
-                        continue
-                    on = value[switch.field]
-                    if on is not None and on is not False:
-                        see((name, path.field, switch.field), x)
-    return out
-
-
 # (variable, field, switch field, switch on) -> the values seen (two at most)
 Fixed = dict[tuple[str, str, str, bool], set[object]]
 
 
-def _observed_fixed(instance: Instance, states: Sequence[tuple[object, ...]]) -> Fixed:
-    out: Fixed = {}
-    records = [v for v in instance.model.state if len(_paths(v)) > 1 or _paths(v)[0].field]
+def _observe(instance: Instance, states: Sequence[tuple[object, ...]]) -> tuple[Bounds, Fixed]:
+    """What the sampled states show, in one pass: the range of every number
+    field (also while each switch of its record is on), and the values every
+    field holds while each switch is on, and while it is off."""
+    bounds: Bounds = {}
+    fixed: Fixed = {}
+
+    def see(key: tuple[str, str | None, str | None], x: int) -> None:
+        lo, hi = bounds.get(key, (x, x))
+        bounds[key] = (min(lo, x), max(hi, x))
+
     for state in states:
         for name, _, value in instance.iter_entries(state):  # type: ignore[arg-type]
-            var = instance.layout[name].var
-            if var not in records or value is None:
-                continue
-            paths = _paths(var)
-            for switch in paths:
-                if not isinstance(switch.sort, (ir.OptionSort, ir.BoolSort)):
+            paths = _paths(instance.layout[name].var)
+            # A record's switches (its optional and Bool fields), on or off.
+            switches: dict[str, bool] = {}
+            if paths[0].field is not None and value is not None:
+                switches = {q.field: value[q.field] is not None and value[q.field] is not False
+                            for q in paths
+                            if q.field and isinstance(q.sort, (ir.OptionSort, ir.BoolSort))}
+            for path in paths:
+                if path.field is not None and value is None:
                     continue
-                x = value[switch.field]
-                on = x is not None and x is not False
-                for path in paths:
-                    if path is switch or _literal(path.sort, None if isinstance(
-                            path.sort, ir.OptionSort) else 0) is None:
-                        continue
-                    seen = out.setdefault((name, path.field, switch.field, on), set())  # type: ignore[arg-type]
-                    if len(seen) < 2:
-                        seen.add(value[path.field])
-    return out
+                x = value if path.field is None else value[path.field]
+                if _number(path.sort) is not None and isinstance(x, int) \
+                        and not isinstance(x, bool):
+                    see((name, path.field, None), x)
+                    for field, on in switches.items():
+                        if field != path.field and on:
+                            see((name, path.field, field), x)
+                if _literal(path.sort, None if isinstance(path.sort, ir.OptionSort)
+                            else 0) is None:
+                    continue
+                for field, on in switches.items():
+                    if field != path.field:
+                        seen = fixed.setdefault((name, path.field, field, on), set())  # type: ignore[arg-type]
+                        if len(seen) < 2:
+                            seen.add(x)
+    return bounds, fixed
 
 
 def infer(instance: Instance) -> tuple[Instance, dict[str, Candidate]]:
     """``instance`` with the candidate lemmas every sampled reachable state
     satisfies, and those candidates by name."""
-    states = _sample(instance)
+    machine = Machine(instance, symmetry=False)
+    states = _sample(machine)
+    bounds, fixed = _observe(instance, states)
     maker = _Maker(instance)
-    maker.ranges(_observed_ranges(instance, states))
+    maker.ranges(bounds)
     maker.refs()
     maker.dead()
-    maker.fixed(_observed_fixed(instance, states))
+    maker.fixed(fixed)
     maker.links()
     maker.implications()
-    if not maker.out:
+    alive = [p for p in maker.out if _holds_on(machine, p, states)]
+    if not alive:
         return instance, {}
-    model = attrs.evolve(instance.model,
-                         properties=instance.model.properties + tuple(maker.out))
-    widened = Instance(model, instance.consts)
-    from rmapcheck.errors import SpecRuntimeError
-    from rmapcheck.explicit.machine import Machine
-
-    machine = Machine(widened, symmetry=False)
-    alive = list(maker.out)
-    for state in states:
-        kept = []
-        for prop in alive:
-            try:
-                if machine.holds(prop.name, state):  # type: ignore[arg-type]
-                    kept.append(prop)
-            except SpecRuntimeError:
-                pass
-        alive = kept
     model = attrs.evolve(instance.model, properties=instance.model.properties + tuple(alive))
-    found = {p.name: Candidate(p, f"lemma {p.name} {_quote(p.doc)}:\n  "
-                                  f"{format_expr(p.expr, surface=True)}")
-             for p in alive}
+    found = {p.name: Candidate(p, format_property(p, surface=True)) for p in alive}
     return Instance(model, instance.consts), found
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _holds_on(machine: Machine, prop: ir.Property, states: Sequence[tuple[object, ...]]) -> bool:
+    """``prop`` is true in every state (a run-time error counts as false)."""
+    try:
+        return all(machine.eval_expr(prop.expr, state) for state in states)  # type: ignore[arg-type]
+    except SpecRuntimeError:
+        return False
 
 
 def without_lemmas(instance: Instance) -> Instance:
