@@ -173,7 +173,10 @@ def test_split_by_arguments_gives_the_same_answers(monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize("model", [mutex, vmlike, evens])
 def test_one_process_and_two_give_the_same_proofs(model: object) -> None:
     # The step queries go to a forked child and back as plain data; with one
-    # process they do not. Same verdicts, same lemmas, same CTIs.
+    # process they do not. The same properties proved, by the same method, the
+    # same ones refuted by a CTI. (Not the same lemma lists: an unsat core
+    # depends on Z3's numbering of the query literals, and two runs in one
+    # process already differ there.)
     from rmapcheck.symbolic.bmc import select_targets
     from rmapcheck.symbolic.encode import EVAL_ERROR, Encoder
     from rmapcheck.symbolic.induction import induction
@@ -185,7 +188,10 @@ def test_one_process_and_two_give_the_same_proofs(model: object) -> None:
                    if t.kind != "witness" and t.name != EVAL_ERROR]
         one = induction(Encoder(inst), targets, workers=1)
         two = induction(Encoder(inst), targets, workers=2)
-        assert one.proved == two.proved
+        assert {n: m for n, (m, _) in one.proved.items()} == \
+            {n: m for n, (m, _) in two.proved.items()}
+        for _, lemmas in two.proved.values():  # a lemma a proof names is proved with it
+            assert set(lemmas) <= set(two.proved)
         assert set(one.ctis) == set(two.ctis)
         assert one.unknown == two.unknown
 
