@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import json
 import os
 import sys
@@ -211,6 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"rmapcheck: internal error: {err}\n")
         return errors.EXIT_INTERNAL
     except Exception as err:  # a bug: say so in one line, keep the traceback for debugging
+        if isinstance(err, ctypes.ArgumentError) and "KeyboardInterrupt" in str(err):
+            # A Ctrl-C that lands while ctypes converts a call's arguments (Z3's
+            # calls, the native engine's) comes out wrapped in this error.
+            sys.stderr.write("rmapcheck: interrupted\n")
+            return errors.EXIT_INTERRUPTED
         if os.environ.get("RMAPCHECK_DEBUG"):
             raise
         sys.stderr.write(f"rmapcheck: internal error: {type(err).__name__}: {err} "

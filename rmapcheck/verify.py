@@ -44,7 +44,15 @@ def verify(machine: Machine, kwargs: dict[str, Any]) -> Result:
                   if name in provable and not (isinstance(v, Holds) and v.bound.complete)]
     from rmapcheck.symbolic.induction import prove
 
-    proof = prove(machine.instance, props=open_props)
+    try:
+        proof = prove(machine.instance, props=open_props)
+    except KeyboardInterrupt:
+        # Ctrl-C in the proof: what the search covered is the answer.
+        cut = tuple((name, Unknown(f"interrupted while Z3 proved it; no violation in "
+                                   f"{v.bound.describe()}"))
+                    if name in open_props and isinstance(v, Holds) else (name, v)
+                    for name, v in searched.verdicts)
+        return attrs.evolve(searched, verdicts=cut)
     proved = dict(proof.verdicts)
     verdicts: list[tuple[str, Verdict]] = []
     for name, searched_verdict in searched.verdicts:

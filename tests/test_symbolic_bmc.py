@@ -128,3 +128,32 @@ def test_time_limit_of_the_whole_search_is_unknown_never_holds() -> None:
 def test_unknown_property_name_is_a_spec_error() -> None:
     with pytest.raises(SpecError, match="no property"):
         bmc(Instance(counter()), 2, props=["nope"])
+
+
+def test_ctrl_c_in_a_query_is_an_interrupt_not_an_unknown() -> None:
+    # Z3 takes SIGINT itself and answers unknown ("interrupted from
+    # keyboard"); Python never sees it. The Checker turns it back into the
+    # user's Ctrl-C, so that no proof goes on as if the solver had given up.
+    import signal
+    import threading
+
+    import z3
+
+    from rmapcheck.symbolic.bmc import Checker
+
+    n = 11  # the pigeonhole principle: seconds for a SAT solver
+    p = [[z3.Bool(f"hole{i}_{j}") for j in range(n - 1)] for i in range(n)]
+    checker = Checker()
+    for i in range(n):
+        checker.add(z3.Or(p[i]))
+    for j in range(n - 1):
+        for i in range(n):
+            for k in range(i + 1, n):
+                checker.add(z3.Or(z3.Not(p[i][j]), z3.Not(p[k][j])))
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            checker.check(z3.BoolVal(True))
+    finally:
+        timer.cancel()

@@ -9,7 +9,7 @@ from rmapcheck import verify as auto
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
-from rmapcheck.trace import Holds, Proved, Violated
+from rmapcheck.trace import Holds, Proved, Unknown, Violated
 
 
 def machine(name: str) -> Machine:
@@ -42,3 +42,42 @@ def test_a_violation_or_a_finished_search_is_the_answer(
     # the user's own limit is a bound they asked for: no proof
     assert result.engine == "explicit-bfs"
     assert isinstance(result.verdict("rmap_complete"), Holds)
+
+
+def test_ctrl_c_in_the_proof_keeps_what_the_search_covered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmapcheck import cli
+    from rmapcheck.symbolic import induction
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(auto, "AUTO_STATES", 5000)
+    monkeypatch.setattr(induction, "prove", interrupted)
+    result = auto.verify(machine("anon_vma.spec"), {})
+    v = result.verdict("rmap_complete")
+    assert isinstance(v, Unknown) and v.reason.startswith("interrupted while Z3 proved it")
+    assert "5,000 states" in v.reason
+    assert cli._exit_code(result) == 130
+
+
+def test_ctrl_c_wrapped_by_ctypes_is_an_interrupt(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # SIGINT during ctypes' argument conversion surfaces as ArgumentError.
+    import ctypes
+
+    from rmapcheck import cli
+
+    def wrapped(args: object) -> int:
+        raise ctypes.ArgumentError("argument 3: KeyboardInterrupt: ")
+
+    monkeypatch.setattr(cli, "_run", wrapped)
+    assert cli.main(["verify", "anonmm.spec"]) == 130
+    assert capsys.readouterr().err == "rmapcheck: interrupted\n"
+
+    def other(args: object) -> int:
+        raise ctypes.ArgumentError("argument 1: TypeError: wrong type")
+
+    monkeypatch.setattr(cli, "_run", other)
+    monkeypatch.delenv("RMAPCHECK_DEBUG", raising=False)
+    assert cli.main(["verify", "anonmm.spec"]) == 255

@@ -95,6 +95,8 @@ def select_targets(model: ir.Model, props: Sequence[str] | None) -> list[Target]
 
 
 OUT_OF_TIME = "the time limit of the whole run was reached"
+# What Z3's reason_unknown() says when SIGINT (Ctrl-C) stopped a query.
+Z3_INTERRUPTED = "interrupted from keyboard"
 
 
 def unknown_reason(reason: str, where: str) -> str:
@@ -170,6 +172,10 @@ class Checker:
         model = self.solver.model() if result == z3.sat else None
         if result == z3.unknown:
             reason = self.solver.reason_unknown()
+            if reason == Z3_INTERRUPTED:
+                # Z3 takes SIGINT itself and answers unknown; Python never
+                # sees it. It is the user's Ctrl-C, not the solver giving up.
+                raise KeyboardInterrupt
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 reason = OUT_OF_TIME
             # Z3 does not vouch for a solver's answers after a query it gave up
