@@ -215,6 +215,15 @@ def render_properties(reports: Sequence[ModelReport]) -> str:
     return "\n".join(out)
 
 
+def _shown(path: Path, base: Path) -> str:
+    """``path`` as the documents name it: relative to ``base``, whichever way
+    the user named it on the command line (a spec outside it: as given)."""
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _properties_section(report: ModelReport) -> list[str]:
     out: list[str] = []
     model = report.model
@@ -222,7 +231,7 @@ def _properties_section(report: ModelReport) -> list[str]:
     out.append(f"## {model.name}{' (broken variant)' if report.broken else ''}")
     out.append("")
     out.append(f"{summary_line(model.doc)}  ")
-    out.append(f"Spec: `{report.path.relative_to(models_dir().parent)}`; bounds "
+    out.append(f"Spec: `{_shown(report.path, models_dir().parent)}`; bounds "
                f"{_consts(report.instance)}; digest `{spec_digest(model, report.instance)}`.  ")
     out.append(f"Explicit search ({report.explicit.engine}): {stats.states:,} states, "
                f"{stats.transitions:,} transitions, depth {stats.depth}, "
@@ -309,7 +318,7 @@ def _catalogue_row(report: ModelReport) -> str:
     shortest = shortest_violation(report)
     name = f"broken/{model.name}" if report.broken else model.name
     return (
-        f"| [{name}]({report.path.relative_to(models_dir())}) | {summary_line(doc)} | "
+        f"| [{name}]({_shown(report.path, models_dir())}) | {summary_line(doc)} | "
         f"{source_of(doc)} | {year_of(doc)} | {expected_of(doc)} | {verdict} | "
         f"{shortest if shortest is not None else '-'} | {report.explicit.stats.states:,} | "
         f"{_proof_word(report)} | {_consts(report.instance)} |")
