@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import os
 from typing import Any
 
 import pytest
 
-from rmapcheck.explicit import bfs, dfs
+from rmapcheck.explicit import bfs, dfs, native
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
@@ -15,13 +16,14 @@ from rmapcheck.replay import replay, replay_violation
 from rmapcheck.trace import Holds, Violated
 
 State = tuple[Any, ...]
+SLOW = bool(os.environ.get("RMAPCHECK_SLOW"))  # tens of millions of states
 
 SAFETY = ["rmap_complete", "rmap_sound", "mapcount", "wf_ptes_in_vmas", "wf_vmas",
           "wf_page_in_use", "swap_out_sound", "swap_out_complete"]
 
 
 def machine(name: str, **consts: int) -> Machine:
-    return Machine(Instance(load_model(f"{name}.spec"), consts))
+    return Machine(Instance(load_model(f"{name}.spec", consts), consts))
 
 
 def test_anonmm_mremap_counterexample() -> None:
@@ -73,6 +75,33 @@ def test_anon_vma_holds_to_a_depth_at_default_bounds() -> None:
     (name, trace), = [w for w in dict(result.stats.extra)["witnesses"] if w[0] == "two_vmas"]
     replay(m, trace)
     assert m.holds("two_vmas", trace.last)
+
+
+def test_anon_vma_states_at_default_bounds_bfs_equals_dfs() -> None:
+    # 2,4,3 has too many states to finish (over 100 million at 3 pages): the
+    # states within 4 steps, which DFS with a depth limit visits exactly.
+    m = machine("anon_vma")
+    assert (m.instance.consts["PROCS"], m.instance.consts["VPAGES"],
+            m.instance.consts["FRAMES"]) == (2, 4, 3)
+    for symmetry, states in ((True, 17_398), (False, 28_800)):
+        for engine in (bfs.search, dfs.search):
+            result = engine(m, max_depth=4, symmetry=symmetry, stop_at_first=False)
+            assert result.stats.states == states, (engine, symmetry)
+            assert not result.violations
+
+
+@pytest.mark.skipif(not native.available(), reason="no C compiler")
+def test_anon_vma_whole_space_at_two_pages() -> None:
+    # Every operation, two pages: the search finishes.
+    m = machine("anon_vma", VPAGES=2)
+    result = native.search(m, stop_at_first=False)
+    assert result.stats.states == 1_665_634
+    for name in SAFETY + ["anon_vma_allocated"]:
+        v = result.verdict(name)
+        assert isinstance(v, Holds) and v.bound.complete, name
+    if SLOW:
+        plain = native.search(m, symmetry=False, stop_at_first=False)
+        assert plain.stats.states == 29_223_036
 
 
 def _orbit_key(m: Machine, state: State) -> State:
