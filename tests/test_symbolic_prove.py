@@ -38,10 +38,23 @@ def test_induction_failure_names_action_conjunct_and_cti() -> None:
     assert isinstance(v, Unknown)
     assert "not inductive: inc2()" in v.reason
     assert "x := 5" in v.reason
-    assert "no violation within" in v.reason
+    # What the breadth-first search before the proof covered: every state.
+    assert "no violation in every reachable state; 6 states (explicit search)" in v.reason
     ctis = dict(dict(result.stats.extra)["cti"])
     cti = ctis["not5"]
     assert cti.initial == (3,) and cti.steps[0].action == "inc2" and cti.steps[0].state == (5,)
+
+
+def test_auto_falls_back_on_a_finished_search() -> None:
+    # Nothing proves not5 without its lemma (no inference, no time for
+    # Spacer), but the search saw all 6 reachable states: that is the proof
+    # for this instance; the CTI is still there for the spec's author.
+    result = prove(Instance(without(evens(), "even")), method="auto", infer_lemmas=False,
+                   spacer_budget=0.001, k=1)
+    v = result.verdict("not5")
+    assert isinstance(v, Proved) and v.method == "exhaustive search", v
+    assert v.detail == "every reachable state; 6 states"
+    assert "not5" in dict(dict(result.stats.extra)["cti"])
 
 
 def test_cti_names_the_quantified_instance() -> None:

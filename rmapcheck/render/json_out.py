@@ -17,8 +17,9 @@ def result_to_json(instance: Instance, result: Result) -> dict[str, Any]:
                 verdicts[name] = {"verdict": "holds", "states": bound.states,
                                   "depth": bound.depth, "complete": bound.complete,
                                   "engine": bound.engine}
-            case Proved(method=method, lemmas=lemmas):
-                verdicts[name] = {"verdict": "proved", "method": method, "lemmas": list(lemmas)}
+            case Proved(method=method, lemmas=lemmas, detail=detail):
+                verdicts[name] = {"verdict": "proved", "method": method, "lemmas": list(lemmas),
+                                  **({"detail": detail} if detail else {})}
             case Violated(trace=trace, detail=detail):
                 verdicts[name] = {"verdict": "violated", "length": len(trace), "detail": detail,
                                   "trace": trace_to_itf(instance, trace, violated=name)}

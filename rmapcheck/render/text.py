@@ -486,8 +486,9 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
                                   else f"  ({bound.describe()})")
             case Holds(bound=bound):
                 line += style.dim(f"  ({bound.describe()})")
-            case Proved(method=method, lemmas=lemmas):
+            case Proved(method=method, lemmas=lemmas, detail=detail):
                 more = "; lemmas " + verdict.lemma_list() if lemmas else ""
+                more += f"; {detail}" if detail else ""
                 line += style.dim(f"  ({method}{more})")
             case Violated(trace=trace):
                 line += style.dim(f"  (after {len(trace)} steps)")

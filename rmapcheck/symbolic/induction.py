@@ -582,38 +582,70 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
 WITNESS_STATES = 2_000_000
 
 
-def _explicit_witnesses(instance: Instance, names: Sequence[str],
-                        deadline: float | None) -> dict[str, Verdict]:
+@dataclass
+class _Explored:
+    """What the explicit search before the proofs settled: witnesses found
+    and violations (each at its shortest), and how far it went."""
+
+    verdicts: dict[str, Verdict]
+    depth: int  # every behaviour of at most this many steps was searched
+    bound: Bound | None  # the claim a "no violation" of a target makes
+
+
+def _explicit_search(instance: Instance, targets: Sequence[str], witnesses: Sequence[str],
+                     deadline: float | None) -> _Explored:
+    """Breadth-first search up to ``WITNESS_STATES`` states for the
+    ``sometimes`` witnesses and for violations of the targets: what it finds is
+    found at its shortest, mostly within a second, where BMC takes minutes
+    to the same depth (anon_vma_chain's ``reused`` is 6 steps; anonmm's
+    swap-out leak 4)."""
     from rmapcheck.explicit.auto import auto_search
     from rmapcheck.explicit.machine import Machine
 
+    nothing = _Explored({}, -1, None)
     timeout = None if deadline is None else deadline - time.monotonic()
     if timeout is not None and timeout <= 0:
-        return {}
+        return nothing
     try:
-        result = auto_search(Machine(instance), {"max_states": WITNESS_STATES,
-                                                 "timeout": timeout, "properties": list(names)},
+        result = auto_search(Machine(instance),
+                             {"max_states": WITNESS_STATES, "timeout": timeout,
+                              "properties": [*targets, *witnesses], "stop_at_first": False},
                              WITNESS_STATES)
     except SpecRuntimeError:
-        # Breadth-first search met a run-time error before every witness: the
-        # proof reports it (or excludes it); BMC looks for the witnesses.
-        return {}
+        # Breadth-first search met a run-time error: the proof reports it
+        # (or excludes it); BMC looks for the rest.
+        return nothing
     consts = tuple(instance.consts.items())
     out: dict[str, Verdict] = {}
-    for name in names:
+    bounds: list[Bound] = []
+    for name in witnesses:
         verdict = result.verdict(name)
         if isinstance(verdict, Holds):
             steps = result.witness_steps(name, verdict)
             out[name] = Holds(Bound(result.engine, depth=steps, consts=consts))
-    return out
+    for name in targets:
+        verdict = result.verdict(name)
+        if isinstance(verdict, Violated):
+            out[name] = verdict
+        elif isinstance(verdict, Holds):
+            bounds.append(verdict.bound)
+    # The depth every target was searched to (a violation ends no search:
+    # ``stop_at_first`` is off); run-time errors too, which end it by raising.
+    if not bounds or len(bounds) + sum(isinstance(v, Violated) for v in out.values()) \
+            < len(targets):
+        return _Explored(out, -1, None)
+    bound = min(bounds, key=lambda b: (b.complete, b.depth if b.depth is not None else -1))
+    depth = (1 << 30) if bound.complete else (bound.depth if bound.depth is not None else -1)
+    return _Explored(out, depth, bound)
 
 
-def _witness_search(enc: Encoder, model: ir.Model, depth: int,
+def _witness_search(enc: Encoder, model: ir.Model, depth: int, explored: _Explored,
                     solver_timeout: float | None, deadline: float | None) -> dict[str, Verdict]:
     witnesses = [Target(p.name, "witness", p) for p in model.witnesses]
     if not witnesses:
         return {}
-    found = _explicit_witnesses(enc.inst, [t.name for t in witnesses], deadline)
+    found = {t.name: explored.verdicts[t.name] for t in witnesses
+             if t.name in explored.verdicts}
     rest = [t for t in witnesses if t.name not in found]
     if rest:
         search = Search(enc, Checker(solver_timeout, deadline=deadline), rest,
@@ -636,11 +668,13 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
 
     ``method``: ``induction`` (with the model's lemmas), ``kinduction`` (k
     states), ``spacer`` (Z3's CHC engine: finds the inductive invariant
-    itself), or ``auto`` (Spacer within ``spacer_budget`` seconds, then
-    induction with lemmas, then k-induction, for what is left). A property
-    whose proof fails gets its CTI in the reason (and in ``stats.extra`` as
-    ``("cti", ((name, Trace),...))``) and, when BMC finds a violation within
-    ``reach_depth`` steps, ``Violated`` with the trace. ``time_limit``
+    itself), or ``auto`` (induction with the spec's lemmas, then with
+    inferred ones, then Spacer within ``spacer_budget`` seconds, then
+    k-induction, each for what is left). A property whose proof fails gets
+    its CTI in the reason (and in ``stats.extra`` as ``("cti", ((name,
+    Trace),...))``) and, when breadth-first search (up to ``WITNESS_STATES``
+    states) or BMC (to ``reach_depth`` steps) finds a violation, ``Violated``
+    with the shortest trace. ``time_limit``
     (seconds) bounds the whole call; what it cuts short is ``Unknown``.
 
     ``infer_lemmas``: induction also assumes the candidate lemmas of
@@ -660,9 +694,13 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     enc = Encoder(instance)
     enc.initial_state()  # a spec error (no initial state) before any claim
     # The witnesses first: under a time limit, what the proofs leave of it
-    # must not decide whether their result is trusted.
-    witness = _witness_search(enc, model, witness_depth, solver_timeout, deadline)
-    verdicts: dict[str, Verdict] = {}
+    # must not decide whether their result is trusted. The same search finds
+    # the shallow violations, each with its shortest trace.
+    explored = _explicit_search(instance, [t.name for t in targets if t.name != ERROR_PROP],
+                                [p.name for p in model.witnesses], deadline)
+    witness = _witness_search(enc, model, witness_depth, explored, solver_timeout, deadline)
+    verdicts: dict[str, Verdict] = {t.name: explored.verdicts[t.name] for t in targets
+                                    if isinstance(explored.verdicts.get(t.name), Violated)}
     ctis: dict[str, Cti] = {}
     methods_tried: list[str] = []
     pending = list(targets)
@@ -686,19 +724,22 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             notes[name] = f"{notes[name]}; then {why}" if name in notes else why
         pending = [t for t in pending if t.name not in verdicts]
 
+    pending = [t for t in pending if t.name not in verdicts]
     # One BMC run serves both ends: first the shallow violations, then (for
-    # what no method proves) a look deeper.
+    # what no method proves) a look deeper; each only where the explicit
+    # search did not already cover that depth.
     base = k - 1 if method == "kinduction" else 0
     depth = max(reach_depth, base)
     search = Search(enc, Checker(solver_timeout, deadline=deadline), list(pending),
                     Replayer(instance))
-    search.run(min(EARLY_DEPTH, depth))
-    if search.error is not None:
-        raise search.error
-    for name, v in search.verdicts.items():
-        if isinstance(v, Violated):
-            verdicts[name] = v
-    pending = [t for t in pending if t.name not in verdicts]
+    if explored.depth < min(EARLY_DEPTH, depth):
+        search.run(min(EARLY_DEPTH, depth))
+        if search.error is not None:
+            raise search.error
+        for name, v in search.verdicts.items():
+            if isinstance(v, Violated):
+                verdicts[name] = v
+        pending = [t for t in pending if t.name not in verdicts]
 
     def take_spacer(sp: SpacerOutcome) -> None:
         nonlocal pending
@@ -730,17 +771,16 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             if t.name not in sp.violated:
                 verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
         pending = [t for t in pending if t.name in sp.violated]
-    spacer: SpacerJob | None = None
     if method in ("induction", "auto") and pending:
         # Induction with the spec's lemmas first, on both cores: it settles the
-        # bundled models. What it leaves goes to Spacer (in a child process,
-        # which needs no lemma) and, meanwhile on the other core, to induction
-        # with inferred lemmas; what either proves is proved.
+        # bundled models. What it leaves goes to induction with inferred
+        # lemmas, on both cores, and what that leaves to Spacer, which needs
+        # no lemma. (Spacer used to run beside the inferred lemmas' induction,
+        # a core each: it never converged on a bundled model, and the
+        # induction it slowed is what proves them.)
         first = induction(enc, pending, 1, solver_timeout, deadline)
         settle(first)
         methods_tried.append("induction")
-        if method == "auto" and pending:
-            spacer = start_spacer()
         if infer_lemmas and any(name in first.ctis for name in (t.name for t in pending)):
             # Inferred lemmas only where the spec's were not enough: each one
             # makes every query bigger. What is proved already is a fact now.
@@ -748,13 +788,10 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             if inferred:
                 facts = [p for p in model.invariants if p.name in first.proved]
                 settle(induction(Encoder(widened), pending, 1, solver_timeout, deadline,
-                                 facts=facts, workers=1 if spacer else 2))
+                                 facts=facts))
                 methods_tried.append("induction with inferred lemmas")
-    if spacer is not None:
-        if pending:
-            take_spacer(spacer.result())
-        else:
-            spacer.cancel()  # induction proved everything first
+        if method == "auto" and pending:
+            take_spacer(start_spacer().result())
     if method in ("kinduction", "auto") and pending and (method == "kinduction" or k > 1):
         settle(induction(enc, pending, max(k, 1), solver_timeout, deadline))
         methods_tried.append(f"k-induction (k={k})")
@@ -762,17 +799,26 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     # What is still pending: look for a real violation, else say why not proved.
     if pending:
         reach = [t for t in targets if t.name in {p.name for p in pending}]
-        search.targets = reach
-        for t in reach:
-            if isinstance(search.verdicts.get(t.name), Unknown):
-                del search.verdicts[t.name]  # gave up early; try again
-        search.run(depth)
-        if search.error is not None:
-            raise search.error
+        # Deeper than the explicit search went, BMC looks for a violation.
+        if explored.depth < depth:
+            search.targets = reach
+            for t in reach:
+                if isinstance(search.verdicts.get(t.name), Unknown):
+                    del search.verdicts[t.name]  # gave up early; try again
+            search.run(depth)
+            if search.error is not None:
+                raise search.error
         for t in pending:
             found = search.verdicts.get(t.name)
             if isinstance(found, Violated):
                 verdicts[t.name] = found
+                continue
+            if method == "auto" and explored.bound is not None and explored.bound.complete:
+                # No method found an inductive invariant, but the search saw
+                # every reachable state: for this instance that is the proof.
+                verdicts[t.name] = Proved(
+                    "exhaustive search",
+                    detail=f"every reachable state; {explored.bound.states:,} states")
                 continue
             cti = ctis.get(t.name)
             tried = ", ".join(methods_tried)
@@ -784,6 +830,8 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
                 reason = f"not proved by {tried}"
             if isinstance(found, Unknown):
                 reason += f"; BMC: {found.reason}"
+            elif explored.depth >= depth and explored.bound is not None:
+                reason += f"; no violation in {explored.bound.describe()} (explicit search)"
             else:
                 reason += f"; no violation within {depth} steps (bmc)"
             verdicts[t.name] = Unknown(reason)
