@@ -45,7 +45,7 @@ def verify(machine: Machine, kwargs: dict[str, Any]) -> Result:
     from rmapcheck.symbolic.induction import prove
 
     try:
-        proof = prove(machine.instance, props=open_props)
+        proof = prove(machine.instance, props=open_props, searched=searched)
     except KeyboardInterrupt:
         # Ctrl-C in the proof: what the search covered is the answer.
         cut = tuple((name, Unknown(f"interrupted while Z3 proved it; no violation in "

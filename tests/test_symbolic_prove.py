@@ -172,10 +172,17 @@ def test_no_initial_state_is_an_error_not_a_proof() -> None:
 
 
 def test_split_by_arguments_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Force every per-action induction query to be split into its instances.
+    # Force every per-action induction query to be split, one parameter at a
+    # time, down to its instances (share(p, q, v): three levels).
     from rmapcheck.symbolic import induction
 
+    variants = [vmlike(), vmlike(variant="noadd")]
+    whole = [prove(Instance(m), method="induction").verdicts for m in variants]
     monkeypatch.setattr(induction, "SPLIT_AFTER", 0.0001)
+    for m, verdicts in zip(variants, whole, strict=True):
+        split = prove(Instance(m), method="induction").verdicts
+        assert [(n, type(v)) for n, v in split] == [(n, type(v)) for n, v in verdicts]
+    assert any(isinstance(v, Unknown) for _, v in whole[1])
     result = prove(Instance(mutex()), method="induction")
     v = result.verdict("mutex")
     assert isinstance(v, Proved) and "owner_ok" in v.lemmas

@@ -24,9 +24,9 @@ never a proof.
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -91,6 +91,9 @@ EARLY_DEPTH = 3
 SPACER_BUDGET = 30.0
 # An induction query for one action that takes longer is split by arguments.
 SPLIT_AFTER = 20.0
+# RMAPCHECK_QUERY_LOG=1: each induction step query's action, answer and time
+# on stderr (where a slow proof spends its time).
+QUERY_LOG = bool(os.environ.get("RMAPCHECK_QUERY_LOG"))
 # An action whose first parameter has at most this many values is asked
 # about once per value (see ``Inductor._prefixes``).
 SPLIT_FIRST_MAX = 8
@@ -395,45 +398,59 @@ class Inductor:
 
     def _ask(self, unit: _Unit, assumed: Sequence[ir.Property],
              lits: list[z3.BoolRef], settled: dict[Any, set[str]]) -> _Answer:
-        """One query: an action, or an action with its first parameter set;
-        and if that takes longer than ``SPLIT_AFTER`` seconds, one query per
-        instance of the remaining parameters (whose keys are then all
-        concrete)."""
-        a = self.last[unit.index][0]
+        """One query: an action, or an action with its first parameter set
+        (split further as ``_solve`` says)."""
+        instances: dict[Any, set[str]] = {}
+        answer = self._solve(self.last[unit.index][0], unit.cond, unit.prefix, len(unit.prefix),
+                             assumed, lits, settled, instances)
+        answer.instances = instances
+        return answer
+
+    def _solve(self, a: ActionEncoding, cond: z3.BoolRef, prefix: tuple[Any, ...], top: int,
+               assumed: Sequence[ir.Property], lits: list[z3.BoolRef],
+               settled: dict[Any, set[str]], instances: dict[Any, set[str]]) -> _Answer:
+        """``cond``, the query of ``a`` with its first parameters set to
+        ``prefix``, asked whole; if that takes longer than ``SPLIT_AFTER``
+        seconds, one query per value of the next parameter, each asked the
+        same way. One parameter at a time: a split straight into every
+        instance once made mremap's 16 s query on anon_vma at 2,4,4 (which
+        passed 20 s beside another) into 64 queries and 240 s. The unsat
+        cores of the parts are recorded in ``instances``."""
+        rest = a.action.params[len(prefix):]
+        limit = SPLIT_AFTER if rest else None
+        if self.timeout is not None:
+            limit = self.timeout if limit is None else min(limit, self.timeout)
         checker = self._solver(assumed)
-        first_try = SPLIT_AFTER if self.timeout is None else min(SPLIT_AFTER, self.timeout)
-        result, m, reason = checker.check(unit.cond, lits, timeout=first_try)
+        asked = time.monotonic()
+        result, m, reason = checker.check(cond, lits, timeout=limit)
+        if QUERY_LOG:
+            sys.stderr.write(f"rmapcheck: step query {a.action.name}{list(prefix)} "
+                             f"{result} {time.monotonic() - asked:.1f} s (pid {os.getpid()})\n")
         if result == z3.sat:
             assert m is not None
-            return _Answer("sat", args=self._args(a, unit.prefix, m), state=self._states(m))
+            return _Answer("sat", args=self._args(a, prefix, m), state=self._states(m))
         if result == z3.unsat:
             return _Answer("unsat", core=self._core(checker))
+        if not rest or reason == OUT_OF_TIME:
+            if reason != OUT_OF_TIME and len(prefix) > top:
+                reason += f" ({a.action.name}, split by arguments)"
+            return _Answer("unknown", reason=reason)
         core: set[str] = set()
-        instances: dict[Any, set[str]] = {}
-        rest = a.action.params[len(unit.prefix):]
-        for more in itertools.product(*[self.enc.inst.values(p.sort) for p in rest]):
-            values = (*unit.prefix, *more)
+        for value in self.enc.inst.values(rest[0].sort):
+            values = (*prefix, value)
             key = (a.action.name, values)
             if key in settled:
                 core |= settled[key]
                 continue
-            one = self._fix(a, unit.cond, values)
-            if is_f(one):
+            part = self._fix(a, cond, values)
+            if is_f(part):
                 continue
-            # (Not in a push/pop scope: Z3's incremental SAT solver can give
-            # up on bit-vector atoms first added inside a scope.)
-            result, m, reason = checker.check(one, lits)
-            if result == z3.sat:
-                assert m is not None
-                args = tuple((p.name, v) for p, v in zip(a.action.params, values, strict=True))
-                return _Answer("sat", args=args, state=self._states(m), instances=instances)
-            if result == z3.unknown:
-                if reason != OUT_OF_TIME:
-                    reason += f" ({a.action.name}, split by arguments)"
-                return _Answer("unknown", reason=reason, instances=instances)
-            instances[key] = self._core(checker)
-            core |= instances[key]
-        return _Answer("unsat", core=core, instances=instances)
+            answer = self._solve(a, part, values, top, assumed, lits, settled, instances)
+            if answer.result != "unsat":
+                return answer
+            instances[key] = answer.core
+            core |= answer.core
+        return _Answer("unsat", core=core)
 
     def _states(self, m: z3.ModelRef) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         return (self.enc.decode_state(m, self.states[-2]),
@@ -615,16 +632,22 @@ def _explicit_search(instance: Instance, targets: Sequence[str], witnesses: Sequ
         # Breadth-first search met a run-time error: the proof reports it
         # (or excludes it); BMC looks for the rest.
         return nothing
-    consts = tuple(instance.consts.items())
+    return _explored(result, targets, witnesses)
+
+
+def _explored(result: Result, targets: Sequence[str], witnesses: Sequence[str]) -> _Explored:
+    """What a breadth-first search (``result``) settled of ``targets`` and
+    ``witnesses``, and the depth it checked every target to."""
+    found = dict(result.verdicts)
     out: dict[str, Verdict] = {}
     bounds: list[Bound] = []
     for name in witnesses:
-        verdict = result.verdict(name)
+        verdict = found.get(name)
         if isinstance(verdict, Holds):
             steps = result.witness_steps(name, verdict)
-            out[name] = Holds(Bound(result.engine, depth=steps, consts=consts))
+            out[name] = Holds(Bound(result.engine, depth=steps, consts=result.consts))
     for name in targets:
-        verdict = result.verdict(name)
+        verdict = found.get(name)
         if isinstance(verdict, Violated):
             out[name] = verdict
         elif isinstance(verdict, Holds):
@@ -662,7 +685,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
           k: int = 2, solver_timeout: float | None = None, reach_depth: int = REACH_DEPTH,
           witness_depth: int = WITNESS_DEPTH, spacer_budget: float = SPACER_BUDGET,
           time_limit: float | None = None, infer_lemmas: bool = True,
-          spec_lemmas: bool = True) -> Result:
+          spec_lemmas: bool = True, searched: Result | None = None) -> Result:
     """Proves the invariants, lemmas and assertions named in ``props`` (all
     when None) for every reachable state of the instance.
 
@@ -680,7 +703,9 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     ``infer_lemmas``: induction also assumes the candidate lemmas of
     ``rmapcheck.symbolic.infer`` (proved with the rest, or dropped); those a
     proof used are in ``stats.extra`` as ``("inferred lemmas", texts)``.
-    ``spec_lemmas`` False leaves out the lemmas the spec states."""
+    ``spec_lemmas`` False leaves out the lemmas the spec states.
+    ``searched``: a breadth-first search of this instance the caller ran
+    already (``rmapcheck verify``), used instead of searching again."""
     start = time.monotonic()
     deadline = None if time_limit is None else start + time_limit
     if method not in ("auto", "induction", "kinduction", "spacer"):
@@ -696,8 +721,10 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     # The witnesses first: under a time limit, what the proofs leave of it
     # must not decide whether their result is trusted. The same search finds
     # the shallow violations, each with its shortest trace.
-    explored = _explicit_search(instance, [t.name for t in targets if t.name != ERROR_PROP],
-                                [p.name for p in model.witnesses], deadline)
+    names = [t.name for t in targets if t.name != ERROR_PROP]
+    witness_names = [p.name for p in model.witnesses]
+    explored = (_explored(searched, names, witness_names) if searched is not None
+                else _explicit_search(instance, names, witness_names, deadline))
     witness = _witness_search(enc, model, witness_depth, explored, solver_timeout, deadline)
     verdicts: dict[str, Verdict] = {t.name: explored.verdicts[t.name] for t in targets
                                     if isinstance(explored.verdicts.get(t.name), Violated)}
