@@ -120,7 +120,7 @@ def run_model(path: Path, prove: bool = True, solver_timeout: float = 30.0,
         else:
             started = time.monotonic()
             proofs = z3_prove(instance, method="auto", solver_timeout=solver_timeout,
-                              time_limit=proof_timeout)
+                              time_limit=proof_timeout, searched=explicit)
             proof_seconds = time.monotonic() - started
             if log:
                 log(f"{model.name}: proofs done in {proof_seconds:.1f} s")
