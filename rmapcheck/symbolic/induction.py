@@ -137,9 +137,9 @@ class Cti:
 
 @dataclass
 class _Answer:
-    """What one action's query found, as plain data (it may come from a child
-    process): unsat with the assumptions it used, sat with the step, or
-    unknown with the reason; and the unsat cores of the parameter instances
+    """What one query of the step found (a ``_Unit``), as plain data (it may
+    come from a child process): unsat with the assumptions it used, sat with
+    the step, or unknown with the reason; and the unsat cores of the parts
     it was split into."""
 
     result: Literal["sat", "unsat", "unknown"]
@@ -324,10 +324,10 @@ class Inductor:
                                                           a.params, strict=True)))
 
     def _answers(self, todo: list[int], ask: Callable[[int], _Answer]) -> dict[int, _Answer]:
-        """``ask`` of the actions in ``todo``, in order, until the first answer
+        """``ask`` of the queries in ``todo``, in order, until the first answer
         that is not unsat; on both cores when there are two: this process and
-        a forked child each take the next action not yet taken (one action
-        can take most of the time: fork on anon_vma_chain), and an answer that
+        a forked child each take the next query not yet taken (one query can
+        take most of the time: fork on anon_vma_chain), and an answer that
         is not unsat stops the taking past it. Every answer up to the first
         that is not unsat is returned."""
         out: dict[int, _Answer] = {}
@@ -610,8 +610,12 @@ class _Explored:
     and violations (each at its shortest), and how far it went."""
 
     verdicts: dict[str, Verdict]
-    depth: int  # every behaviour of at most this many steps was searched
-    bound: Bound | None  # the claim a "no violation" of a target makes
+    bound: Bound | None  # the claim a "no violation" of every target makes
+
+    def covers(self, depth: int) -> bool:
+        """Every behaviour of at most ``depth`` steps was searched."""
+        b = self.bound
+        return b is not None and (b.complete or (b.depth is not None and b.depth >= depth))
 
 
 def _explicit_search(instance: Instance, targets: Sequence[str], witnesses: Sequence[str],
@@ -624,7 +628,7 @@ def _explicit_search(instance: Instance, targets: Sequence[str], witnesses: Sequ
     from rmapcheck.explicit.auto import auto_search
     from rmapcheck.explicit.machine import Machine
 
-    nothing = _Explored({}, -1, None)
+    nothing = _Explored({}, None)
     machine = Machine(instance)
 
     def search(names: Sequence[str], states: int) -> Result | None:
@@ -659,6 +663,7 @@ def _explored(result: Result, targets: Sequence[str], witnesses: Sequence[str]) 
     found = dict(result.verdicts)
     out: dict[str, Verdict] = {}
     bounds: list[Bound] = []
+    unsettled = False
     for name in witnesses:
         verdict = found.get(name)
         if isinstance(verdict, Holds):
@@ -670,14 +675,14 @@ def _explored(result: Result, targets: Sequence[str], witnesses: Sequence[str]) 
             out[name] = verdict
         elif isinstance(verdict, Holds):
             bounds.append(verdict.bound)
-    # The depth every target was searched to (a violation ends no search:
+        else:
+            unsettled = True
+    # The bound every target was searched to (a violation ends no search:
     # ``stop_at_first`` is off); run-time errors too, which end it by raising.
-    if not bounds or len(bounds) + sum(isinstance(v, Violated) for v in out.values()) \
-            < len(targets):
-        return _Explored(out, -1, None)
-    bound = min(bounds, key=lambda b: (b.complete, b.depth if b.depth is not None else -1))
-    depth = (1 << 30) if bound.complete else (bound.depth if bound.depth is not None else -1)
-    return _Explored(out, depth, bound)
+    if not bounds or unsettled:
+        return _Explored(out, None)
+    least = min(bounds, key=lambda b: (b.complete, -1 if b.depth is None else b.depth))
+    return _Explored(out, least)
 
 
 def _witness_search(enc: Encoder, model: ir.Model, depth: int, explored: _Explored,
@@ -777,7 +782,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     depth = max(reach_depth, base)
     search = Search(enc, Checker(solver_timeout, deadline=deadline), list(pending),
                     Replayer(instance))
-    if explored.depth < min(EARLY_DEPTH, depth):
+    if not explored.covers(min(EARLY_DEPTH, depth)):
         search.run(min(EARLY_DEPTH, depth))
         if search.error is not None:
             raise search.error
@@ -845,7 +850,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     if pending:
         reach = [t for t in targets if t.name in {p.name for p in pending}]
         # Deeper than the explicit search went, BMC looks for a violation.
-        if explored.depth < depth:
+        if not explored.covers(depth):
             search.targets = reach
             for t in reach:
                 if isinstance(search.verdicts.get(t.name), Unknown):
@@ -875,7 +880,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
                 reason = f"not proved by {tried}"
             if isinstance(found, Unknown):
                 reason += f"; BMC: {found.reason}"
-            elif explored.depth >= depth and explored.bound is not None:
+            elif explored.covers(depth) and explored.bound is not None:
                 reason += f"; no violation in {explored.bound.describe()} (explicit search)"
             else:
                 reason += f"; no violation within {depth} steps (bmc)"
