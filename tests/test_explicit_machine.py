@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import examples
 import pytest
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecError, SpecRuntimeError
-from rmapcheck.explicit import examples
 from rmapcheck.explicit.compile import UNROLL_MAX_VALUES
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import examples
 import pytest
 
-from rmapcheck.explicit import bfs, dfs, examples, search
+from rmapcheck.explicit import bfs, dfs, search
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.instance import Instance
 from rmapcheck.replay import replay, replay_violation

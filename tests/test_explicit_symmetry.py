@@ -7,12 +7,13 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import examples
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rmapcheck import ir
-from rmapcheck.explicit import bfs, dfs, examples
+from rmapcheck.explicit import bfs, dfs
 from rmapcheck.explicit.encode import state_slot_guards
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance

@@ -12,10 +12,11 @@ import subprocess
 import sys
 from typing import Any
 
+import examples
 import pytest
 
 from rmapcheck.errors import SpecRuntimeError
-from rmapcheck.explicit import bfs, examples
+from rmapcheck.explicit import bfs
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance

@@ -42,8 +42,8 @@ from typing import Any, Literal, NoReturn, assert_never
 from rmapcheck import ir
 from rmapcheck.errors import SpecError, SpecRuntimeError
 from rmapcheck.explicit.symmetry import ChooseSite, SymmetryGuard, mentions
-from rmapcheck.explicit.walk import free_locals, show, stmt_exprs, walk_stmts
 from rmapcheck.instance import Instance
+from rmapcheck.ir_walk import free_locals, show, stmt_exprs, walk_stmts
 
 State = tuple[Any, ...]
 

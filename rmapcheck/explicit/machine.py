@@ -23,9 +23,9 @@ from rmapcheck.errors import SpecError, SpecRuntimeError
 from rmapcheck.explicit.compile import Compiler, Disabled
 from rmapcheck.explicit.encode import Codec
 from rmapcheck.explicit.symmetry import Analysis, Canonicalizer, SymmetryBroken, SymmetryNote, check
-from rmapcheck.explicit.walk import walk_stmts
 from rmapcheck.instance import Instance
 from rmapcheck.ir_print import format_expr
+from rmapcheck.ir_walk import walk_stmts
 from rmapcheck.trace import Trace
 
 State = tuple[Any, ...]

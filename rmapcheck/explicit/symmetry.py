@@ -56,8 +56,8 @@ from attrs import frozen
 from rmapcheck import ir
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.encode import Codec, state_slot_guards, state_slot_sorts
-from rmapcheck.explicit.walk import walk_expr, walk_stmts
 from rmapcheck.instance import Instance
+from rmapcheck.ir_walk import walk_expr, walk_stmts
 
 State = tuple[Any, ...]
 

@@ -36,8 +36,8 @@ from typing import Any
 from rmapcheck import ir
 from rmapcheck.explicit.encode import slot_sorts, state_slot_guards, state_slot_sorts
 from rmapcheck.explicit.symmetry import mentions
-from rmapcheck.explicit.walk import free_locals, show, stmt_exprs, walk_stmts
 from rmapcheck.instance import Instance
+from rmapcheck.ir_walk import free_locals, show, stmt_exprs, walk_stmts
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
