@@ -1,17 +1,25 @@
-"""Re-runs a trace from any engine on the executable machine before it is shown.
+"""Re-runs a trace on the reference semantics: every engine's before it is
+shown, and a user's (``rmapcheck replay``) to see what it violates.
 
-The machine is the reference semantics: a trace is only shown when its first
-state is the machine's initial state and every step is an enabled action
-instance whose result is exactly the recorded state (exact tuples, never up to
-symmetry: traces are concrete). Any disagreement is a bug in rmapcheck, so it
-raises ``InternalError`` with the first step that differs.
+The trace runs on the core's interpreter (``rmapcheck.core.interp``), not on
+the compiled machine that may have found it, so a trace is only shown when an
+independent run of the reference semantics agrees with it: its first state is
+the initial state and every step is an enabled action instance whose result
+is exactly the recorded state (exact tuples, never up to symmetry: traces are
+concrete). For an engine's trace any disagreement is a
+bug in rmapcheck, so ``replay`` raises ``InternalError`` with the first step
+that differs; ``replay_trace`` takes a trace read from a file, the user's
+input, where the same disagreement is a ``SpecError``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rmapcheck.errors import InternalError
+from attrs import define, field
+
+from rmapcheck.core.interp import Interpreter, iid_args
+from rmapcheck.errors import InternalError, SpecError
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.trace import Trace
 
@@ -22,7 +30,8 @@ def replay(machine: Machine, trace: Trace) -> list[tuple[str, ...]]:
     """Checks ``trace`` step by step; returns, per step, the names of the
     assertions that step violates (so a caller can confirm an assertion
     counterexample). Raises ``InternalError`` on the first disagreement."""
-    initial = machine.initial_state()
+    reference = _reference(machine)
+    initial = reference.initial_state()
     if trace.initial != initial:
         raise InternalError("replay: the trace does not start in the initial state "
                             f"({_diff(machine, initial, trace.initial)})")
@@ -30,10 +39,11 @@ def replay(machine: Machine, trace: Trace) -> list[tuple[str, ...]]:
     failures: list[tuple[str, ...]] = []
     for n, step in enumerate(trace.steps, start=1):
         try:
-            result = machine.step_full(state, step.action, step.args)
+            plan, args = iid_args(machine.core, machine.iid(step.action, step.args))
         except KeyError as error:
             raise InternalError(f"replay: step {n} names no action instance of the model: "
                                 f"{error}") from None
+        result = reference.run(state, plan, args)
         if result is None:
             raise InternalError(f"replay: step {n}, {step.action}({_args(step.args)}), is not "
                                 "enabled in the state before it")
@@ -42,9 +52,13 @@ def replay(machine: Machine, trace: Trace) -> list[tuple[str, ...]]:
             raise InternalError(f"replay: step {n}, {step.action}({_args(step.args)}), leads "
                                 f"to a different state than recorded "
                                 f"({_diff(machine, nxt, step.state)})")
-        failures.append(tuple(a.name for a in failed))
+        failures.append(tuple(machine.asserts[i].name for i in failed))
         state = nxt
     return failures
+
+
+def _reference(machine: Machine) -> Interpreter:
+    return machine.reference
 
 
 def replay_violation(machine: Machine, trace: Trace, prop: str) -> None:
@@ -55,14 +69,16 @@ def replay_violation(machine: Machine, trace: Trace, prop: str) -> None:
     failures = replay(machine, trace)
     model = machine.model
     if any(p.name == prop for p in model.invariants):
-        if machine.holds(prop, trace.last):
+        if _reference(machine).prop(prop, trace.last):
             raise InternalError(f"replay: the trace ends in a state where {prop} holds")
         return
     if any(p.name == prop for p in model.witnesses):
         return
     if any(a.name == prop for a in machine.asserts):
         if not trace.steps:
-            if not any(a.name == prop for a in machine.init_failures):
+            reference = _reference(machine)
+            reference.initial_state()
+            if not any(machine.asserts[i].name == prop for i in reference.init_failures):
                 raise InternalError(f"replay: assertion {prop} holds in the init block")
             return
         if prop not in failures[-1]:
@@ -70,6 +86,37 @@ def replay_violation(machine: Machine, trace: Trace, prop: str) -> None:
                                 f"assertion {prop}")
         return
     raise InternalError(f"replay: the model has no property or assertion {prop}")
+
+
+@define
+class ReplayReport:
+    trace: Trace  # the trace as the machine ran it (every step replayed)
+    violated: list[str] = field(factory=list)  # properties the trace violates
+    violated_at: int | None = None  # the step (0: the initial state)
+
+
+def replay_trace(machine: Machine, trace: Trace) -> ReplayReport:
+    """Re-runs ``trace`` on ``machine`` (``replay``, the check every engine's
+    trace passes); a SpecError when it does not match, since a trace read
+    from a file is the user's input, not an engine's claim. The report names
+    what the trace violates, at the first step that violates it, and keeps
+    the trace up to there."""
+    try:
+        assertion_failures = replay(machine, trace)
+    except InternalError as err:
+        text = str(err).removeprefix("replay: ")
+        raise SpecError(f"the trace does not match the spec: {text}", None) from None
+    report = ReplayReport(trace)
+    states = trace.states()
+    for index, state in enumerate(states):
+        failed = list(assertion_failures[index - 1]) if index else []
+        reference = _reference(machine)
+        failed += [p.name for p in machine.model.invariants if not reference.prop(p.name, state)]
+        if failed:
+            report.violated, report.violated_at = failed, index
+            report.trace = Trace(trace.initial, trace.steps[:index])
+            break
+    return report
 
 
 def _args(args: tuple[tuple[str, Any], ...]) -> str:

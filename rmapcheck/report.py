@@ -1,13 +1,13 @@
 """``rmapcheck report``: what the tool itself says about every bundled model.
 
 It runs the explicit engine (native when a C compiler is there) and the Z3
-prover on each design at its default bounds and writes two documents from the
-results: ``docs/PROPERTIES.md`` (every property of every model: proved, holds
-to a bound, or violated with its trace in brief) and ``models/README.md`` (the
-catalogue). ``--check`` says whether the
-committed files are stale without running a search: every model's section
-records a digest of its lowered IR, its bounds and the tool's version, and the
-check recomputes those digests.
+prover on each design at its default bounds, as ``rmapcheck.portfolio`` plans
+them, and writes two documents from the results: ``docs/PROPERTIES.md``
+(every property of every model: proved, holds to a bound, or violated with
+its trace in brief) and ``models/README.md`` (the catalogue). ``--check``
+says whether the committed files are stale without running a search: every
+model's section records a digest of its lowered IR, its bounds and the
+tool's version, and the check recomputes those digests.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import attrs
 
-from rmapcheck import ir
+from rmapcheck import __version__, ir
 from rmapcheck.errors import SpecError
 from rmapcheck.frontend import bundled_models, load_model
 from rmapcheck.instance import Instance
 from rmapcheck.resources import models_dir
 from rmapcheck.trace import Holds, Proved, Result, Unknown, Verdict, Violated
 
-VERSION = "0.1.0"
+# In every digest and generated document: a new version makes them stale.
+VERSION = __version__
 
 
 @attrs.frozen
@@ -87,22 +87,14 @@ def expects_violation(path: Path, model: ir.Model) -> bool:
 def run_model(path: Path, prove: bool = True, solver_timeout: float = 30.0,
               proof_timeout: float | None = None, budget: int = SEARCH_BUDGET,
               log: Callable[[str], None] | None = None) -> ModelReport:
+    from rmapcheck import portfolio
     from rmapcheck.explicit.machine import Machine
-    from rmapcheck.explicit.native import fastest_search
 
     model = load_model(path)
     instance = Instance(model)
     machine = Machine(instance)
-    search = fastest_search()
     started = time.monotonic()
-    explicit = search(machine, stop_at_first=expects_violation(path, model), max_states=budget)
-    if explicit.violations:
-        # Every property's shortest counterexample, within one step more than
-        # the first one's (a design that fails fails early; its whole state
-        # space says nothing more).
-        shortest = min(len(v.trace) for _, v in explicit.violations)
-        explicit = search(machine, stop_at_first=False, max_states=budget,
-                          max_depth=shortest + 1)
+    explicit = portfolio.report_search(machine, budget, expects_violation(path, model))
     explicit_seconds = time.monotonic() - started
     if log:
         log(f"{model.name}: explicit search done in {explicit_seconds:.1f} s")
@@ -112,18 +104,15 @@ def run_model(path: Path, prove: bool = True, solver_timeout: float = 30.0,
     if prove and explicit.violations:
         note = ("not run: the explicit search refutes the model (`rmapcheck prove` shows its "
                 "counterexamples to induction)")
+    elif prove and not portfolio.prover_available():
+        note = "the Z3 prover is not available in this build"
     elif prove:
-        try:
-            from rmapcheck.symbolic.induction import prove as z3_prove
-        except ImportError:
-            note = "the Z3 prover is not available in this build"
-        else:
-            started = time.monotonic()
-            proofs = z3_prove(instance, method="auto", solver_timeout=solver_timeout,
-                              time_limit=proof_timeout, searched=explicit)
-            proof_seconds = time.monotonic() - started
-            if log:
-                log(f"{model.name}: proofs done in {proof_seconds:.1f} s")
+        started = time.monotonic()
+        proofs = portfolio.prove(instance, method="auto", solver_timeout=solver_timeout,
+                                 time_limit=proof_timeout, searched=explicit)
+        proof_seconds = time.monotonic() - started
+        if log:
+            log(f"{model.name}: proofs done in {proof_seconds:.1f} s")
     limits = f"{solver_timeout:g} s per solver query"
     if proof_timeout is not None:
         limits += f", {proof_timeout:g} s in all"
@@ -410,6 +399,10 @@ def stale_models(properties: Path, paths: Sequence[Path] | None = None,
 
 
 def report_models(paths: Sequence[Path] | None = None, prove: bool = True,
-                  log: Callable[[str], None] | None = None, **kwargs: Any) -> list[ModelReport]:
+                  log: Callable[[str], None] | None = None, solver_timeout: float = 30.0,
+                  proof_timeout: float | None = None,
+                  budget: int = SEARCH_BUDGET) -> list[ModelReport]:
     chosen = list(paths) if paths else bundled_models()
-    return [run_model(path, prove=prove, log=log, **kwargs) for path in chosen]
+    return [run_model(path, prove=prove, solver_timeout=solver_timeout,
+                      proof_timeout=proof_timeout, budget=budget, log=log)
+            for path in chosen]

@@ -4,6 +4,11 @@ A ``Trace`` is an initial state and the steps after it, each step the action,
 its arguments, the state after it and the spec line of the action. States are
 the flat tuples of ``rmapcheck.instance``. A ``Verdict`` is exactly one of
 holds-to-a-bound, proved, violated or unknown; they are never mixed up.
+
+An engine may attach the evidence behind a verdict as data (``FailingPart``,
+``Cti``) for ``rmapcheck.render`` to put in words: the engines do not word
+model values themselves, so every value reads the same whichever engine
+found it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-from rmapcheck.ir import Span
+from rmapcheck.ir import Sort, Span
 
 State = tuple[Any, ...]
 
@@ -99,16 +104,54 @@ class Proved:
 
 
 @frozen
+class FailingPart:
+    """Which part of property ``prop`` is false in a state: its top-level
+    conjunct number ``conjunct`` of ``conjuncts`` (at ``span``), whether
+    evaluating that conjunct is a run-time error, and the first instance of
+    its ``forall`` variables that fails, as (name, sort, value)."""
+
+    prop: str
+    conjunct: int
+    conjuncts: int
+    span: Span
+    error: bool = False
+    bindings: tuple[tuple[str, Sort, Any], ...] = ()
+
+
+@frozen
+class Cti:
+    """A counterexample to induction: a step from a state satisfying the
+    properties ``assumed`` to one that breaks ``prop`` (or fails it, for an
+    assertion or a run-time error), with the part of ``prop`` that breaks."""
+
+    prop: str
+    action: str
+    args: tuple[tuple[str, Any], ...]
+    pre: State
+    post: State
+    part: FailingPart | None
+    assumed: tuple[str, ...]
+
+    def trace(self, span: Span | None = None) -> Trace:
+        return Trace(self.pre, (Step(self.action, self.args, self.post, span),))
+
+
+@frozen
 class Violated:
     trace: Trace
     detail: str = ""  # the failing conjunct and its bound values, when known
+    # The failing part as data, while ``detail`` waits for it to be worded.
+    part: FailingPart | None = attrs.field(default=None, eq=False)
 
 
 @frozen
 class Unknown:
-    """No verdict: a limit was reached or the solver gave up, with the reason."""
+    """No verdict: a limit was reached or the solver gave up, with the reason.
+    With ``cti``, the reason follows the counterexample to induction that
+    stopped the proof, still to be worded in front of it."""
 
     reason: str
+    cti: Cti | None = attrs.field(default=None, eq=False)
 
 
 Verdict = Holds | Proved | Violated | Unknown

@@ -21,9 +21,9 @@ from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.frontend.check import bundled_models
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
+from rmapcheck.portfolio import bmc, prove
 from rmapcheck.replay import replay_violation
-from rmapcheck.symbolic.bmc import bmc
-from rmapcheck.symbolic.induction import prove
 from rmapcheck.trace import Holds, Proved, Result, Violated
 
 BOUNDS = dict(PROCS=2, VPAGES=2, FRAMES=2)
@@ -44,7 +44,8 @@ def instance(path: Path) -> Instance:
 def explicit(inst: Instance) -> Result:
     # Without symmetry: its traces are the machine's own steps, in the order
     # BFS tries them, which is the order BMC's counterexample follows.
-    return bfs.search(Machine(inst, symmetry=False), max_depth=DEPTH, stop_at_first=False)
+    return bfs.search(Machine(inst, symmetry=False),
+                      SearchLimits(max_depth=DEPTH, stop_at_first=False))
 
 
 def violations(result: Result) -> dict[str, Violated]:

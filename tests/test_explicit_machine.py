@@ -1,4 +1,5 @@
-"""The executable machine: the compiled semantics of the IR (rmapcheck.explicit.compile)."""
+"""The executable machine: the core of an instance printed as Python
+(rmapcheck.explicit.python_emit)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import examples
 import pytest
 
 from rmapcheck import ir
+from rmapcheck.core.lower import UNROLL_MAX_VALUES
 from rmapcheck.errors import SpecError, SpecRuntimeError
-from rmapcheck.explicit.compile import UNROLL_MAX_VALUES
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
 from rmapcheck.ir import (

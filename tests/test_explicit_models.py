@@ -12,6 +12,7 @@ from rmapcheck.explicit import bfs, dfs, native
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
 from rmapcheck.replay import replay, replay_violation
 from rmapcheck.trace import Holds, Violated
 
@@ -29,7 +30,7 @@ def machine(name: str, **consts: int) -> Machine:
 def test_anonmm_mremap_counterexample() -> None:
     m = machine("anonmm")
     for symmetry in (True, False):
-        result = bfs.search(m, symmetry=symmetry)
+        result = bfs.search(m, SearchLimits(symmetry=symmetry))
         v = result.verdict("rmap_complete")
         assert isinstance(v, Violated)
         assert [s.action for s in v.trace.steps] == ["mmap", "fault", "mremap"]
@@ -43,7 +44,7 @@ def test_anonmm_mremap_counterexample() -> None:
 
 def test_anonmm_swap_out_leaks_after_mremap() -> None:
     m = machine("anonmm")
-    result = bfs.search(m, stop_at_first=False, max_depth=4)
+    result = bfs.search(m, SearchLimits(stop_at_first=False, max_depth=4))
     leak = result.verdict("swap_out_complete")
     assert isinstance(leak, Violated)
     assert [s.action for s in leak.trace.steps] == ["mmap", "fault", "mremap", "swap_out"]
@@ -54,21 +55,22 @@ def test_anonmm_swap_out_leaks_after_mremap() -> None:
                                     {"PROCS": 1, "VPAGES": 2, "FRAMES": 2}])
 def test_anon_vma_holds_completely_at_small_bounds(consts: dict[str, int]) -> None:
     m = machine("anon_vma", **consts)
-    sym = bfs.search(m, stop_at_first=False)
-    plain = bfs.search(m, symmetry=False, stop_at_first=False)
+    sym = bfs.search(m, SearchLimits(stop_at_first=False))
+    plain = bfs.search(m, SearchLimits(symmetry=False, stop_at_first=False))
     assert sym.stats.states < plain.stats.states
     for result in (sym, plain):
         for name in SAFETY + ["anon_vma_allocated"]:
             v = result.verdict(name)
             assert isinstance(v, Holds) and v.bound.complete, name
     # DFS explores the same states.
-    assert dfs.search(m, stop_at_first=False).stats.states == sym.stats.states
-    assert dfs.search(m, symmetry=False, stop_at_first=False).stats.states == plain.stats.states
+    assert dfs.search(m, SearchLimits(stop_at_first=False)).stats.states == sym.stats.states
+    assert dfs.search(m, SearchLimits(symmetry=False, stop_at_first=False)).stats.states == \
+        plain.stats.states
 
 
 def test_anon_vma_holds_to_a_depth_at_default_bounds() -> None:
     m = machine("anon_vma")
-    result = bfs.search(m, max_depth=3, stop_at_first=False)
+    result = bfs.search(m, SearchLimits(max_depth=3, stop_at_first=False))
     for name in SAFETY + ["anon_vma_allocated"]:
         v = result.verdict(name)
         assert isinstance(v, Holds) and v.bound.depth == 3 and not v.bound.complete
@@ -85,7 +87,7 @@ def test_anon_vma_states_at_default_bounds_bfs_equals_dfs() -> None:
             m.instance.consts["FRAMES"]) == (2, 4, 3)
     for symmetry, states in ((True, 17_398), (False, 28_800)):
         for engine in (bfs.search, dfs.search):
-            result = engine(m, max_depth=4, symmetry=symmetry, stop_at_first=False)
+            result = engine(m, SearchLimits(max_depth=4, symmetry=symmetry, stop_at_first=False))
             assert result.stats.states == states, (engine, symmetry)
             assert not result.violations
 
@@ -94,13 +96,13 @@ def test_anon_vma_states_at_default_bounds_bfs_equals_dfs() -> None:
 def test_anon_vma_whole_space_at_two_pages() -> None:
     # Every operation, two pages: the search finishes.
     m = machine("anon_vma", VPAGES=2)
-    result = native.search(m, stop_at_first=False)
+    result = native.search(m, SearchLimits(stop_at_first=False))
     assert result.stats.states == 1_665_634
     for name in SAFETY + ["anon_vma_allocated"]:
         v = result.verdict(name)
         assert isinstance(v, Holds) and v.bound.complete, name
     if SLOW:
-        plain = native.search(m, symmetry=False, stop_at_first=False)
+        plain = native.search(m, SearchLimits(symmetry=False, stop_at_first=False))
         assert plain.stats.states == 29_223_036
 
 
@@ -133,7 +135,7 @@ def test_anon_vma_reduction_is_exact() -> None:
                 seen.add(t.state)
                 todo.append(t.state)
     orbits = {_orbit_key(m, s) for s in seen}
-    result = bfs.search(m, stop_at_first=False)
+    result = bfs.search(m, SearchLimits(stop_at_first=False))
     assert dict(result.stats.extra)["symmetry"] == ("Proc", "Frame", "AnonVma")
     assert "symmetry_restarts" not in dict(result.stats.extra)
     assert result.stats.states == len(orbits)
@@ -146,6 +148,6 @@ def test_anon_vma_reduction_is_exact() -> None:
 
 def test_parallel_search_on_a_bundled_model() -> None:
     m = machine("anon_vma", PROCS=2, VPAGES=1, FRAMES=2)
-    one = bfs.search(m, stop_at_first=False)
-    two = bfs.search(m, stop_at_first=False, workers=2)
+    one = bfs.search(m, SearchLimits(stop_at_first=False))
+    two = bfs.search(m, SearchLimits(stop_at_first=False, workers=2))
     assert (two.stats.states, two.verdicts) == (one.stats.states, one.verdicts)

@@ -11,6 +11,7 @@ import pytest
 from rmapcheck.explicit import bfs, dfs, search
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
 from rmapcheck.replay import replay, replay_violation
 from rmapcheck.trace import Holds, Result, Trace, Unknown, Violated
 
@@ -48,8 +49,8 @@ def test_exact_state_counts_bfs_equals_dfs(name: str, consts: dict[str, int], pl
                                            reduced: int) -> None:
     m = machine(name, **consts)
     for engine in ENGINES:
-        full = engine(m, symmetry=False, stop_at_first=False)
-        sym = engine(m, symmetry=True, stop_at_first=False)
+        full = engine(m, SearchLimits(symmetry=False, stop_at_first=False))
+        sym = engine(m, SearchLimits(symmetry=True, stop_at_first=False))
         assert (full.stats.states, sym.stats.states) == (plain, reduced), engine
         for result in (full, sym):
             assert all(isinstance(v, Holds) and v.bound.complete for _, v in result.verdicts)
@@ -68,7 +69,8 @@ def test_mutex_counts_by_hand() -> None:
             pcs = 2 ** others
             sets = 2 ** procs if critical is None else 2 ** (procs - 1)
             total += pcs * sets
-        assert bfs.search(machine("mutex", PROCS=procs), symmetry=False).stats.states == total
+        plain = SearchLimits(symmetry=False)
+        assert bfs.search(machine("mutex", PROCS=procs), plain).stats.states == total
 
 
 def test_bounds_describe_complete_search() -> None:
@@ -86,7 +88,7 @@ def test_bounds_describe_complete_search() -> None:
 def test_shortest_counterexample_and_replay(procs: int) -> None:
     m = machine("toggles", PROCS=procs)
     for symmetry in (False, True):
-        result = bfs.search(m, symmetry=symmetry)
+        result = bfs.search(m, SearchLimits(symmetry=symmetry))
         v = result.verdict("not_all")
         assert isinstance(v, Violated)
         assert len(v.trace) == procs
@@ -100,7 +102,7 @@ def test_shortest_counterexample_and_replay(procs: int) -> None:
 
 def test_dfs_counterexample_replays_and_may_be_longer() -> None:
     m = machine("toggles", PROCS=3)
-    v = dfs.search(m, symmetry=False).verdict("not_all")
+    v = dfs.search(m, SearchLimits(symmetry=False)).verdict("not_all")
     assert isinstance(v, Violated) and len(v.trace) >= 3
     replay_violation(m, v.trace, "not_all")
 
@@ -108,7 +110,7 @@ def test_dfs_counterexample_replays_and_may_be_longer() -> None:
 def test_broken_mutex_violations_are_shortest() -> None:
     m = machine_of(examples.mutex(broken=True), PROCS=3)
     for symmetry in (False, True):
-        result = bfs.search(m, symmetry=symmetry, stop_at_first=False)
+        result = bfs.search(m, SearchLimits(symmetry=symmetry, stop_at_first=False))
         mutual = result.verdict("mutual_exclusion")
         held = result.verdict("lock_held")
         assert isinstance(mutual, Violated) and isinstance(held, Violated)
@@ -157,7 +159,7 @@ def test_sometimes_witness_and_its_absence() -> None:
     m1 = machine("counter", N=1)
     v = bfs.search(m1).verdict("reaches_top")
     assert isinstance(v, Holds)  # N=1: x == 0 == N-1 at once
-    limited = bfs.search(machine("counter", N=9), max_states=3).verdict("reaches_top")
+    limited = bfs.search(machine("counter", N=9), SearchLimits(max_states=3)).verdict("reaches_top")
     assert isinstance(limited, Unknown) and "no witness found" in limited.reason
 
 
@@ -177,7 +179,7 @@ def test_sometimes_never_witnessed_in_complete_search() -> None:
 
 def test_state_limit_gives_holds_to_the_last_full_level() -> None:
     m = machine("mutex", PROCS=3)
-    result = bfs.search(m, max_states=20, symmetry=False)
+    result = bfs.search(m, SearchLimits(max_states=20, symmetry=False))
     v = result.verdict("mutual_exclusion")
     assert isinstance(v, Holds) and not v.bound.complete
     assert v.bound.states == 20 == result.stats.states
@@ -211,12 +213,12 @@ def test_depth_limit() -> None:
     m = machine("mutex", PROCS=3)
     levels = _levels(m)
     for engine in ENGINES:
-        result = engine(m, max_depth=3, symmetry=False)
+        result = engine(m, SearchLimits(max_depth=3, symmetry=False))
         v = result.verdict("mutual_exclusion")
         assert isinstance(v, Holds) and not v.bound.complete and v.bound.depth == 3
         assert result.stats.states == sum(levels[:4]), engine
         assert "depth limit of 3" in dict(result.stats.extra)["stopped"]
-        deep = engine(m, max_depth=len(levels) + 5, symmetry=False)
+        deep = engine(m, SearchLimits(max_depth=len(levels) + 5, symmetry=False))
         w = deep.verdict("mutual_exclusion")
         assert isinstance(w, Holds) and w.bound.complete
 
@@ -227,21 +229,21 @@ def test_dfs_depth_limit_revisits_states_found_deeper_first() -> None:
     m = machine("frames", PROCS=2, FRAMES=3)
     levels = _levels(m)
     for depth in range(len(levels)):
-        result = dfs.search(m, max_depth=depth, symmetry=False)
+        result = dfs.search(m, SearchLimits(max_depth=depth, symmetry=False))
         assert result.stats.states == sum(levels[:depth + 1])
 
 
 def test_timeout_and_memory_limits() -> None:
     m = machine("frames", PROCS=3, FRAMES=4)
-    result = bfs.search(m, timeout=0.0, symmetry=False)
+    result = bfs.search(m, SearchLimits(timeout=0.0, symmetry=False))
     assert "time limit" in dict(result.stats.extra)["stopped"]
     v = result.verdict("mapcount_exact")
     assert isinstance(v, Holds) and not v.bound.complete
-    tiny = bfs.search(m, max_memory=1, symmetry=False)
+    tiny = bfs.search(m, SearchLimits(max_memory=1, symmetry=False))
     assert "memory limit" in dict(tiny.stats.extra)["stopped"]
     assert isinstance(tiny.verdict("mapcount_exact"), Holds)
     with pytest.raises(ValueError):
-        bfs.search(m, max_states=-1)
+        bfs.search(m, SearchLimits(max_states=-1))
 
 
 def test_progress_and_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,7 +253,7 @@ def test_progress_and_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[int, int, float, int]] = []
     for engine in ENGINES:
         calls.clear()
-        result = engine(m, symmetry=False, progress=lambda *a: calls.append(a))
+        result = engine(m, SearchLimits(symmetry=False, progress=lambda *a: calls.append(a)))
         assert calls and all(c[0] <= result.stats.states for c in calls)
         assert all(isinstance(c[2], float) and c[3] > 0 for c in calls)
 
@@ -259,7 +261,7 @@ def test_progress_and_interrupt(monkeypatch: pytest.MonkeyPatch) -> None:
             if states > 50:
                 raise KeyboardInterrupt
 
-        result = engine(m, symmetry=False, progress=interrupt)
+        result = engine(m, SearchLimits(symmetry=False, progress=interrupt))
         v = result.verdict("mapcount_exact")
         assert isinstance(v, Unknown) and v.reason.startswith("interrupted after")
         assert dict(result.stats.extra)["interrupted"] is True
@@ -294,16 +296,16 @@ def test_runtime_error_in_a_record_field_with_symmetry() -> None:
 
 def test_properties_filter() -> None:
     m = machine_of(examples.mutex(broken=True), PROCS=2)
-    result = bfs.search(m, properties=["lock_held"])
+    result = bfs.search(m, SearchLimits(properties=["lock_held"]))
     assert [name for name, _ in result.verdicts] == ["lock_held"]
     assert isinstance(result.verdict("lock_held"), Violated)
     with pytest.raises(KeyError):
-        bfs.search(m, properties=["nope"])
+        bfs.search(m, SearchLimits(properties=["nope"]))
 
 
 def test_model_without_properties_counts_states() -> None:
     m = machine("loops")
-    result = bfs.search(m, symmetry=False)
+    result = bfs.search(m, SearchLimits(symmetry=False))
     assert result.verdicts == () and result.stats.states == 372
 
 
@@ -312,8 +314,8 @@ def test_model_without_properties_counts_states() -> None:
 def test_parallel_search_gives_the_same_results(name: str, consts: dict[str, int]) -> None:
     m = machine(name, **consts)
     for symmetry in (False, True):
-        one = bfs.search(m, symmetry=symmetry, stop_at_first=False)
-        two = bfs.search(m, symmetry=symmetry, stop_at_first=False, workers=2)
+        one = bfs.search(m, SearchLimits(symmetry=symmetry, stop_at_first=False))
+        two = bfs.search(m, SearchLimits(symmetry=symmetry, stop_at_first=False, workers=2))
         assert two.stats.states == one.stats.states
         assert two.stats.transitions == one.stats.transitions
         assert two.stats.depth == one.stats.depth
@@ -322,23 +324,24 @@ def test_parallel_search_gives_the_same_results(name: str, consts: dict[str, int
 
 def test_parallel_search_violations_limits_and_errors() -> None:
     m = machine_of(examples.mutex(broken=True), PROCS=3)
-    one = bfs.search(m, stop_at_first=False)
-    two = bfs.search(m, stop_at_first=False, workers=2)
+    one = bfs.search(m, SearchLimits(stop_at_first=False))
+    two = bfs.search(m, SearchLimits(stop_at_first=False, workers=2))
     assert [(n, v.trace) for n, v in two.violations] == [(n, v.trace) for n, v in one.violations]
-    limited = bfs.search(machine("frames", PROCS=3, FRAMES=4), symmetry=False, max_states=500,
-                         workers=2)
+    limited = bfs.search(machine("frames", PROCS=3, FRAMES=4),
+                         SearchLimits(symmetry=False, max_states=500, workers=2))
     v = limited.verdict("mapcount_exact")
     assert isinstance(v, Holds) and not v.bound.complete and limited.stats.states == 500
-    deep = bfs.search(machine("mutex", PROCS=3), symmetry=False, max_depth=3, workers=2)
+    deep = bfs.search(machine("mutex", PROCS=3),
+                      SearchLimits(symmetry=False, max_depth=3, workers=2))
     assert deep.stats.states == sum(_levels(machine("mutex", PROCS=3))[:4])
     with pytest.raises(TracedRuntimeError) as info:
-        bfs.search(machine_of(examples.counter(wrap=False), N=4), workers=2)
+        bfs.search(machine_of(examples.counter(wrap=False), N=4), SearchLimits(workers=2))
     assert len(info.value.trace) == 3 and info.value.action == "inc"
-    restarted = bfs.search(machine("loops"), workers=2)
+    restarted = bfs.search(machine("loops"), SearchLimits(workers=2))
     assert dict(restarted.stats.extra)["symmetry_restarts"] == 1
     assert restarted.stats.states == 372
 
 
 def test_dfs_accepts_workers() -> None:
-    result = dfs.search(machine("mutex", PROCS=2), workers=2)
+    result = dfs.search(machine("mutex", PROCS=2), SearchLimits(workers=2))
     assert dict(result.stats.extra)["workers"] == "depth-first search runs on one process"

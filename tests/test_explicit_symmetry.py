@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rmapcheck import ir
+from rmapcheck.core.slots import state_slot_guards
 from rmapcheck.explicit import bfs, dfs
-from rmapcheck.explicit.encode import state_slot_guards
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
 from rmapcheck.ir import (
@@ -37,6 +37,7 @@ from rmapcheck.ir import (
     StateVar,
     Unary,
 )
+from rmapcheck.limits import SearchLimits
 from rmapcheck.replay import replay
 
 State = tuple[Any, ...]
@@ -140,7 +141,7 @@ def test_canonical_form_is_exact_on_reachable_states(name: str, consts: dict[str
     # The reduced search visits one state per orbit.
     orbits = len(set(orbit_of.values()))
     for engine in (bfs.search, dfs.search):
-        assert engine(m, symmetry=True, stop_at_first=False).stats.states == orbits
+        assert engine(m, SearchLimits(symmetry=True, stop_at_first=False)).stats.states == orbits
 
 
 @pytest.mark.parametrize("name,consts", CASES)
@@ -198,7 +199,7 @@ _FRAMES_PERMS = _all_perms(_FRAMES.instance, _FRAMES.symmetric_sorts)
 def test_symmetric_traces_are_concrete_runs() -> None:
     """A counterexample found on representatives replays exactly."""
     m = Machine(Instance(examples.mutex(broken=True), {"PROCS": 3}))
-    result = bfs.search(m, stop_at_first=False)
+    result = bfs.search(m, SearchLimits(stop_at_first=False))
     for _, violation in result.violations:
         replay(m, violation.trace)
 

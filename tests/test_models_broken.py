@@ -17,6 +17,7 @@ from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.frontend.check import bundled_models
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
 from rmapcheck.replay import replay_violation
 from rmapcheck.trace import Violated
 
@@ -53,7 +54,7 @@ def test_refuted_with_a_short_trace(name: str) -> None:
     design, actions, states, plain = BROKEN[name]
     m = machine(name)
     for symmetry, count in ((True, states), (False, plain)):
-        result = search(m, symmetry=symmetry, properties=["rmap_complete"])
+        result = search(m, SearchLimits(symmetry=symmetry, properties=["rmap_complete"]))
         v = result.verdict("rmap_complete")
         assert isinstance(v, Violated)
         assert tuple(s.action for s in v.trace.steps) == actions

@@ -23,6 +23,7 @@ from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.frontend.check import bundled_models
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
 from rmapcheck.replay import replay_violation
 from rmapcheck.trace import Holds, Proved, Violated
 
@@ -92,7 +93,8 @@ def _machine(name: str) -> Machine:
 def test_default_bounds(name: str) -> None:
     pinned = PINNED[name]
     m = _machine(name)
-    result = native.search(m, stop_at_first=pinned.first is not None, max_depth=pinned.depth)
+    result = native.search(m, SearchLimits(stop_at_first=pinned.first is not None,
+                                           max_depth=pinned.depth))
     assert result.stats.states == pinned.states
     witnesses = {p.name for p in m.model.witnesses}
     if pinned.first is None:
@@ -114,8 +116,8 @@ def test_default_bounds_without_symmetry(name: str) -> None:
     pinned = PINNED[name]
     if pinned.slow_plain and not SLOW:
         pytest.skip("millions of states: set RMAPCHECK_SLOW=1")
-    result = native.search(_machine(name), symmetry=False, stop_at_first=pinned.first is not None,
-                           max_depth=pinned.depth)
+    result = native.search(_machine(name), SearchLimits(
+        symmetry=False, stop_at_first=pinned.first is not None, max_depth=pinned.depth))
     assert result.stats.states == pinned.plain
     assert bool(result.violations) == (pinned.first is not None)
 
@@ -126,10 +128,10 @@ def test_verified_at_its_defaults(name: str) -> None:
     # states, then the prover takes every property, and proves each one
     # (issue #2: anon_vma at 2,4,3; issue #4: every model verifies in under a
     # minute).
-    from rmapcheck.verify import AUTO_STATES, verify
+    from rmapcheck.portfolio import AUTO_STATES, verify
 
     model = load_model(f"{name}.spec")
-    result = verify(Machine(Instance(model)), {})
+    result = verify(Machine(Instance(model)))
     assert result.engine == "native-bfs + prove"
     assert result.stats.states == AUTO_STATES
     kinds = {p.name: p.kind for p in model.properties}

@@ -26,12 +26,13 @@ from typing import Any
 import attrs
 import pytest
 
+from rmapcheck import portfolio
 from rmapcheck.explicit import bfs
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.native import fastest_search
 from rmapcheck.frontend import load_model
 from rmapcheck.frontend.check import bundled_models
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
 from rmapcheck.replay import replay_violation
 from rmapcheck.resources import models_dir
 from rmapcheck.trace import Holds, Result, Violated
@@ -39,7 +40,12 @@ from rmapcheck.trace import Holds, Result, Violated
 SLOW = bool(os.environ.get("RMAPCHECK_SLOW"))
 
 
-search = fastest_search()
+ENGINE = portfolio.fastest_engine()
+
+
+def search(m: Machine, limits: SearchLimits) -> Result:
+    """The fastest engine here: native when a C compiler is there."""
+    return portfolio.search(m, limits, ENGINE)
 
 
 def machine(name: str, **consts: int) -> Machine:
@@ -135,7 +141,7 @@ def _check(expect: Expect, result: Result, m: Machine) -> None:
 @pytest.mark.parametrize("expect", EXPECT, ids=lambda e: e.id)
 def test_verdicts_and_states(expect: Expect) -> None:
     m = machine(expect.model, **expect.consts)
-    _check(expect, search(m, stop_at_first=False), m)
+    _check(expect, search(m, SearchLimits(stop_at_first=False)), m)
 
 
 @pytest.mark.parametrize("expect", EXPECT, ids=lambda e: e.id)
@@ -143,7 +149,7 @@ def test_states_without_symmetry(expect: Expect) -> None:
     if expect.slow_plain and not SLOW:
         pytest.skip("millions of states: set RMAPCHECK_SLOW=1")
     m = machine(expect.model, **expect.consts)
-    result = search(m, symmetry=False, stop_at_first=False)
+    result = search(m, SearchLimits(symmetry=False, stop_at_first=False))
     assert result.stats.states == expect.plain
     assert {n for n, v in result.verdicts if isinstance(v, Violated)} == \
         set(expect.violated) | set(expect.unwitnessed)
@@ -153,7 +159,7 @@ def test_states_without_symmetry(expect: Expect) -> None:
 @pytest.mark.parametrize("expect", SLOW_EXPECT, ids=lambda e: e.id)
 def test_verdicts_and_states_slow(expect: Expect) -> None:
     m = machine(expect.model, **expect.consts)
-    _check(expect, search(m, stop_at_first=False), m)
+    _check(expect, search(m, SearchLimits(stop_at_first=False)), m)
 
 
 def test_anon_vma_chain_with_every_operation_to_depth_7() -> None:
@@ -162,7 +168,7 @@ def test_anon_vma_chain_with_every_operation_to_depth_7() -> None:
     every witness (a grandchild's chain, a reused anon_vma, VMAs split before
     a fork staying split) is reached by then."""
     m = machine("anon_vma_chain", PROCS=3, VPAGES=2, FRAMES=2, ANON_VMAS=4)
-    result = search(m, stop_at_first=False, max_depth=7)
+    result = search(m, SearchLimits(stop_at_first=False, max_depth=7))
     assert result.stats.states == 125826
     for name, verdict in result.verdicts:
         assert isinstance(verdict, Holds), name
@@ -175,8 +181,8 @@ def test_anon_vma_chain_with_every_operation_to_depth_7() -> None:
                                          ("objrmap_nonlinear", dict(PROCS=1, VPAGES=2, FRAMES=2))])
 def test_python_engine_agrees(name: str, consts: dict[str, int]) -> None:
     m = machine(name, **consts)
-    python = bfs.search(m, stop_at_first=False)
-    other = search(m, stop_at_first=False)
+    python = bfs.search(m, SearchLimits(stop_at_first=False))
+    other = search(m, SearchLimits(stop_at_first=False))
     assert python.stats.states == other.stats.states
     assert [(n, type(v).__name__) for n, v in python.verdicts] == \
         [(n, type(v).__name__) for n, v in other.verdicts]
@@ -327,7 +333,7 @@ def test_anon_vma_chain_reuse_order_is_exact_below_five_anon_vmas() -> None:
     """The model orders reuse candidates by depth; with five anon_vmas two
     unrelated ones can both be candidates, and the assertion says so."""
     m = machine("anon_vma_chain", PROCS=3, VPAGES=1, FRAMES=1, ANON_VMAS=5)
-    result = search(m, properties=["reuse_order_exact"])
+    result = search(m, SearchLimits(properties=["reuse_order_exact"]))
     assert result.stats.states == 55945
     v = result.verdict("reuse_order_exact")
     assert isinstance(v, Violated) and len(v.trace) == 13

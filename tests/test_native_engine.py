@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from functools import partial
 from typing import Any
 
 import examples
@@ -20,6 +21,7 @@ from rmapcheck.explicit import bfs
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
 from rmapcheck.replay import replay, replay_violation
 from rmapcheck.trace import Holds, Result, Unknown, Violated
 
@@ -41,9 +43,9 @@ def summary(result: Result) -> tuple[Any, ...]:
             extra.get("symmetry"), notes, extra.get("stopped"))
 
 
-def outcome(engine: Any, machine: Machine, **kwargs: Any) -> tuple[Any, ...]:
+def outcome(engine: Any, machine: Machine, limits: SearchLimits) -> tuple[Any, ...]:
     try:
-        return summary(engine(machine, **kwargs))
+        return summary(engine(machine, limits))
     except TracedRuntimeError as error:
         return ("error", error.message, error.span, len(error.trace), error.action,
                 error.action_args)
@@ -53,9 +55,10 @@ def compare(model: Any, consts: dict[str, int], *, firsts: tuple[bool, ...] = (T
             symmetries: tuple[bool, ...] = (True, False), **kwargs: Any) -> None:
     for symmetry in symmetries:
         for first in firsts:
-            kw = dict(symmetry=symmetry, stop_at_first=first, **kwargs)
-            expected = outcome(bfs.search, Machine(Instance(model, consts)), **kw)
-            got = outcome(native.search, Machine(Instance(model, consts)), fallback=False, **kw)
+            limits = SearchLimits(symmetry=symmetry, stop_at_first=first, **kwargs)
+            expected = outcome(bfs.search, Machine(Instance(model, consts)), limits)
+            got = outcome(partial(native.search, fallback=False),
+                          Machine(Instance(model, consts)), limits)
             if first and symmetry and expected[0] != "error":
                 # With symmetry the two engines may keep different representatives,
                 # so the order within a level, and with it where a search that
@@ -122,9 +125,9 @@ def test_anon_vma_counts_at_two_pages() -> None:
     consts = {"PROCS": 1, "VPAGES": 2, "FRAMES": 2}
     model = load_model("anon_vma.spec", consts)
     for symmetry in (True, False):
-        a = bfs.search(Machine(Instance(model, consts)), symmetry=symmetry, stop_at_first=False)
-        b = native.search(Machine(Instance(model, consts)), symmetry=symmetry,
-                          stop_at_first=False, fallback=False)
+        limits = SearchLimits(symmetry=symmetry, stop_at_first=False)
+        a = bfs.search(Machine(Instance(model, consts)), limits)
+        b = native.search(Machine(Instance(model, consts)), limits, fallback=False)
         assert summary(a) == summary(b)
     m = Machine(Instance(load_model("anonmm.spec", {"VPAGES": 2}), {"VPAGES": 2}))
     result = native.search(m, fallback=False)
@@ -136,7 +139,7 @@ def test_anon_vma_counts_at_two_pages() -> None:
 
 def test_traces_replay_and_witnesses() -> None:
     m = Machine(Instance(examples.mutex(broken=True), {"PROCS": 3}))
-    result = native.search(m, stop_at_first=False, fallback=False)
+    result = native.search(m, SearchLimits(stop_at_first=False), fallback=False)
     for name, violation in result.violations:
         replay_violation(m, violation.trace, name)
     assert isinstance(result.verdict("lock_held"), Violated)
@@ -212,21 +215,21 @@ def test_limits_agree_with_the_python_engine(monkeypatch: pytest.MonkeyPatch) ->
     consts = {"PROCS": 3, "FRAMES": 4}
     for kw in (dict(max_states=20), dict(max_depth=3), dict(max_states=1)):
         for symmetry in (True, False):
-            a = bfs.search(Machine(Instance(model, consts)), symmetry=symmetry, **kw)
-            b = native.search(Machine(Instance(model, consts)), symmetry=symmetry,
-                              fallback=False, **kw)
+            limits = SearchLimits(symmetry=symmetry, **kw)
+            a = bfs.search(Machine(Instance(model, consts)), limits)
+            b = native.search(Machine(Instance(model, consts)), limits, fallback=False)
             # with symmetry, which transitions a limit cuts depends on the representatives
             keep = [0, 2, 3, 4, 5, 6] if symmetry else list(range(7))
             assert [summary(a)[k] for k in keep] == [summary(b)[k] for k in keep], kw
             v = b.verdict("mapcount_exact")
             assert isinstance(v, Holds) and not v.bound.complete
     m = Machine(Instance(model, consts))
-    result = native.search(m, timeout=0.0, symmetry=False, fallback=False)
+    result = native.search(m, SearchLimits(timeout=0.0, symmetry=False), fallback=False)
     assert "time limit" in dict(result.stats.extra)["stopped"]
-    tiny = native.search(m, max_memory=1, symmetry=False, fallback=False)
+    tiny = native.search(m, SearchLimits(max_memory=1, symmetry=False), fallback=False)
     assert "memory limit" in dict(tiny.stats.extra)["stopped"]
     with pytest.raises(ValueError):
-        native.search(m, max_states=-1)
+        native.search(m, SearchLimits(max_states=-1))
 
     from rmapcheck.explicit import search
 
@@ -237,7 +240,7 @@ def test_limits_agree_with_the_python_engine(monkeypatch: pytest.MonkeyPatch) ->
         if states > 50:
             raise KeyboardInterrupt
 
-    result = native.search(m, symmetry=False, progress=interrupt, fallback=False)
+    result = native.search(m, SearchLimits(symmetry=False, progress=interrupt), fallback=False)
     v = result.verdict("mapcount_exact")
     assert isinstance(v, Unknown) and v.reason.startswith("interrupted after")
     assert result.stats.states > 50
@@ -268,7 +271,7 @@ def test_memory_limit_stops_before_the_table_passes_it() -> None:
 
     machine = Machine(Instance(load_model("anon_vma.spec")))
     limit = rss_bytes() + 24 * 2**20
-    result = native.search(machine, max_memory=limit, fallback=False)
+    result = native.search(machine, SearchLimits(max_memory=limit), fallback=False)
     assert "memory limit" in dict(result.stats.extra)["stopped"]
     assert rss_bytes() <= limit
     assert 100_000 < result.stats.states < 1_665_634

@@ -17,8 +17,9 @@ from rmapcheck.explicit.bfs import search
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
-from rmapcheck.render.commands import replay_trace
+from rmapcheck.limits import SearchLimits
 from rmapcheck.render.itf import trace_from_itf, trace_to_itf, validate_itf
+from rmapcheck.replay import replay_trace
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 SPECS = sorted(p for p in list(MODELS.glob("*.spec")) + list(MODELS.glob("broken/*.spec"))
@@ -28,7 +29,7 @@ MAX_STATES = 30_000
 
 def _violations(spec: Path) -> tuple[Machine, list]:
     machine = Machine(Instance(load_model(str(spec), {}), {}))
-    result = search(machine, max_states=MAX_STATES, timeout=20)
+    result = search(machine, SearchLimits(max_states=MAX_STATES, timeout=20))
     return machine, result.violations
 
 

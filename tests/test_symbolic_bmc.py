@@ -16,8 +16,9 @@ from rmapcheck.errors import SpecError, SpecRuntimeError
 from rmapcheck.explicit.bfs import search
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
+from rmapcheck.portfolio import bmc
 from rmapcheck.replay import replay_violation
-from rmapcheck.symbolic.bmc import bmc
 from rmapcheck.trace import Holds, Unknown, Violated
 
 
@@ -33,7 +34,7 @@ def lengths(result) -> dict[str, int]:  # type: ignore[no-untyped-def]
 def test_same_shortest_counterexamples_as_bfs(make) -> None:  # type: ignore[no-untyped-def]
     model = make()
     inst = Instance(model)
-    explicit = search(Machine(inst), stop_at_first=False)
+    explicit = search(Machine(inst), SearchLimits(stop_at_first=False))
     result = bmc(inst, 5)
     assert lengths(result) == lengths(explicit)
     machine = Machine(inst, symmetry=False)

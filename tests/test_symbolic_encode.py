@@ -25,8 +25,8 @@ from rmapcheck import ir
 from rmapcheck.errors import SpecError, SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
-from rmapcheck.symbolic.encode import ERROR_PROP, Encoder, Leaf
 from rmapcheck.symbolic.widths import int_bits
+from rmapcheck.symbolic.z3_emit import ERROR_PROP, Encoder, Leaf
 
 
 def machine_step(mach: Machine, state: tuple[Any, ...], action: ir.Action,

@@ -13,10 +13,10 @@ from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
 from rmapcheck.ir_print import format_expr
+from rmapcheck.portfolio import prove
 from rmapcheck.resources import models_dir
 from rmapcheck.symbolic import infer as inference
-from rmapcheck.symbolic.encode import ERROR_PROP
-from rmapcheck.symbolic.induction import prove
+from rmapcheck.symbolic.z3_emit import ERROR_PROP
 from rmapcheck.trace import Proved, Unknown
 
 

@@ -10,9 +10,9 @@ import pytest
 from rmapcheck.explicit.bfs import search
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
+from rmapcheck.portfolio import bmc, prove
 from rmapcheck.replay import replay_violation
-from rmapcheck.symbolic.bmc import bmc
-from rmapcheck.symbolic.induction import prove
 from rmapcheck.trace import Proved, Violated
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -34,12 +34,12 @@ def test_anonmm_mremap_counterexample_matches_bfs() -> None:
     assert isinstance(v, Violated)
     assert [s.action for s in v.trace.steps] == ["mmap", "fault", "mremap"]
     replay_violation(Machine(inst, symmetry=False), v.trace, "rmap_complete")
-    explicit = search(Machine(inst), properties=["rmap_complete"])
+    explicit = search(Machine(inst), SearchLimits(properties=["rmap_complete"]))
     w = explicit.verdict("rmap_complete")
     assert isinstance(w, Violated) and len(w.trace) == len(v.trace) == 3
     # The same counterexample, step for step: BMC lowers each choice to the
     # first one breadth-first search would try.
-    plain = search(Machine(inst, symmetry=False), properties=["rmap_complete"])
+    plain = search(Machine(inst, symmetry=False), SearchLimits(properties=["rmap_complete"]))
     u = plain.verdict("rmap_complete")
     assert isinstance(u, Violated)
     assert [(s.action, s.args) for s in v.trace.steps] == \

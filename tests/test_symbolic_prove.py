@@ -14,7 +14,7 @@ from test_symbolic_support import B, Builder, bi, counter, eq, evens, mutex, not
 from rmapcheck import ir
 from rmapcheck.errors import SpecError
 from rmapcheck.instance import Instance
-from rmapcheck.symbolic.induction import prove
+from rmapcheck.portfolio import prove
 from rmapcheck.trace import Holds, Proved, Unknown, Violated
 
 
@@ -198,8 +198,8 @@ def test_one_process_and_two_give_the_same_proofs(model: object) -> None:
     # depends on Z3's numbering of the query literals, and two runs in one
     # process already differ there.)
     from rmapcheck.symbolic.bmc import select_targets
-    from rmapcheck.symbolic.encode import EVAL_ERROR, Encoder
     from rmapcheck.symbolic.induction import induction
+    from rmapcheck.symbolic.z3_emit import EVAL_ERROR, Encoder
 
     for variant in (model(), without(model(), *[p.name for p in model().properties  # type: ignore[operator]
                                                if p.kind == "lemma"])):
@@ -221,7 +221,7 @@ def test_spacer_that_overruns_its_budget_is_stopped(monkeypatch: pytest.MonkeyPa
 
     from rmapcheck.symbolic import spacer
     from rmapcheck.symbolic.bmc import select_targets
-    from rmapcheck.symbolic.encode import Encoder
+    from rmapcheck.symbolic.z3_emit import Encoder
 
     def hangs(*args: object) -> None:
         time.sleep(60)  # as Spacer did on anon_vma, far past its timeout

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from rmapcheck import verify as auto
+from rmapcheck import portfolio
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.frontend import load_model
 from rmapcheck.instance import Instance
+from rmapcheck.limits import SearchLimits
 from rmapcheck.trace import Holds, Proved, Unknown, Violated
 
 
@@ -21,8 +22,8 @@ def machine(name: str) -> Machine:
 
 def test_a_search_cut_at_the_budget_is_finished_by_a_proof(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auto, "AUTO_STATES", 5000)
-    result = auto.verify(machine("anon_vma.spec"), {})
+    monkeypatch.setattr(portfolio, "AUTO_STATES", 5000)
+    result = portfolio.verify(machine("anon_vma.spec"))
     assert result.engine == "explicit-bfs + prove"
     assert result.stats.states == 5000
     kinds = {p.name: p.kind for p in load_model("anon_vma.spec").properties}
@@ -36,12 +37,12 @@ def test_a_search_cut_at_the_budget_is_finished_by_a_proof(
 
 def test_a_violation_or_a_finished_search_is_the_answer(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auto, "AUTO_STATES", 5000)
-    result = auto.verify(machine("anonmm.spec"), {})
+    monkeypatch.setattr(portfolio, "AUTO_STATES", 5000)
+    result = portfolio.verify(machine("anonmm.spec"))
     assert result.engine == "explicit-bfs"
     assert isinstance(result.verdict("rmap_complete"), Violated)
-    monkeypatch.setattr(auto, "AUTO_STATES", 100_000)
-    result = auto.verify(machine("anon_vma.spec"), {"max_states": 5000})
+    monkeypatch.setattr(portfolio, "AUTO_STATES", 100_000)
+    result = portfolio.verify(machine("anon_vma.spec"), SearchLimits(max_states=5000))
     # the user's own limit is a bound they asked for: no proof
     assert result.engine == "explicit-bfs"
     assert isinstance(result.verdict("rmap_complete"), Holds)
@@ -49,27 +50,29 @@ def test_a_violation_or_a_finished_search_is_the_answer(
 
 def test_ctrl_c_in_the_proof_keeps_what_the_search_covered(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from rmapcheck import cli
+    from rmapcheck.cli.outcome import exit_code
     from rmapcheck.symbolic import induction
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(auto, "AUTO_STATES", 5000)
+    monkeypatch.setattr(portfolio, "AUTO_STATES", 5000)
     monkeypatch.setattr(induction, "prove", interrupted)
-    result = auto.verify(machine("anon_vma.spec"), {})
+    result = portfolio.verify(machine("anon_vma.spec"))
     v = result.verdict("rmap_complete")
     assert isinstance(v, Unknown) and v.reason.startswith("interrupted while Z3 proved it")
     assert "5,000 states" in v.reason
-    assert cli._exit_code(result) == 130
+    assert exit_code(result) == 130
 
 
 def test_ctrl_c_wrapped_by_ctypes_is_an_interrupt(monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     # SIGINT during ctypes' argument conversion surfaces as ArgumentError.
     import ctypes
+    import importlib
 
-    from rmapcheck import cli
+    # the module: the package's attribute of that name is its main() function
+    cli = importlib.import_module("rmapcheck.cli.main")
 
     def wrapped(args: object) -> int:
         raise ctypes.ArgumentError("argument 3: KeyboardInterrupt: ")

@@ -10,59 +10,38 @@ the level boundaries are two numbers.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import (
-    CHECK_EVERY,
-    Progress,
-    Run,
-    Stop,
-    done_reason,
-    restarting,
-    validate_limits,
-)
+from rmapcheck.explicit.search import CHECK_EVERY, Run, Stop, done_reason, restarting
+from rmapcheck.limits import DEFAULT_LIMITS, SearchLimits
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-bfs"
 
 
-def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
-           timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
-           progress: Progress | None = None, stop_at_first: bool = True,
-           properties: Collection[str] | None = None, workers: int | None = None) -> Result:
+def search(machine: Machine, limits: SearchLimits = DEFAULT_LIMITS) -> Result:
     """Explores the reachable states of ``machine`` breadth first and returns a
-    verdict for every property (all of them, or the names in ``properties``).
+    verdict for every property (all of them, or the names in
+    ``limits.properties``).
 
     Limits end the search with ``Holds`` to the depth whose every state was
     checked (``complete=False``); a ``sometimes`` property without a witness is
     then ``Unknown``. Ctrl-C ends it with ``Unknown`` verdicts that say how far
     it got. A spec run-time error raises ``TracedRuntimeError`` with the trace.
-    With ``workers`` > 1 the levels are expanded by that many processes
+    With ``limits.workers`` > 1 the levels are expanded by that many processes
     (``rmapcheck.explicit.parallel``), with the same results.
     """
-    validate_limits(max_states, max_depth, timeout, max_memory)
-    if workers is not None and workers > 1:
+    if limits.workers is not None and limits.workers > 1:
         from rmapcheck.explicit import parallel
 
-        return restarting(machine, symmetry, timeout, lambda left: parallel.search(
-            machine, workers, max_states=max_states, max_depth=max_depth, timeout=left,
-            max_memory=max_memory, symmetry=symmetry, progress=progress,
-            stop_at_first=stop_at_first, properties=properties))
-    return restarting(machine, symmetry, timeout, lambda left: _attempt(
-        machine, max_states=max_states, max_depth=max_depth, timeout=left,
-        max_memory=max_memory, symmetry=symmetry, progress=progress,
-        stop_at_first=stop_at_first, properties=properties))
+        return restarting(machine, limits, lambda left: parallel.search(machine, left))
+    return restarting(machine, limits, lambda left: _attempt(machine, left))
 
 
-def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
-             timeout: float | None, max_memory: int | None, symmetry: bool,
-             progress: Progress | None, stop_at_first: bool,
-             properties: Collection[str] | None) -> Result:
-    run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
-              max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
-              properties=properties)
+def _attempt(machine: Machine, limits: SearchLimits) -> Result:
+    run = Run(machine, ENGINE, limits)
+    max_states, max_depth = limits.max_states, limits.max_depth
     key = run.key
     state_of = machine.state_of
     expand = machine.expand

@@ -12,52 +12,33 @@ key to state number instead of a set).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Collection
 
 import attrs
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import (
-    CHECK_EVERY,
-    Progress,
-    Run,
-    Stop,
-    done_reason,
-    restarting,
-    validate_limits,
-)
+from rmapcheck.explicit.search import CHECK_EVERY, Run, Stop, done_reason, restarting
+from rmapcheck.limits import DEFAULT_LIMITS, SearchLimits
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-dfs"
 
 
-def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
-           timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
-           progress: Progress | None = None, stop_at_first: bool = True,
-           properties: Collection[str] | None = None, workers: int | None = None) -> Result:
-    """Explores the reachable states depth first; arguments and verdicts as
+def search(machine: Machine, limits: SearchLimits = DEFAULT_LIMITS) -> Result:
+    """Explores the reachable states depth first; limits and verdicts as
     ``rmapcheck.explicit.bfs.search``. An incomplete depth-first search makes
     no depth claim unless ``max_depth`` was the only limit reached. It runs on
-    one process: ``workers`` is accepted and noted in the statistics."""
-    validate_limits(max_states, max_depth, timeout, max_memory)
-    result = restarting(machine, symmetry, timeout, lambda left: _attempt(
-        machine, max_states=max_states, max_depth=max_depth, timeout=left,
-        max_memory=max_memory, symmetry=symmetry, progress=progress,
-        stop_at_first=stop_at_first, properties=properties))
-    if workers is not None and workers > 1:
+    one process: ``limits.workers`` is accepted and noted in the statistics."""
+    result = restarting(machine, limits, lambda left: _attempt(machine, left))
+    if limits.workers is not None and limits.workers > 1:
         extra = result.stats.extra + (("workers", "depth-first search runs on one process"),)
         result = attrs.evolve(result, stats=attrs.evolve(result.stats, extra=extra))
     return result
 
 
-def _attempt(machine: Machine, *, max_states: int | None, max_depth: int | None,
-             timeout: float | None, max_memory: int | None, symmetry: bool,
-             progress: Progress | None, stop_at_first: bool,
-             properties: Collection[str] | None) -> Result:
-    run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
-              max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
-              properties=properties)
+def _attempt(machine: Machine, limits: SearchLimits) -> Result:
+    run = Run(machine, ENGINE, limits)
+    max_states, max_depth = limits.max_states, limits.max_depth
     key = run.key
     state_of = machine.state_of
     expand = machine.expand

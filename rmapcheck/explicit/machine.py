@@ -15,17 +15,21 @@ from __future__ import annotations
 import contextlib
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from rmapcheck import ir
+from rmapcheck.core import nodes
+from rmapcheck.core.interp import Interpreter
+from rmapcheck.core.lower import CoreModel
+from rmapcheck.core.symmetry_rules import Analysis, SymmetryNote
 from rmapcheck.errors import SpecError, SpecRuntimeError
-from rmapcheck.explicit.compile import Compiler, Disabled
-from rmapcheck.explicit.encode import Codec
-from rmapcheck.explicit.symmetry import Analysis, Canonicalizer, SymmetryBroken, SymmetryNote, check
+from rmapcheck.explicit.codec import Codec
+from rmapcheck.explicit.python_emit import Disabled, PythonEmitter
+from rmapcheck.explicit.symmetry import Canonicalizer, SymmetryBroken
 from rmapcheck.instance import Instance
 from rmapcheck.ir_print import format_expr
-from rmapcheck.ir_walk import walk_stmts
+from rmapcheck.ir_walk import walk_expr
 from rmapcheck.trace import Trace
 
 State = tuple[Any, ...]
@@ -90,15 +94,17 @@ class Machine:
     failed run-time check raises ``SymmetryBroken``; the search then leaves the
     sort out (``exclude``) and starts again."""
 
-    def __init__(self, instance: Instance, *, symmetry: bool = True) -> None:
+    def __init__(self, instance: Instance, *, symmetry: bool = True,
+                 core: CoreModel | None = None) -> None:
         self.instance = instance
-        self.model = model = instance.model
-        declared = [s for s in model.sorts if isinstance(s, ir.RangeSort) and s.symmetric
-                    and len(instance.values(s)) > 1]
-        analysis = check(model, declared) if symmetry else Analysis((), frozenset(), ())
+        self.model = instance.model
+        self.core = core = core if core is not None else CoreModel(instance)
+        declared = list(core.declared_symmetric)
+        analysis = core.symmetry if symmetry else Analysis((), frozenset(), ())
         excluded = {note.sort for note in analysis.notes}
         reduced = [s for s in declared if symmetry and s.name not in excluded]
-        self.compiler = compiler = Compiler(instance, reduced, analysis.unproven_loops)
+        self.analysis = analysis
+        self.compiler = compiler = PythonEmitter(core, reduced)
         self.guard = compiler.guard
         self.codec = Codec(instance)
         self._init_fn = compiler.compile_init()
@@ -106,39 +112,46 @@ class Machine:
         self._ones = []
         self.instances: list[tuple[int, tuple[Any, ...]]] = []  # iid -> (action, values)
         self._action_base: dict[str, int] = {}
-        for a, action in enumerate(model.actions):
-            base = len(self.instances)
-            self._action_base[action.name] = base
-            expand, one, count = compiler.compile_action(action, base)
+        for a, plan in enumerate(core.actions):
+            self._action_base[plan.name] = plan.iid_base
+            expand, one = compiler.compile_action(plan)
             self._expanders.append(expand)
             self._ones.append(one)
-            domains = [instance.values(p.sort) for p in action.params]
-            for combo in itertools.product(*domains):
+            for combo in itertools.product(*plan.domains):
                 self.instances.append((a, combo))
-            assert len(self.instances) == base + count
-        self.asserts: list[ir.Assert] = compiler.asserts
+            assert len(self.instances) == plan.iid_base + plan.count
+        self.asserts: list[ir.Assert] = core.asserts
         self.props: dict[str, Any] = {}
-        for prop in model.properties:
-            self.props[prop.name] = compiler.compile_expr_fn(f"prop_{prop.name}", (), prop.expr)
-        self._functions: dict[str, Any] = {}
+        for prop in core.properties:
+            self.props[prop.name] = compiler.compile_expr_fn(f"prop_{prop.name}", (),
+                                                             (prop.expr,))
+        self._functions: dict[str, tuple[Any, tuple[ir.Local, ...]]] = {}
         self._exprs: dict[tuple[ir.Expr, tuple[str, ...]], Any] = {}
 
         self.symmetry_notes: list[SymmetryNote] = list(analysis.notes)
         self.symmetric_sorts: list[ir.RangeSort] = reduced
         # action index -> [(sort, span of a loop over it)] for loops re-run in other orders
         self._order_checked: dict[int, list[tuple[ir.RangeSort, ir.Span]]] = {}
-        for a, action in enumerate(model.actions):
-            for stmt in walk_stmts(action.body):
-                if isinstance(stmt, ir.For) and stmt in analysis.unproven_loops \
-                        and stmt.var.sort in reduced:
-                    assert isinstance(stmt.var.sort, ir.RangeSort)
+        for a, plan in enumerate(core.actions):
+            for loop in _loops(plan.body):
+                if loop.sym_sort is not None and not loop.order_free \
+                        and loop.sym_sort in reduced:
                     entries = self._order_checked.setdefault(a, [])
-                    if all(sort != stmt.var.sort for sort, _ in entries):
-                        entries.append((stmt.var.sort, stmt.span))
+                    if all(sort != loop.sym_sort for sort, _ in entries):
+                        entries.append((loop.sym_sort, loop.span))
         self.canonicalizer: Canonicalizer | None = None
         self._rebuild_symmetry()
         self._initial: State | None = None
         self.init_failures: tuple[ir.Assert, ...] = ()
+        self._reference: Interpreter | None = None
+
+    @property
+    def reference(self) -> Interpreter:
+        """The core's interpreter: the reference semantics, on which every
+        trace is replayed before it is shown (``rmapcheck.replay``)."""
+        if self._reference is None:
+            self._reference = Interpreter(self.core)
+        return self._reference
 
     # ------------------------------------------------------------ running
 
@@ -266,15 +279,38 @@ class Machine:
         """Invariants and lemmas false in ``state``."""
         return [p.name for p in self.model.invariants if not self.props[p.name](state)]
 
+    def compile_ir_fn(self, name: str, params: Sequence[ir.Local],
+                      expr: ir.Expr) -> Callable[..., Any]:
+        """``fn(s, *params)`` for an IR expression over the locals ``params``
+        (a local of several slots is passed as one tuple)."""
+        variables, value = self.core.lower_expr(expr, params)
+        fn = self.compiler.compile_expr_fn(name, variables, value)
+        if len(variables) == len(params):
+            return fn  # type: ignore[no-any-return]
+        widths = [sum(1 for v in variables if v.name == p.name or v.name.startswith(
+            p.name + ".")) for p in params]
+
+        def spread(state: State, *args: Any) -> Any:
+            flat: list[Any] = []
+            for arg, width in zip(args, widths, strict=True):
+                if width == 1:
+                    flat.append(arg)
+                else:
+                    flat.extend(arg)
+            return fn(state, *flat)
+
+        return spread
+
     def eval_function(self, name: str, state: State,
                       args: Mapping[str, Any] | Sequence[Any] = ()) -> Any:
         """The value of the pure function ``name`` (from ``model.functions``)."""
-        fn = self._functions.get(name)
+        found = self._functions.get(name)
         decl = self.model.function(name)
-        if fn is None:
-            fn = self.compiler.compile_expr_fn(f"fn_{name}", decl.params, decl.body)
-            self._functions[name] = fn
-        values = [args[p.name] for p in decl.params] if isinstance(args, Mapping) else list(args)
+        if found is None:
+            found = self._functions[name] = (
+                self.compile_ir_fn(f"fn_{name}", decl.params, decl.body), decl.params)
+        fn, params = found
+        values = [args[p.name] for p in params] if isinstance(args, Mapping) else list(args)
         return fn(state, *values)
 
     def eval_expr(self, expr: ir.Expr, state: State,
@@ -285,8 +321,9 @@ class Machine:
         names = tuple(sorted(bindings))
         fn = self._exprs.get((expr, names))
         if fn is None:
-            params = tuple(ir.Local(n, ir.INT) for n in names)
-            fn = self.compiler.compile_expr_fn("expr", params, expr)
+            sorts = {n.name: n.sort for n in walk_expr(expr) if isinstance(n, ir.Local)}
+            params = tuple(ir.Local(n, sorts.get(n, ir.INT)) for n in names)
+            fn = self.compile_ir_fn("expr", params, expr)
             self._exprs[(expr, names)] = fn
         return fn(state, *(bindings[n] for n in names))
 
@@ -360,3 +397,16 @@ class Machine:
     def state_of(self, key: int) -> State:
         """The state a packed key stands for."""
         return self.codec.unpack(key)  # type: ignore[no-any-return]
+
+
+def _loops(stmts: tuple[nodes.Stmt, ...]) -> Iterator[nodes.For]:
+    for s in stmts:
+        match s:
+            case nodes.For(body=body):
+                yield s
+                yield from _loops(body)
+            case nodes.If(then=then, else_=else_):
+                yield from _loops(then)
+                yield from _loops(else_)
+            case _:
+                pass

@@ -19,13 +19,14 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import signal
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.explicit.search import Progress, Run, Stop, done_reason
+from rmapcheck.explicit.search import Run, Stop, done_reason
 from rmapcheck.explicit.symmetry import SymmetryBroken
+from rmapcheck.limits import SearchLimits
 from rmapcheck.trace import Result
 
 ENGINE = "explicit-bfs"
@@ -88,17 +89,15 @@ def _chunks(items: list[int], workers: int) -> Iterator[list[int]]:
         yield items[start:start + size]
 
 
-def search(machine: Machine, workers: int, *, max_states: int | None,
-           max_depth: int | None, timeout: float | None, max_memory: int | None,
-           symmetry: bool, progress: Progress | None, stop_at_first: bool,
-           properties: Collection[str] | None) -> Result:
-    """One attempt of the parallel breadth-first search (see ``bfs.search``)."""
+def search(machine: Machine, limits: SearchLimits) -> Result:
+    """One attempt of the parallel breadth-first search (see ``bfs.search``),
+    on ``limits.workers`` processes."""
     # the workers are forked and inherit the machine through these globals rather
     # than have it pickled into every task
     global _machine, _symmetry  # noqa: PLW0603
-    run = Run(machine, ENGINE, symmetry=symmetry, max_states=max_states, timeout=timeout,
-              max_memory=max_memory, progress=progress, stop_at_first=stop_at_first,
-              properties=properties)
+    workers = limits.workers or 1
+    max_states, max_depth = limits.max_states, limits.max_depth
+    run = Run(machine, ENGINE, limits)
     _machine, _symmetry = machine, run.symmetry
     context = multiprocessing.get_context("fork")
     gc.freeze()  # inherited objects stay out of the workers' collections

@@ -29,7 +29,7 @@ import resource
 import sys
 import time
 from array import array
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -37,10 +37,10 @@ import attrs
 from rmapcheck.errors import InternalError, SpecRuntimeError
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.explicit.symmetry import SymmetryBroken
+from rmapcheck.limits import SearchLimits
 from rmapcheck.trace import Bound, Holds, Result, Stats, Step, Trace, Unknown, Verdict, Violated
 
 State = tuple[Any, ...]
-Progress = Callable[[int, int, float, int], None]  # (states, depth, states/s, rss bytes)
 
 PROGRESS_SECONDS = 0.5
 CHECK_EVERY = 64  # expansions between clock readings
@@ -71,20 +71,18 @@ class Stop(Exception):
 class Run:
     """The state of one search: property verdicts so far, parent links, limits."""
 
-    def __init__(self, machine: Machine, engine: str, *, symmetry: bool,
-                 max_states: int | None, timeout: float | None, max_memory: int | None,
-                 progress: Progress | None, stop_at_first: bool,
-                 properties: Collection[str] | None) -> None:
+    def __init__(self, machine: Machine, engine: str, limits: SearchLimits) -> None:
         self.machine = machine
         self.model = model = machine.model
         self.engine = engine
-        self.symmetry = symmetry and machine.canonicalizer is not None
+        self.symmetry = limits.symmetry and machine.canonicalizer is not None
         self.key: Callable[[State], int] = machine.key if self.symmetry else machine.codec.pack
-        self.max_states = max_states
-        self.max_memory = max_memory
-        self.progress = progress
-        self.stop_at_first = stop_at_first
+        self.max_states = limits.max_states
+        self.max_memory = limits.max_memory
+        self.progress = limits.progress
+        self.stop_at_first = limits.stop_at_first
         self.start = time.monotonic()
+        timeout = limits.timeout
         self.deadline = self.start + timeout if timeout is not None else None
         self.next_tick = self.start  # the first tick reports (and checks memory) at once
         self.ticks = 0
@@ -93,6 +91,7 @@ class Run:
         self.parents = array("i")
         self.via = array("i")
 
+        properties = limits.properties
         wanted = set(properties) if properties is not None else None
         assert_names: list[str] = []
         for stmt in machine.asserts:
@@ -357,18 +356,20 @@ def done_reason(run: Run) -> str:
     return "every property is decided"
 
 
-def restarting(machine: Machine, symmetry: bool, timeout: float | None,
-               attempt: Callable[[float | None], Result]) -> Result:
-    """Runs ``attempt(time left)`` with the symmetry checks on; when one finds
-    the model treating a reduced sort's values differently, the sort is left
-    out of the reduction and the search starts again (the note says why)."""
+def restarting(machine: Machine, limits: SearchLimits,
+               attempt: Callable[[SearchLimits], Result]) -> Result:
+    """Runs ``attempt`` (with ``limits``, its timeout the time left) with the
+    symmetry checks on; when one finds the model treating a reduced sort's
+    values differently, the sort is left out of the reduction and the search
+    starts again (the note says why)."""
     start = time.monotonic()
     restarts = 0
+    timeout = limits.timeout
     while True:
         left = None if timeout is None else max(0.0, timeout - (time.monotonic() - start))
         try:
-            with machine.guarded(symmetry):
-                result = attempt(left)
+            with machine.guarded(limits.symmetry):
+                result = attempt(attrs.evolve(limits, timeout=left))
         except SymmetryBroken as broken:
             machine.exclude(broken.note)
             restarts += 1
@@ -378,12 +379,3 @@ def restarting(machine: Machine, symmetry: bool, timeout: float | None,
             result = attrs.evolve(result, stats=attrs.evolve(
                 result.stats, seconds=time.monotonic() - start, extra=extra))
         return result
-
-
-def validate_limits(max_states: int | None, max_depth: int | None, timeout: float | None,
-                    max_memory: int | None) -> None:
-    for name, value in (("max_states", max_states), ("max_depth", max_depth),
-                        ("timeout", timeout), ("max_memory", max_memory)):
-        if value is not None and value < 0:
-            raise ValueError(f"{name} must not be negative, not {value}")
-

@@ -8,11 +8,10 @@ VMA). So an ``ActionPlan`` chooses the parameters one at a time, in
 declaration order, and after each choice evaluates the parts of the action's
 guard that depend only on the parameters chosen so far:
 
-- the *prefix* of the body is its leading ``requires`` and ``let`` statements
-  (the part before the first assignment, ``if``, ``for`` or ``assert``);
-  each ``requires`` is split into its conjuncts; when the prefix ends with an
-  ``if``, the requires each branch starts with are added as ``cond -> c`` and
-  ``not cond -> c``;
+- the items are the core's action plan (``core.nodes.ActionPlan``): the
+  body's leading ``requires``, a conjunct each, and ``let`` statements; when
+  the prefix ends with an ``if``, the requires each branch starts with are
+  added as ``cond -> c`` and ``not cond -> c``;
 - an item (a conjunct or a ``let``) is evaluated at the first *level* (number
   of parameters chosen) where every parameter and ``let`` it reads is known.
   An item that may raise a run-time error of the spec (a field of ``none``,
@@ -23,9 +22,10 @@ guard that depend only on the parameters chosen so far:
   process at once). So a false item proves that
   every completion of the partial arguments is disabled, exactly as the
   machine would decide, in the order it would decide it;
-- if an item raises anyway, or a ``let`` value falls outside its sort, the
-  plan stops pruning below that point and leaves the decision (and the error)
-  to the machine.
+- whether an item may raise, given what the items before it established, is
+  the core's raise analysis (``core.raises``); if an item raises anyway (a
+  ``let`` value outside its sort among them), the plan stops pruning below
+  that point and leaves the decision (and the error) to the machine.
 
 The machine's own step function (``Machine.run``) has the last word at every
 leaf: a tuple is enabled exactly when it returns a state. The search is a
@@ -40,10 +40,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rmapcheck import ir
+from rmapcheck.core import fold
+from rmapcheck.core.lower import conjuncts, free_vars
+from rmapcheck.core.nodes import ActionPlan as CorePlan
+from rmapcheck.core.nodes import Expr, If, Require, Var
+from rmapcheck.core.raises import RaiseAnalysis, relax, reorder
 from rmapcheck.errors import SpecRuntimeError
-from rmapcheck.explicit.compile import free_locals
-from rmapcheck.fuzz.rewrite import CostModel, RaiseAnalysis, relax, reorder
 
 State = tuple[Any, ...]
 
@@ -56,7 +58,8 @@ COINCIDE = 4
 
 
 class _Taint(Exception):
-    """A ``let`` value outside its sort: the machine would stop with an error."""
+    """Kept for the generated level functions' except clause (a let outside its
+    sort raises the spec's run-time error itself now)."""
 
 
 class LeafError(Exception):
@@ -73,151 +76,120 @@ class LeafError(Exception):
 
 
 class Item:
-    """One conjunct of a leading ``requires``, or one leading ``let``."""
+    """One conjunct of the plan's leading ``requires``, or one leading ``let``."""
 
-    __slots__ = ("check", "expr", "fn", "kind", "level", "names", "var")
+    __slots__ = ("expr", "fn", "kind", "level", "names", "var")
 
-    def __init__(self, kind: str, expr: ir.Expr, fn: Callable[..., Any],
-                 names: tuple[str, ...], var: ir.Local | None, level: int,
-                 check: Callable[[Any], bool] | None) -> None:
+    def __init__(self, kind: str, expr: Expr, fn: Callable[..., Any],
+                 names: tuple[str, ...], var: Var | None, level: int) -> None:
         self.kind = kind  # "require" or "let"
         self.expr = expr
         self.fn = fn  # fn(state, *values of names)
         self.names = names
         self.var = var
         self.level = level
-        self.check = check  # for a let: is the value inside its sort (None: no check needed)
 
 
-def _leading_requires(stmts: tuple[ir.Stmt, ...]) -> list[ir.Expr]:
-    """The conjuncts of the requires a block starts with."""
-    out: list[ir.Expr] = []
-    for stmt in stmts:
-        if not isinstance(stmt, ir.Require):
-            break
-        out.extend(_conjuncts(stmt.cond))
-    return out
-
-
-def _conjuncts(expr: ir.Expr) -> list[ir.Expr]:
-    if isinstance(expr, ir.Binary) and expr.op == "and":
-        return _conjuncts(expr.lhs) + _conjuncts(expr.rhs)
-    return [expr]
+def _guard_items(plan: CorePlan) -> list[tuple[str, Expr, Var | None]]:
+    """The plan's prefix as items, then the requires an ``if`` right after it
+    starts each branch with, as ``cond -> c`` and ``not cond -> c``."""
+    items: list[tuple[str, Expr, Var | None]] = []
+    for stmt in plan.prefix:
+        if isinstance(stmt, Require):
+            items.append(("require", stmt.cond, None))
+        else:
+            items.append(("let", stmt.value, stmt.var))
+    if plan.rest and isinstance(plan.rest[0], If):
+        branch_if = plan.rest[0]
+        for cond, branch in ((branch_if.cond, branch_if.then),
+                             (fold.not_(branch_if.cond), branch_if.else_)):
+            for guard in branch:
+                if not isinstance(guard, Require):
+                    break
+                items.extend(("require", fold.implies(cond, c), None)
+                             for c in conjuncts(guard.cond))
+    return items
 
 
 class ActionPlan:
     """How to enumerate the enabled argument tuples of one action lazily."""
 
-    def __init__(self, machine: Any, action: ir.Action, analysis: RaiseAnalysis,
-                 costs: CostModel) -> None:
+    def __init__(self, machine: Any, plan: CorePlan, analysis: RaiseAnalysis) -> None:
         self.machine = machine
-        self.action = action
-        self.name = action.name
-        self.params = action.params
-        self.param_names = tuple(p.name for p in action.params)
-        instance = machine.instance
-        self.domains: list[tuple[Any, ...]] = [instance.values(p.sort) for p in action.params]
+        self.plan = plan
+        self.action = machine.model.actions[plan.index]
+        self.name = plan.name
+        self.params = plan.params
+        self.param_names = tuple(p.name for p in plan.params)
+        self.domains: list[tuple[Any, ...]] = list(plan.domains)
         self._position = [{v: i for i, v in enumerate(d)} for d in self.domains]
         # per parameter, the earlier parameters of the same sort
+        action = self.action
         self._same_sort = [[j for j in range(i) if action.params[j].sort == p.sort]
                            for i, p in enumerate(action.params)]
-        self._one = machine._ones[machine.model.actions.index(action)]
-        compiler = machine.compiler
+        self._one = machine._ones[plan.index]
         nparams = len(self.params)
-
-        level_of: dict[str, int] = {p.name: i + 1 for i, p in enumerate(action.params)}
-        local_sorts: dict[str, ir.Sort] = {p.name: p.sort for p in action.params}
         self.by_level: list[list[Item]] = [[] for _ in range(nparams + 1)]
-
-        def add(kind: str, expr: ir.Expr, var: ir.Local | None, level: int,
-                check: Callable[[Any], bool] | None) -> None:
-            used = tuple(sorted(free_locals([expr])))
-            params = tuple(ir.Local(name, local_sorts[name]) for name in used)
-            fast = reorder(expr, analysis, costs)
-            fn = compiler.compile_expr_fn(f"guard_{self.name}", params, fast)
-            # Items are appended in body order, so within a level they run in
-            # the order the machine would run them.
-            self.by_level[level].append(Item(kind, expr, fn, used, var, level, check))
-
-        self._plan_prefix(action, analysis, costs, add, level_of, local_sorts)
+        self._plan_prefix(analysis)
         self._generate()
 
-    def _plan_prefix(self, action: ir.Action, analysis: RaiseAnalysis, costs: CostModel,
-                     add: Callable[..., None], level_of: dict[str, int],
-                     local_sorts: dict[str, ir.Sort]) -> None:
+    def _plan_prefix(self, analysis: RaiseAnalysis) -> None:
         compiler = self.machine.compiler
-        instance = self.machine.instance
+        level_of: dict[str, int] = {p.name: i + 1 for i, p in enumerate(self.params)}
+        variables: dict[str, Var] = {p.name: p for p in self.params}
+
+        def add(kind: str, expr: Expr, var: Var | None, level: int) -> None:
+            used = tuple(sorted(free_vars(expr)))
+            fast = reorder(expr, analysis)
+            fn = compiler.compile_expr_fn(f"guard_{self.name}",
+                                          [variables[n] for n in used], (fast,))
+            # Items are appended in body order, so within a level they run in
+            # the order the machine would run them.
+            self.by_level[level].append(Item(kind, expr, fn, used, var, level))
+
         barrier = 0  # the level of the latest item that may raise
-        known_facts: set[ir.Expr] = set()  # not none once the items so far are true
+        known_facts: set[Expr] = set()  # what holds once the items so far are true
         fact_level = 0  # the level by which all of known_facts are established
-        for stmt in action.body:
-            last = False
-            if isinstance(stmt, ir.Require):
-                parts: list[tuple[str, ir.Expr, ir.Local | None]] = [
-                    ("require", c, None) for c in _conjuncts(stmt.cond)]
-            elif isinstance(stmt, ir.Let):
-                parts = [("let", stmt.value, stmt.var)]
-            elif isinstance(stmt, ir.If):
-                # The requires an if-branch starts with are guards too, under
-                # the branch's condition: ``cond -> c`` and ``not cond -> c``.
-                # The plan ends with this statement.
-                last = True
-                parts = [("require", ir.Binary("implies", cond, c, ir.BOOL, stmt.span), None)
-                         for cond, branch in ((stmt.cond, stmt.then),
-                                              (ir.Unary("not", stmt.cond, ir.BOOL, stmt.span),
-                                               stmt.else_))
-                         for c in _leading_requires(branch)]
-            else:
-                break
-            for kind, expr, var in parts:
-                used = free_locals([expr])
-                if any(name not in level_of for name in used):  # not expected: stop here
-                    return
-                level = max([0] + [level_of[name] for name in used])
-                raises = analysis.can_raise(expr)
-                if raises and not analysis.can_raise(expr, frozenset(known_facts)):
-                    # Safe once the earlier items are true (``a != none`` before
-                    # ``vma[p, a!]``): never before them, but no barrier either.
-                    raises = False
-                    level = max(level, fact_level)
-                check: Any = None
-                if var is not None:
-                    check = _sort_check(compiler, instance, expr, var.sort)
-                    if check is not None:  # a value outside the let's sort is an error
-                        raises = True
-                    if check is False:  # ... and one we cannot check here
-                        check = None
-                # Nothing is evaluated before an earlier item that may raise:
-                # the machine would have met that item (and its error) first.
-                level = max(level, barrier)
-                if kind == "require" and not raises:
-                    # What the conjunct implies about fewer parameters prunes earlier.
-                    previous: ir.Expr | None = None
-                    for lower in range(barrier, level):
-                        known = {n for n, lv in level_of.items() if lv <= lower}
-                        weaker = relax(expr, known)
-                        if weaker is None or weaker == previous:
-                            continue
-                        if analysis.can_raise(weaker) and (
-                                lower < fact_level
-                                or analysis.can_raise(weaker, frozenset(known_facts))):
-                            continue
-                        add("require", weaker, None, lower, None)
-                        previous = weaker
-                add(kind, expr, var, level, check)
-                if raises:
-                    barrier = level
-                if kind == "require":
-                    facts = analysis.facts(expr, True)
-                    if facts:
-                        known_facts |= facts
-                        fact_level = max(fact_level, level)
-                if var is not None:
-                    analysis.note_let(var, expr)
-                    level_of[var.name] = level
-                    local_sorts[var.name] = var.sort
-            if last:
+        for kind, expr, var in _guard_items(self.plan):
+            used = free_vars(expr)
+            if any(name not in level_of for name in used):  # not expected: stop here
                 return
+            level = max([0] + [level_of[name] for name in used])
+            raises = analysis.can_raise(expr)
+            if raises and not analysis.can_raise(expr, frozenset(known_facts)):
+                # Safe once the earlier items are true (``a != none`` before
+                # ``vma[p, a!]``): never before them, but no barrier either.
+                raises = False
+                level = max(level, fact_level)
+            # Nothing is evaluated before an earlier item that may raise:
+            # the machine would have met that item (and its error) first.
+            level = max(level, barrier)
+            if kind == "require" and not raises:
+                # What the conjunct implies about fewer parameters prunes earlier.
+                previous: Expr | None = None
+                for lower in range(barrier, level):
+                    known = {n for n, lv in level_of.items() if lv <= lower}
+                    weaker = relax(expr, known)
+                    if weaker is None or weaker == previous:
+                        continue
+                    if analysis.can_raise(weaker) and (
+                            lower < fact_level
+                            or analysis.can_raise(weaker, frozenset(known_facts))):
+                        continue
+                    add("require", weaker, None, lower)
+                    previous = weaker
+            add(kind, expr, var, level)
+            if raises:
+                barrier = level
+            if kind == "require":
+                facts = analysis.facts(expr, True)
+                if facts:
+                    known_facts |= facts
+                    fact_level = max(fact_level, level)
+            if var is not None:
+                analysis.note_let(var, expr)
+                level_of[var.name] = level
+                variables[var.name] = var
 
     # ------------------------------------------------------------ generated code
 
@@ -253,9 +225,6 @@ class ActionPlan:
                 call = f"{fn}(s{''.join(', ' + py(n) for n in item.names)})"
                 if item.var is not None:
                     body.append(f"{py(item.var.name)} = {call}")
-                    if item.check is not None:
-                        ns[f"_c{level}_{k}"] = item.check
-                        body.append(f"if not _c{level}_{k}({py(item.var.name)}): raise _Taint")
                 else:
                     body.append(f"if not {call}: {'continue' if level else 'return None'}")
             out_lets = "(" + "".join(py(n) + ", " for n in lets) + ")"
@@ -434,20 +403,9 @@ def first(k: int) -> int:
     return 0
 
 
-def _sort_check(compiler: Any, instance: Any, expr: ir.Expr, sort: ir.Sort) -> Any:
-    """None when every value of ``expr`` belongs to ``sort``; else a predicate
-    over the value; False when the value is not a single slot."""
-    if compiler.trusted(expr, sort):
-        return None
-    if instance.width(sort) != 1:
-        return False
-    return lambda value: instance.contains(sort, value)
-
-
 def make_plans(machine: Any) -> dict[str, ActionPlan]:
-    analysis = RaiseAnalysis(machine.model)
-    costs = CostModel(machine.instance)
-    return {a.name: ActionPlan(machine, a, analysis, costs) for a in machine.model.actions}
+    analysis = RaiseAnalysis()
+    return {plan.name: ActionPlan(machine, plan, analysis) for plan in machine.core.actions}
 
 
 __all__ = ["ActionPlan", "LeafError", "first", "make_plans"]

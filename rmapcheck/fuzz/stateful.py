@@ -35,7 +35,7 @@ Invariants and lemmas are checked by one ``@invariant`` (and, inside a
 batch, by ``step`` itself) after every transition (one method rather than
 one per property: Hypothesis's bookkeeping per invariant costs more than
 evaluating most properties). The properties are compiled after
-``rewrite.reorder``: the same values, cheaper. A failure is raised as a
+``core.raises.reorder``: the same values, cheaper. A failure is raised as a
 ``FuzzFailure`` carrying the trace; Hypothesis shrinks it like any other
 exception, and ``minimize`` finishes the job on the trace.
 """
@@ -50,9 +50,9 @@ import hypothesis.strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from rmapcheck import ir
+from rmapcheck.core.raises import RaiseAnalysis, reorder
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.fuzz.guards import ActionPlan, LeafError, first, make_plans
-from rmapcheck.fuzz.rewrite import CostModel, RaiseAnalysis, reorder
 from rmapcheck.trace import Step, Trace
 
 State = tuple[Any, ...]
@@ -378,9 +378,8 @@ def _draw_swarm(data: Any, cd: Any, names: list[str]) -> frozenset[str]:
 
 def fast_properties(machine: Any) -> dict[str, Any]:
     """Every property of the model compiled by the machine's compiler after
-    ``rewrite.reorder``: the same value in every state, cheaper to compute."""
-    analysis = RaiseAnalysis(machine.model)
-    costs = CostModel(machine.instance)
+    ``core.raises.reorder``: the same value in every state, cheaper to compute."""
+    analysis = RaiseAnalysis()
     return {p.name: machine.compiler.compile_expr_fn(f"fuzz_prop_{p.name}", (),
-                                                     reorder(p.expr, analysis, costs))
-            for p in machine.model.properties}
+                                                     (reorder(p.expr, analysis),))
+            for p in machine.core.properties}

@@ -79,6 +79,29 @@ def format_args(instance: Instance, action: ir.Action, args: Iterable[tuple[str,
                      for name, value in args)
 
 
+def state_difference(instance: Instance, expected: State, got: State, limit: int = 3) -> str:
+    """The first few locations where two states differ, as ``var[key] is a in
+    the spec but b in the trace``."""
+    a, b = instance.decode(expected), instance.decode(got)
+    diffs: list[str] = []
+    for name, rng in instance.layout.items():
+        sort = rng.var.value
+        pairs: list[tuple[tuple[Any, ...], Any, Any]]
+        if not rng.var.keys:
+            pairs = [((), a[name], b[name])]
+        else:
+            pairs = [(k, a[name][k], b[name][k]) for k in rng.keys]
+        for key, x, y in pairs:
+            if x != y:
+                parts = [format_value(instance, s, v)
+                         for s, v in zip(rng.var.keys, key, strict=True)]
+                where = f"{name}[{', '.join(parts)}]" if parts else name
+                diffs.append(f"{where} is {format_value(instance, sort, x)} in the spec but "
+                             f"{format_value(instance, sort, y)} in the trace")
+    shown = "; ".join(diffs[:limit])
+    return shown + (f" (and {len(diffs) - limit} more)" if len(diffs) > limit else "")
+
+
 def state_changes(instance: Instance, before: State, after: State,
                   only: set[str] | None = None) -> Iterator[str]:
     """``var[key] := value`` for every map entry that differs; for records, the

@@ -25,9 +25,10 @@ from typing import Any, Literal
 import z3
 
 from rmapcheck import ir
+from rmapcheck.core.failing_part import failing_part
 from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
-from rmapcheck.symbolic.encode import (
+from rmapcheck.symbolic.z3_emit import (
     ERROR_PROP,
     EVAL_ERROR,
     FALSE,
@@ -39,7 +40,6 @@ from rmapcheck.symbolic.encode import (
     or_,
     signed,
 )
-from rmapcheck.symbolic.explain import failing_part, where
 from rmapcheck.trace import (
     Bound,
     Holds,
@@ -510,20 +510,23 @@ class Search:
             self.verdicts[t.name] = Holds(Bound("bmc", depth=k,
                                                 consts=tuple(self.enc.inst.consts.items())))
             return
-        self.verdicts[t.name] = Violated(trace, self._detail(t, trace))
+        self.verdicts[t.name] = self._violated(t, trace)
 
-    def _detail(self, t: Target, trace: Trace) -> str:
+    def _violated(self, t: Target, trace: Trace) -> Violated:
         if t.kind == "state":
+            # The failing conjunct goes out as data: its values are worded by
+            # rmapcheck.render.proof, as every engine's are.
             assert t.prop is not None
-            part = failing_part(self.enc, t.prop, trace.last)
-            return f"{t.name} fails: {part}" if part else ""
+            return Violated(trace, part=failing_part(self.enc.core, t.prop, trace.last))
         step = trace.steps[-1]
         action = self.enc.model.action(step.action)
         args = ", ".join(f"{n}={v}" for n, v in step.args)
+        at = f" at {action.span}" if action.span.line > 0 else ""
         if t.name == ERROR_PROP:
-            return (f"{step.action}({args}) hits a run-time error (a value outside its sort, "
-                    f"a field of none, unwrap of none, or division by zero){where(action.span)}")
-        return f"assertion {t.name} fails in {step.action}({args}){where(action.span)}"
+            return Violated(trace, f"{step.action}({args}) hits a run-time error (a value "
+                            "outside its sort, a field of none, unwrap of none, or division by "
+                            f"zero){at}")
+        return Violated(trace, f"assertion {t.name} fails in {step.action}({args}){at}")
 
 
 def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
@@ -537,7 +540,10 @@ def bmc(instance: Instance, depth: int, props: Sequence[str] | None = None,
     a ``sometimes`` property ``Proved`` (witnessed) or ``Unknown`` (not
     witnessed within ``depth``). ``__runtime_error__`` appears when a step can
     hit a run-time error (or when that could not be decided). ``time_limit``
-    (seconds) bounds the whole search: what it did not reach is ``Unknown``."""
+    (seconds) bounds the whole search: what it did not reach is ``Unknown``.
+    A violated invariant or lemma carries its failing part as data
+    (``Violated.part``, detail empty): ``rmapcheck.portfolio.bmc`` returns it
+    worded."""
     start = time.monotonic()
     deadline = None if time_limit is None else start + time_limit
     enc = Encoder(instance)

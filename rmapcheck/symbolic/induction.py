@@ -28,16 +28,17 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import attrs
 import z3
 
 from rmapcheck import ir
-from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
+from rmapcheck.core.failing_part import failing_part
+from rmapcheck.errors import InternalError, SpecError
 from rmapcheck.instance import Instance
-from rmapcheck.render.text import format_args, state_changes
 from rmapcheck.symbolic.bmc import (
     OUT_OF_TIME,
     Checker,
@@ -47,7 +48,9 @@ from rmapcheck.symbolic.bmc import (
     select_targets,
     unknown_reason,
 )
-from rmapcheck.symbolic.encode import (
+from rmapcheck.symbolic.infer import Candidate, infer, without_lemmas
+from rmapcheck.symbolic.spacer import SpacerJob, SpacerOutcome
+from rmapcheck.symbolic.z3_emit import (
     ERROR_PROP,
     EVAL_ERROR,
     FALSE,
@@ -60,17 +63,13 @@ from rmapcheck.symbolic.encode import (
     not_,
     or_,
 )
-from rmapcheck.symbolic.explain import failing_part
-from rmapcheck.symbolic.infer import Candidate, infer, without_lemmas
-from rmapcheck.symbolic.spacer import SpacerJob, SpacerOutcome
 from rmapcheck.trace import (
     Bound,
+    Cti,
     Holds,
     Proved,
     Result,
     Stats,
-    Step,
-    Trace,
     Unknown,
     Verdict,
     Violated,
@@ -97,39 +96,6 @@ QUERY_LOG = bool(os.environ.get("RMAPCHECK_QUERY_LOG"))
 # An action whose first parameter has at most this many values is asked
 # about once per value (see ``Inductor._prefixes``).
 SPLIT_FIRST_MAX = 8
-
-
-@dataclass(frozen=True)
-class Cti:
-    """A counterexample to induction: a step from a state satisfying the
-    assumed properties to one that breaks ``prop``."""
-
-    prop: str
-    action: str
-    args: tuple[tuple[str, Any], ...]
-    pre: tuple[Any, ...]
-    post: tuple[Any, ...]
-    part: str  # the failing conjunct / instance, in words
-    assumed: tuple[str, ...]
-
-    def trace(self, span: ir.Span | None = None) -> Trace:
-        return Trace(self.pre, (Step(self.action, self.args, self.post, span),))
-
-    def describe(self, inst: Instance) -> str:
-        action = inst.model.action(self.action)
-        call = f"{self.action}({format_args(inst, action, self.args)})"
-        changes = list(state_changes(inst, self.pre, self.post))
-        what = f"breaks {self.prop}" if self.prop != ERROR_PROP else "hits a run-time error"
-        if self.prop in {a.name for a in inst.model.assertions()}:
-            what = f"fails assertion {self.prop}"
-        text = f"not inductive: {call} {what}"
-        if self.part:
-            text += f" ({self.part})"
-        if self.assumed:
-            text += f" from a state satisfying {', '.join(self.assumed)}"
-        if changes:
-            text += "; the step does " + "; ".join(changes)
-        return text
 
 
 # ---------------------------------------------------------------- induction
@@ -471,7 +437,7 @@ class Inductor:
             raise InternalError(
                 f"Z3's counterexample to induction for {a.action.name} does not hold on the "
                 f"concrete model ({'it breaks ' + ', '.join(wrong) if wrong else outcome})")
-        return Cti("", a.action.name, args, pre, post, "", tuple(p.name for p in assumed))
+        return Cti("", a.action.name, args, pre, post, None, tuple(p.name for p in assumed))
 
     def breaks(self, cti: Cti, prop: ir.Property) -> bool:
         return not self.enc.concrete_prop(prop, cti.post)
@@ -535,9 +501,10 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
         if not broken:
             raise InternalError("a sat induction query breaks no candidate")
         for p in broken:
-            out.ctis[p.name] = replace(cti, prop=p.name,
-                                       part=failing_part(enc, p, cti.post),
-                                       assumed=tuple(a for a in cti.assumed if a != p.name))
+            out.ctis[p.name] = attrs.evolve(cti, prop=p.name,
+                                            part=failing_part(enc.core, p, cti.post),
+                                            assumed=tuple(a for a in cti.assumed
+                                                          if a != p.name))
         candidates = [p for p in candidates if p not in broken]
     # The set is proved together; the unsat cores say which members the step
     # needed (reported as the lemmas of each, itself excluded).
@@ -563,7 +530,7 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
         if not failing:
             raise InternalError("a sat induction query fails no step property")
         for name in failing:
-            out.ctis[name] = replace(cti, prop=name)
+            out.ctis[name] = attrs.evolve(cti, prop=name)
         steps = [n for n in steps if n not in failing]
     if k > 1 and out.proved:
         # The base case: no violation in the first k-1 steps, for every member
@@ -592,100 +559,93 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
 # ---------------------------------------------------------------- prove
 
 
-# How many states the explicit engine may store looking for witnesses before
-# BMC takes over: a witness is a reachable state whichever engine finds it, and
-# breadth-first search finds each at its shortest, mostly in a second where
-# BMC to the same depth takes minutes (anon_vma_chain's ``reused`` is 6 steps).
-WITNESS_STATES = 2_000_000
-# How many states the search for violations stores before the proofs: enough
-# to pass BMC's early depth on the bundled models (anon_vma at 2,4,3 to depth
-# 5, anon_vma_chain to 6) in a second or two, and to finish the small ones.
-# Searching all of WITNESS_STATES for them cost 10 s on anon_vma_chain.
-VIOLATION_STATES = 200_000
-
-
-@dataclass
-class _Explored:
+@attrs.frozen
+class Explored:
     """What the explicit search before the proofs settled: witnesses found
-    and violations (each at its shortest), and how far it went."""
+    and violations (each at its shortest), and how far it went. The planner
+    (``rmapcheck.portfolio``) runs that search; a proof never does."""
 
-    verdicts: dict[str, Verdict]
-    bound: Bound | None  # the claim a "no violation" of every target makes
+    verdicts: Mapping[str, Verdict] = attrs.field(factory=dict)
+    bound: Bound | None = None  # the claim a "no violation" of every target makes
 
     def covers(self, depth: int) -> bool:
         """Every behaviour of at most ``depth`` steps was searched."""
         b = self.bound
         return b is not None and (b.complete or (b.depth is not None and b.depth >= depth))
 
+    @classmethod
+    def of(cls, result: Result, targets: Sequence[str], witnesses: Sequence[str]) -> Explored:
+        """What a breadth-first search (``result``) settled of ``targets`` and
+        ``witnesses``, and the depth it checked every target to."""
+        found = dict(result.verdicts)
+        out: dict[str, Verdict] = {}
+        bounds: list[Bound] = []
+        unsettled = False
+        for name in witnesses:
+            verdict = found.get(name)
+            if isinstance(verdict, Holds):
+                steps = result.witness_steps(name, verdict)
+                out[name] = Holds(Bound(result.engine, depth=steps, consts=result.consts))
+        for name in targets:
+            verdict = found.get(name)
+            if isinstance(verdict, Violated):
+                out[name] = verdict
+            elif isinstance(verdict, Holds):
+                bounds.append(verdict.bound)
+            else:
+                unsettled = True
+        # The bound every target was searched to (a violation ends no search:
+        # ``stop_at_first`` is off); run-time errors too, which end it by raising.
+        if not bounds or unsettled:
+            return cls(out, None)
+        least = min(bounds, key=lambda b: (b.complete, -1 if b.depth is None else b.depth))
+        return cls(out, least)
 
-def _explicit_search(instance: Instance, targets: Sequence[str], witnesses: Sequence[str],
-                     deadline: float | None) -> _Explored:
-    """Breadth-first search for violations of the targets (up to
-    ``VIOLATION_STATES`` states) and for the ``sometimes`` witnesses (up to
-    ``WITNESS_STATES``): what it finds is found at its shortest, mostly within
-    a second, where BMC takes minutes to the same depth (anon_vma_chain's
-    ``reused`` is 6 steps; anonmm's swap-out leak 4)."""
-    from rmapcheck.explicit.auto import auto_search
-    from rmapcheck.explicit.machine import Machine
-
-    nothing = _Explored({}, None)
-    machine = Machine(instance)
-
-    def search(names: Sequence[str], states: int) -> Result | None:
-        timeout = None if deadline is None else deadline - time.monotonic()
-        if timeout is not None and timeout <= 0:
-            return None
-        return auto_search(machine, {"max_states": states, "timeout": timeout,
-                                     "properties": list(names), "stop_at_first": False},
-                           states)
-
-    try:
-        first = search([*targets, *witnesses], VIOLATION_STATES)
-        if first is None:
-            return nothing
-        explored = _explored(first, targets, witnesses)
-        missing = [w for w in witnesses if w not in explored.verdicts]
-        if missing and not (explored.bound is not None and explored.bound.complete):
-            # Only the witnesses now: the search stops once it has them all.
-            more = search(missing, WITNESS_STATES)
-            if more is not None:
-                explored.verdicts.update(_explored(more, (), missing).verdicts)
-    except SpecRuntimeError:
-        # Breadth-first search met a run-time error: the proof reports it
-        # (or excludes it); BMC looks for the rest.
-        return nothing
-    return explored
+    def with_witnesses(self, more: Explored) -> Explored:
+        """These verdicts and the witnesses a later search found (its bound
+        says nothing of the targets, which it did not look at)."""
+        return Explored({**self.verdicts, **more.verdicts}, self.bound)
 
 
-def _explored(result: Result, targets: Sequence[str], witnesses: Sequence[str]) -> _Explored:
-    """What a breadth-first search (``result``) settled of ``targets`` and
-    ``witnesses``, and the depth it checked every target to."""
-    found = dict(result.verdicts)
-    out: dict[str, Verdict] = {}
-    bounds: list[Bound] = []
-    unsettled = False
-    for name in witnesses:
-        verdict = found.get(name)
-        if isinstance(verdict, Holds):
-            steps = result.witness_steps(name, verdict)
-            out[name] = Holds(Bound(result.engine, depth=steps, consts=result.consts))
-    for name in targets:
-        verdict = found.get(name)
-        if isinstance(verdict, Violated):
-            out[name] = verdict
-        elif isinstance(verdict, Holds):
-            bounds.append(verdict.bound)
-        else:
-            unsettled = True
-    # The bound every target was searched to (a violation ends no search:
-    # ``stop_at_first`` is off); run-time errors too, which end it by raising.
-    if not bounds or unsettled:
-        return _Explored(out, None)
-    least = min(bounds, key=lambda b: (b.complete, -1 if b.depth is None else b.depth))
-    return _Explored(out, least)
+@attrs.frozen(eq=False)
+class Goal:
+    """What a proof is asked about, fixed (and checked: the method, the
+    property names, the initial state) before anything is searched. The
+    explicit search before the proofs looks for ``search_targets`` and
+    ``witnesses`` on ``instance``."""
+
+    instance: Instance  # without the spec's lemmas when they are left out
+    method: Method
+    targets: tuple[Target, ...]
+    enc: Encoder
+
+    @property
+    def search_targets(self) -> list[str]:
+        return [t.name for t in self.targets if t.name != ERROR_PROP]
+
+    @property
+    def witnesses(self) -> list[str]:
+        return [p.name for p in self.instance.model.witnesses]
 
 
-def _witness_search(enc: Encoder, model: ir.Model, depth: int, explored: _Explored,
+def goal(instance: Instance, props: Sequence[str] | None = None, method: Method = "auto",
+         spec_lemmas: bool = True) -> Goal:
+    """The goal of proving ``props`` (every invariant, lemma and assertion
+    when None) on ``instance`` by ``method``; ``spec_lemmas`` False leaves
+    out the lemmas the spec states. A spec error is raised here, before any
+    search or claim."""
+    if method not in ("auto", "induction", "kinduction", "spacer"):
+        raise SpecError(f"unknown proof method {method!r}", None)
+    if not spec_lemmas:
+        instance = without_lemmas(instance)
+    targets = [t for t in select_targets(instance.model, props)
+               if t.kind != "witness" and t.name != EVAL_ERROR]
+    enc = Encoder(instance)
+    enc.initial_state()  # a spec error (no initial state) before any claim
+    return Goal(instance, method, tuple(targets), enc)
+
+
+def _witness_search(enc: Encoder, model: ir.Model, depth: int, explored: Explored,
                     solver_timeout: float | None, deadline: float | None) -> dict[str, Verdict]:
     witnesses = [Target(p.name, "witness", p) for p in model.witnesses]
     if not witnesses:
@@ -704,53 +664,42 @@ def _witness_search(enc: Encoder, model: ir.Model, depth: int, explored: _Explor
             for t in witnesses}
 
 
-def prove(instance: Instance, props: Sequence[str] | None = None, method: Method = "auto",
-          k: int = 2, solver_timeout: float | None = None, reach_depth: int = REACH_DEPTH,
-          witness_depth: int = WITNESS_DEPTH, spacer_budget: float = SPACER_BUDGET,
-          time_limit: float | None = None, infer_lemmas: bool = True,
-          spec_lemmas: bool = True, searched: Result | None = None) -> Result:
-    """Proves the invariants, lemmas and assertions named in ``props`` (all
-    when None) for every reachable state of the instance.
+def prove(goal: Goal, searched: Explored, k: int = 2, solver_timeout: float | None = None,
+          reach_depth: int = REACH_DEPTH, witness_depth: int = WITNESS_DEPTH,
+          spacer_budget: float = SPACER_BUDGET, deadline: float | None = None,
+          infer_lemmas: bool = True) -> Result:
+    """Proves the invariants, lemmas and assertions of ``goal`` for every
+    reachable state of its instance, given what the explicit search before
+    the proofs settled (``searched``: its violations are the answer for those
+    properties, its witnesses make a proof trusted, and its depth spares BMC
+    the depths it covered).
 
-    ``method``: ``induction`` (with the model's lemmas), ``kinduction`` (k
-    states), ``spacer`` (Z3's CHC engine: finds the inductive invariant
+    ``goal.method``: ``induction`` (with the model's lemmas), ``kinduction``
+    (k states), ``spacer`` (Z3's CHC engine: finds the inductive invariant
     itself), or ``auto`` (induction with the spec's lemmas, then with
     inferred ones, then Spacer within ``spacer_budget`` seconds, then
-    k-induction, each for what is left). A property whose proof fails gets
-    its CTI in the reason (and in ``stats.extra`` as ``("cti", ((name,
-    Trace),...))``) and, when breadth-first search (up to ``WITNESS_STATES``
-    states) or BMC (to ``reach_depth`` steps) finds a violation, ``Violated``
-    with the shortest trace. ``time_limit``
-    (seconds) bounds the whole call; what it cuts short is ``Unknown``.
+    k-induction, each for what is left). A property whose proof fails is
+    ``Unknown`` with its CTI as data (``Unknown.cti``, worded by
+    ``rmapcheck.render.proof``; the traces also in ``stats.extra`` as
+    ``("cti", ((name, Trace),...))``) and, when the search or BMC (to
+    ``reach_depth`` steps) finds a violation, ``Violated`` with the shortest
+    trace. ``deadline`` (``time.monotonic()``) bounds the whole call; what it
+    cuts short is ``Unknown``.
 
     ``infer_lemmas``: induction also assumes the candidate lemmas of
     ``rmapcheck.symbolic.infer`` (proved with the rest, or dropped); those a
-    proof used are in ``stats.extra`` as ``("inferred lemmas", texts)``.
-    ``spec_lemmas`` False leaves out the lemmas the spec states.
-    ``searched``: a breadth-first search of this instance the caller ran
-    already (``rmapcheck verify``), used instead of searching again."""
+    proof used are in ``stats.extra`` as ``("inferred lemmas", texts)``."""
     start = time.monotonic()
-    deadline = None if time_limit is None else start + time_limit
-    if method not in ("auto", "induction", "kinduction", "spacer"):
-        raise SpecError(f"unknown proof method {method!r}", None)
-    if not spec_lemmas:
-        instance = without_lemmas(instance)
+    instance, method, enc = goal.instance, goal.method, goal.enc
     model = instance.model
-    targets = [t for t in select_targets(model, props)
-               if t.kind != "witness" and t.name != EVAL_ERROR]
+    targets = list(goal.targets)
     inferred: dict[str, Candidate] = {}
-    enc = Encoder(instance)
-    enc.initial_state()  # a spec error (no initial state) before any claim
     # The witnesses first: under a time limit, what the proofs leave of it
-    # must not decide whether their result is trusted. The same search finds
-    # the shallow violations, each with its shortest trace.
-    names = [t.name for t in targets if t.name != ERROR_PROP]
-    witness_names = [p.name for p in model.witnesses]
-    explored = (_explored(searched, names, witness_names) if searched is not None
-                else _explicit_search(instance, names, witness_names, deadline))
-    witness = _witness_search(enc, model, witness_depth, explored, solver_timeout, deadline)
-    verdicts: dict[str, Verdict] = {t.name: explored.verdicts[t.name] for t in targets
-                                    if isinstance(explored.verdicts.get(t.name), Violated)}
+    # must not decide whether their result is trusted. The search before the
+    # proofs found the shallow violations, each with its shortest trace.
+    witness = _witness_search(enc, model, witness_depth, searched, solver_timeout, deadline)
+    verdicts: dict[str, Verdict] = {t.name: searched.verdicts[t.name] for t in targets
+                                    if isinstance(searched.verdicts.get(t.name), Violated)}
     ctis: dict[str, Cti] = {}
     methods_tried: list[str] = []
     pending = list(targets)
@@ -782,7 +731,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     depth = max(reach_depth, base)
     search = Search(enc, Checker(solver_timeout, deadline=deadline), list(pending),
                     Replayer(instance))
-    if not explored.covers(min(EARLY_DEPTH, depth)):
+    if not searched.covers(min(EARLY_DEPTH, depth)):
         search.run(min(EARLY_DEPTH, depth))
         if search.error is not None:
             raise search.error
@@ -850,7 +799,7 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     if pending:
         reach = [t for t in targets if t.name in {p.name for p in pending}]
         # Deeper than the explicit search went, BMC looks for a violation.
-        if not explored.covers(depth):
+        if not searched.covers(depth):
             search.targets = reach
             for t in reach:
                 if isinstance(search.verdicts.get(t.name), Unknown):
@@ -863,28 +812,27 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
             if isinstance(found, Violated):
                 verdicts[t.name] = found
                 continue
-            if method == "auto" and explored.bound is not None and explored.bound.complete:
+            if method == "auto" and searched.bound is not None and searched.bound.complete:
                 # No method found an inductive invariant, but the search saw
                 # every reachable state: for this instance that is the proof.
                 verdicts[t.name] = Proved(
                     "exhaustive search",
-                    detail=f"every reachable state; {explored.bound.states:,} states")
+                    detail=f"every reachable state; {searched.bound.states:,} states")
                 continue
-            cti = ctis.get(t.name)
-            tried = ", ".join(methods_tried)
-            if cti is not None:
-                reason = cti.describe(instance)
-            elif t.name in notes:
-                reason = notes[t.name]
-            else:
-                reason = f"not proved by {tried}"
             if isinstance(found, Unknown):
-                reason += f"; BMC: {found.reason}"
-            elif explored.covers(depth) and explored.bound is not None:
-                reason += f"; no violation in {explored.bound.describe()} (explicit search)"
+                rest = f"BMC: {found.reason}"
+            elif searched.covers(depth) and searched.bound is not None:
+                rest = f"no violation in {searched.bound.describe()} (explicit search)"
             else:
-                reason += f"; no violation within {depth} steps (bmc)"
-            verdicts[t.name] = Unknown(reason)
+                rest = f"no violation within {depth} steps (bmc)"
+            cti = ctis.get(t.name)
+            if cti is not None:
+                # The CTI goes out as data: its values are worded (in front of
+                # the rest) by rmapcheck.render.proof, as every engine's are.
+                verdicts[t.name] = Unknown(rest, cti=cti)
+                continue
+            reason = notes.get(t.name, f"not proved by {', '.join(methods_tried)}")
+            verdicts[t.name] = Unknown(f"{reason}; {rest}")
 
     # Vacuity: a proof counts only if every sometimes property is witnessed.
     unwitnessed = [n for n, v in witness.items() if not isinstance(v, Holds)]

@@ -27,7 +27,7 @@ from typing import Any
 import z3
 
 from rmapcheck.symbolic.bmc import Target
-from rmapcheck.symbolic.encode import FALSE, Encoder, is_f, not_
+from rmapcheck.symbolic.z3_emit import FALSE, Encoder, is_f, not_
 
 
 @dataclass

@@ -19,26 +19,22 @@ import ctypes
 import os
 import time
 import weakref
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 import attrs
 
 from rmapcheck import ir
+from rmapcheck.core.faults import fault_error
+from rmapcheck.core.symmetry_rules import SymmetryNote
 from rmapcheck.errors import InternalError, SpecRuntimeError
-from rmapcheck.explicit.compile import RuntimeFault
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
-from rmapcheck.explicit.native.codegen import Generator, Unsupported
+from rmapcheck.explicit.native.c_emit import CEmitter
+from rmapcheck.explicit.native.c_layout import Unsupported
 from rmapcheck.explicit.native.loader import CompileError, Library, assemble, build, compiler
-from rmapcheck.explicit.search import (
-    Progress,
-    Run,
-    Stop,
-    restarting,
-    rss_bytes,
-    validate_limits,
-)
-from rmapcheck.explicit.symmetry import SymmetryBroken, SymmetryNote
+from rmapcheck.explicit.search import Run, Stop, restarting, rss_bytes
+from rmapcheck.explicit.symmetry import SymmetryBroken
+from rmapcheck.limits import DEFAULT_LIMITS, SearchLimits
 from rmapcheck.trace import Result
 
 ENGINE = "native-bfs"
@@ -63,16 +59,6 @@ def available() -> bool:
     return compiler() is not None
 
 
-def fastest_search() -> Callable[..., Result]:
-    """This search when a C compiler is there, else the Python engine's
-    breadth-first search: the same states, verdicts and traces either way."""
-    if available():
-        return search
-    from rmapcheck.explicit.bfs import search as python_search
-
-    return python_search
-
-
 class NativeInstance:
     """The compiled C of one machine's instance."""
 
@@ -81,16 +67,12 @@ class NativeInstance:
         model = machine.model
         comp = machine.compiler
         self.sym_sorts = [s for s in model.sorts if s in comp.symmetric]
-        assert_index = {id(stmt): i for i, stmt in enumerate(machine.asserts)}
         start = time.monotonic()
-        gen = Generator(machine.instance, self.sym_sorts, comp.unproven_loops, assert_index,
-                        comp.trusted)
+        gen = CEmitter(machine.core, self.sym_sorts)
         defines, code = gen.generate()
         self.generate_seconds = time.monotonic() - start
         if gen.instances != machine.instances:
             raise InternalError("native engine: action instances numbered differently")
-        if gen.n_asserts != len(machine.asserts):
-            raise Unsupported("an assertion the Python machine never compiled")
         self.gen = gen
         self.layout = gen.layout
         self.source = assemble(defines, code)
@@ -167,13 +149,8 @@ class NativeInstance:
     def fault_error(self, site: int, value: int) -> SpecRuntimeError:
         """The error compile.py's RuntimeFault would raise at this site."""
         f = self.gen.faults[site]
-        fault = RuntimeFault(self.machine.instance, f.span, f.template, f.sort, f.var, f.path)
-        shown = None if (not f.has_value or value == -(1 << 63)) else value
-        try:
-            fault.fire(shown)
-        except SpecRuntimeError as error:
-            return error
-        raise AssertionError("RuntimeFault.fire returned")
+        shown = None if (not f.shows_value or value == -(1 << 63)) else value
+        return fault_error(self.machine.instance, f, shown)
 
     def broken_note(self, ctx: int) -> SymmetryNote:
         stat = self.lib.rc_stat
@@ -232,17 +209,14 @@ class _NativeRun(Run):
         return self.native.path(self.ctx, sid)
 
 
-def search(machine: Machine, *, max_states: int | None = None, max_depth: int | None = None,
-           timeout: float | None = None, max_memory: int | None = None, symmetry: bool = True,
-           progress: Progress | None = None, stop_at_first: bool = True,
-           properties: Collection[str] | None = None, fallback: bool = True,
-           workers: int | None = None) -> Result:
+def search(machine: Machine, limits: SearchLimits = DEFAULT_LIMITS, *,
+           fallback: bool = True) -> Result:
     """Breadth-first search in C, with the semantics, limits and verdicts of
-    ``rmapcheck.explicit.bfs.search`` (engine ``native-bfs``). When the model
-    uses something the native engine does not compile (or no C compiler is
-    found) and ``fallback`` is true, the Python engine runs instead and the
-    result says why (``native_fallback`` in its statistics)."""
-    validate_limits(max_states, max_depth, timeout, max_memory)
+    ``rmapcheck.explicit.bfs.search`` (engine ``native-bfs``); ``limits.workers``
+    threads (None: ``default_workers()``). When the model uses something the
+    native engine does not compile (or no C compiler is found) and
+    ``fallback`` is true, the Python engine runs instead and the result says
+    why (``native_fallback`` in its statistics)."""
     start = time.monotonic()
     try:
         if not available():
@@ -251,25 +225,18 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
     except (Unsupported, CompileError) as reason:
         if not fallback:
             raise
-        return _fallback(machine, str(reason), start, max_states=max_states,
-                         max_depth=max_depth, timeout=timeout, max_memory=max_memory,
-                         symmetry=symmetry, progress=progress, stop_at_first=stop_at_first,
-                         properties=properties)
+        return _fallback(machine, str(reason), limits)
     build_seconds = time.monotonic() - start
+    timeout = limits.timeout
     left = None if timeout is None else max(0.0, timeout - build_seconds)
     try:
-        threads = default_workers() if workers is None else max(1, workers)
-        result = restarting(machine, symmetry, left, lambda remaining: _attempt(
-            machine, native, max_states=max_states, max_depth=max_depth, timeout=remaining,
-            max_memory=max_memory, symmetry=symmetry, progress=progress,
-            stop_at_first=stop_at_first, properties=properties, workers=threads))
+        threads = default_workers() if limits.workers is None else max(1, limits.workers)
+        result = restarting(machine, attrs.evolve(limits, timeout=left),
+                            lambda remaining: _attempt(machine, native, remaining, threads))
     except Unsupported as reason:
         if not fallback:
             raise
-        return _fallback(machine, str(reason), start, max_states=max_states,
-                         max_depth=max_depth, timeout=left, max_memory=max_memory,
-                         symmetry=symmetry, progress=progress, stop_at_first=stop_at_first,
-                         properties=properties)
+        return _fallback(machine, str(reason), attrs.evolve(limits, timeout=left))
     extra = result.stats.extra + (
         ("native_compile_seconds", native.library.compile_seconds),
         ("native_generate_seconds", native.generate_seconds),
@@ -279,21 +246,19 @@ def search(machine: Machine, *, max_states: int | None = None, max_depth: int | 
     return attrs.evolve(result, stats=stats)
 
 
-def _fallback(machine: Machine, reason: str, start: float, **kwargs: Any) -> Result:
+def _fallback(machine: Machine, reason: str, limits: SearchLimits) -> Result:
     from rmapcheck.explicit import bfs
 
-    result = bfs.search(machine, **kwargs)
+    # ``workers`` counts the native engine's threads, not processes the Python
+    # engine should fork: the fallback runs on one process.
+    result = bfs.search(machine, attrs.evolve(limits, workers=None))
     extra = result.stats.extra + (("native_fallback", reason),)
     return attrs.evolve(result, stats=attrs.evolve(result.stats, extra=extra))
 
 
-def _attempt(machine: Machine, native: NativeInstance, *, max_states: int | None,
-             max_depth: int | None, timeout: float | None, max_memory: int | None,
-             symmetry: bool, progress: Progress | None, stop_at_first: bool,
-             properties: Collection[str] | None, workers: int = 1) -> Result:
-    run = _NativeRun(machine, ENGINE, symmetry=symmetry, max_states=max_states,
-                     timeout=timeout, max_memory=max_memory, progress=progress,
-                     stop_at_first=stop_at_first, properties=properties)
+def _attempt(machine: Machine, native: NativeInstance, limits: SearchLimits,
+             workers: int) -> Result:
+    run = _NativeRun(machine, ENGINE, limits)
     lib = native.lib
     active = native.active_mask(machine.symmetric_sorts) if run.symmetry else 0
     ctx = native.new_ctx(active, machine.guard.enabled and bool(active))
@@ -308,7 +273,7 @@ def _attempt(machine: Machine, native: NativeInstance, *, max_states: int | None
     else:
         run.key = codec.pack
     try:
-        return _run(run, native, ctx, max_states, max_depth)
+        return _run(run, native, ctx, limits.max_states, limits.max_depth)
     finally:
         lib.rc_free(ctx)
 

@@ -1,0 +1,79 @@
+"""``rmapcheck simulate FILE --steps N --seed S``: random walks from the
+initial state, each printed as a trace and stopped at the first violation: a
+way to explore a design by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from typing import Any
+
+from rmapcheck import errors, ir
+from rmapcheck.cli.options import add_command, add_common, add_picture_options
+
+
+def add_parser(sub: Any) -> None:
+    simulate = add_command(sub, "simulate",
+                           help="random walks through a design, printed as traces")
+    add_common(simulate)
+    simulate.add_argument("--steps", type=int, default=20, metavar="N",
+                          help="steps per walk at most (default 20)")
+    simulate.add_argument("--seed", type=int, metavar="S",
+                          help="random seed (default: a fresh one, printed so the walk can "
+                          "be repeated)")
+    simulate.add_argument("--runs", type=int, default=1, metavar="R",
+                          help="walks to take; stops at the first that violates a property")
+    add_picture_options(simulate, "the last walk")
+
+
+def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> int:
+    from rmapcheck.cli.outcome import style, write_pictures
+    from rmapcheck.explicit.machine import Machine
+    from rmapcheck.explicit.simulate import random_walk
+    from rmapcheck.instance import Instance
+    from rmapcheck.render.text import format_explanation, format_trace
+    from rmapcheck.trace import Trace
+
+    instance = Instance(model, consts)
+    machine = Machine(instance)
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    rng = random.Random(seed)
+    shown = style(args)
+    worst = errors.EXIT_OK
+    walks: list[dict[str, Any]] = []
+    last: tuple[Trace, list[str]] | None = None
+    for walk in range(1, args.runs + 1):
+        trace, failed = random_walk(machine, rng, args.steps)
+        last = (trace, failed)
+        if args.json:
+            from rmapcheck.render.itf import trace_to_itf
+
+            walks.append({"walk": walk, "steps": len(trace), "violated": failed,
+                          "trace": trace_to_itf(instance, trace,
+                                                failed[0] if failed else None)})
+        else:
+            title = (f"{model.name}: random walk {walk} of {args.runs}, seed {seed}, "
+                     f"{len(trace)} step{'s' if len(trace) != 1 else ''}")
+            print(shown.bold(title))
+            print("\n".join(format_trace(instance, trace, shown)))
+            if failed:
+                print()
+                print("\n".join(format_explanation(machine, failed[0], trace, shown)))
+            elif len(trace) < args.steps:
+                print(shown.dim("  (no action is enabled: the walk ends here)"))
+            print()
+        if failed:
+            worst = errors.EXIT_VIOLATED
+            break
+    if args.json:
+        print(json.dumps({"model": model.name, "seed": seed, "walks": walks}, indent=2))
+    if last is not None:
+        trace, failed = last
+        name = failed[0] if failed else None
+        if getattr(args, "itf", None):
+            from rmapcheck.render.itf import write_itf
+
+            write_itf(instance, trace, args.itf, violated=name)
+        write_pictures(machine, trace, name, args)
+    return worst
