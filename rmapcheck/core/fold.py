@@ -167,10 +167,9 @@ def cmp(op: CmpOp, a: Expr, b: Expr) -> Expr:
     if isinstance(a, Lit) and isinstance(b, Lit):
         match op:
             case "eq":
-                return Lit(a.value == b.value and (a.value is None) == (b.value is None), BOOL_T)
+                return Lit(_same(a.value, b.value), BOOL_T)
             case "ne":
-                return Lit(not (a.value == b.value and (a.value is None) == (b.value is None)),
-                           BOOL_T)
+                return Lit(not _same(a.value, b.value), BOOL_T)
             case _:
                 return Lit(_ORDER[op](a.value, b.value), BOOL_T)
     if op in ("eq", "ne"):
@@ -183,11 +182,20 @@ def cmp(op: CmpOp, a: Expr, b: Expr) -> Expr:
     return Cmp(op, a, b)
 
 
+def _same(x: Any, y: Any) -> bool:
+    """Two scalar values are equal (``none`` only to ``none``)."""
+    return x == y and (x is None) == (y is None)
+
+
 def is_none(a: Expr) -> Expr:
+    """``a`` is none; false for a value that is not an option (a ``T``
+    compared with ``none`` after ``if c then none else v`` folded)."""
     if isinstance(a, Lit):
         return Lit(a.value is None, BOOL_T)
     if isinstance(a, Some) and not can_fault(a.arg):
         return FALSE
+    if not isinstance(a.ty, OptT):
+        return FALSE if not can_fault(a) else and_(cmp("eq", a, a), FALSE)
     return IsNone(a)
 
 
@@ -325,7 +333,20 @@ def let_in(var: Var, value: Expr, body: Expr) -> Expr:
 
 
 def quant(q: Quant) -> Expr:
-    """``q``, or its value when a domain is empty (nothing is evaluated)."""
+    """``q``, or its value when a domain is empty or the body is a constant
+    (nothing is evaluated then). A ``choose`` over a symmetric sort stays:
+    a reduced search checks that its choice is as good as any other."""
+    if isinstance(q.body, Lit) and all(q.domains) and q.sym_sort is None:
+        size = 1
+        for d in q.domains:
+            size *= len(d)
+        match q.kind:
+            case "forall" | "exists":
+                return q.body
+            case "count":
+                return Lit(size if q.body.value else 0, INT_T)
+            case "choose":
+                return Lit(q.domains[0][0] if q.body.value else None, q.ty)
     if any(not d for d in q.domains):
         match q.kind:
             case "forall":

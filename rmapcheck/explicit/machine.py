@@ -1,9 +1,11 @@
-"""The executable state machine of one instance: the reference semantics.
+"""The executable state machine of one instance: the explicit engine's view of a model.
 
-``Machine`` runs the compiled init block, actions and properties of an
-``Instance`` over the flat state tuples of ``rmapcheck.instance`` (the layout
-the Z3 back end shares, so traces cross between engines). Every engine's trace
-is replayed on it before it is shown (``rmapcheck.replay``).
+``Machine`` runs the init block, actions and properties of an ``Instance``,
+lowered to the core and printed as Python (``python_emit``), over the flat
+state tuples of ``rmapcheck.instance`` (the layout the Z3 back end shares, so
+traces cross between engines). It is what the searches call; the reference
+semantics is the core's interpreter (``Machine.reference``), on which every
+engine's trace is replayed before it is shown (``rmapcheck.replay``).
 
 An action instance is an action with one value for each parameter; instances
 are numbered densely (``iid``) in action order, parameters in row-major order,

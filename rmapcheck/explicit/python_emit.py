@@ -23,6 +23,7 @@ quickly in Python:
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -76,6 +77,7 @@ State = tuple[Any, ...]
 UNROLL_MAX_COMBOS = 4096
 UNROLL_MAX_EXPAND_CHARS = 400_000
 
+_LITERAL = re.compile(r"\(?-?\d+\)?|None|True|False")
 _SIMPLE = re.compile(r"[A-Za-z_]\w*|[st]\[\d+\]|\(?-?\d+\)?|None|True|False")
 
 
@@ -106,6 +108,10 @@ def _mod(a: int, b: int, fault: PyFault) -> int:
     if b == 0:
         fault.fire(a)
     return a % b
+
+
+def _member(value: int, mask: int, lo: int) -> bool:
+    return (mask >> (value - lo)) & 1 == 1
 
 
 def _in_range_set(value: int, mask: int, lo: int, hi: int) -> bool:
@@ -154,7 +160,7 @@ class PythonEmitter:
         self.guard = SymmetryGuard()
         self.orders: dict[ir.RangeSort, list[Any]] = {}
         self.ns: dict[str, Any] = {
-            "_div": _div, "_mod": _mod, "_in_range_set": _in_range_set,
+            "_div": _div, "_mod": _mod, "_in_range_set": _in_range_set, "_member": _member,
             "Disabled": Disabled, "_SYM": self.guard,
         }
         self._names: dict[int, str] = {}
@@ -254,7 +260,10 @@ class PythonEmitter:
                 sym = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
                 return f"({self.ex(a, st)} {sym} {self.ex(b, st)})"
             case IsNone(arg=arg):
-                return f"({self.ex(arg, st)} is None)"
+                src = self.ex(arg, st)
+                if _LITERAL.fullmatch(src):  # an unrolled choose decided here
+                    return repr(src == "None")
+                return f"({src} is None)"
             case Some(arg=arg):
                 return self.ex(arg, st)
             case SetOp(op=op, lhs=a, rhs=b):
@@ -265,6 +274,9 @@ class PythonEmitter:
                 return f"(1 << {self._index(self.ex(elem, st), values)})"
             case Member(elem=elem, mask=mask, values=values, known_in=known_in):
                 x, m = self.ex(elem, st), self.ex(mask, st)
+                if known_in and fold.can_fault(elem) and fold.can_fault(mask):
+                    # The element is evaluated first: its error comes first.
+                    return f"_member({x}, {m}, {_lo(values)})"
                 if known_in:
                     return f"(({m} >> {self._index(x, values)}) & 1 == 1)"
                 lo, hi = (int(values[0]), int(values[-1])) if values else (0, -1)
@@ -277,6 +289,8 @@ class PythonEmitter:
             case Checked(value=value, test=test, site=site, keys=keys):
                 x, first = self.reusable(self.ex(value, st))
                 fire = f"{self.fault(site)}.fire({x}{self._keys(keys, st)})"
+                if _LITERAL.fullmatch(x):  # an unrolled choose decided the value here
+                    return x if fold.passes(test, ast.literal_eval(x)) else fire
                 match test:
                     case RangeTest(lo=lo, hi=hi, optional=optional):
                         if optional:
@@ -307,7 +321,7 @@ class PythonEmitter:
 
     @staticmethod
     def _index(src: str, values: tuple[Any, ...]) -> str:
-        lo = 0 if not values or isinstance(values[0], bool) else int(values[0])
+        lo = _lo(values)
         return src if lo == 0 else f"({src} - {lo})"
 
     def quant(self, q: Quant, st: str) -> str:
@@ -624,6 +638,11 @@ class PythonEmitter:
         if size[0] > UNROLL_MAX_EXPAND_CHARS:
             return None
         return out
+
+
+def _lo(values: tuple[Any, ...]) -> int:
+    """The value of index 0 among ``values`` (``False`` counts as 0)."""
+    return 0 if not values or isinstance(values[0], bool) else int(values[0])
 
 
 def _writes(stmts: Iterable[Stmt]) -> bool:

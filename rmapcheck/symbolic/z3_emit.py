@@ -652,6 +652,12 @@ class Encoder:
         raise InternalError(f"merging values of different shapes: {a!r} / {b!r}")
 
     def equal(self, a: Val, b: Val) -> z3.BoolRef:
+        """``a == b``; an option against a plain value (a ``T?`` compared with
+        a ``T``) is equal when it holds that value."""
+        if isinstance(a, Opt) and not isinstance(b, Opt):
+            return and_(a.present, eq_(a.inner, b))
+        if isinstance(b, Opt) and not isinstance(a, Opt):
+            return and_(b.present, eq_(b.inner, a))
         if isinstance(a, Opt) and isinstance(b, Opt):
             if a.raw is not None and b.raw is not None and a.leaf == b.leaf:
                 return eq_(a.raw, b.raw)

@@ -162,9 +162,14 @@ class CEmitter:
             self._cnames[name] = found
         return found
 
-    @staticmethod
-    def fire(site: int, value: str = "NONE_V") -> str:
-        return f"rc_fault(c, {site}, {value});"
+    def fire(self, site: int, value: str = "NONE_V", keys: tuple[Expr, ...] = (),
+             st: str = "t") -> str:
+        """The call that raises the run-time error of ``site`` (with the keys
+        of the state location it names, for the message)."""
+        if not keys:
+            return f"rc_fault(c, {site}, {value});"
+        srcs = [self.ex(k, st, Block()) for k in keys]  # locals or constants: no prelude
+        return f"rc_fault_at(c, {site}, {value}, {len(srcs)}, (V[]){{{', '.join(srcs)}}});"
 
     # ------------------------------------------------------------ slots
 
@@ -280,14 +285,14 @@ class CEmitter:
                 out.emit(f"  {r} = {y};")
                 out.emit("}")
                 return r
-            case Checked(value=value, test=test, site=site):
+            case Checked(value=value, test=test, site=site, keys=keys):
                 x = self.materialize(self.ex(value, st, out), out)
                 match test:
                     case RangeTest(lo=lo, hi=hi, optional=optional):
                         ok = f"({clit(lo)} <= {x} && {x} <= {clit(hi)})"
                         if optional:
                             ok = f"({x} == NONE_V || {ok})"
-                        out.emit(f"if (!{ok}) {self.fire(site, x)}")
+                        out.emit(f"if (!{ok}) {self.fire(site, x, keys, st)}")
                     case NotNoneTest():
                         out.emit(f"if ({x} == NONE_V) {self.fire(site)}")
                     case _:
@@ -523,8 +528,8 @@ class CEmitter:
                 for i, src in enumerate(srcs):
                     kind = kinds[first + i] if first is not None else self._entry_kind(addr, i)
                     out.emit(f"t[{self.at(base, i)}] = {self.enc(kind, src)};")
-            case Check(cond=c, site=site):
-                out.emit(f"if (!{self.ex(c, st, out)}) {self.fire(site)}")
+            case Check(cond=c, site=site, keys=keys):
+                out.emit(f"if (!{self.ex(c, st, out)}) {self.fire(site, 'NONE_V', keys, st)}")
             case If(cond=c, then=then, else_=else_):
                 cond = self.ex(c, st, out)
                 out.emit(f"if ({cond}) {{")

@@ -146,11 +146,16 @@ class NativeInstance:
 
     # ------------------------------------------------------------ messages
 
-    def fault_error(self, site: int, value: int) -> SpecRuntimeError:
-        """The error compile.py's RuntimeFault would raise at this site."""
+    def fault_error(self, site: int, value: int, ctx: int | None = None) -> SpecRuntimeError:
+        """The error of the core's fault ``site`` for ``value``; with ``ctx``,
+        at the state location whose keys the C code recorded there."""
         f = self.gen.faults[site]
         shown = None if (not f.shows_value or value == -(1 << 63)) else value
-        return fault_error(self.machine.instance, f, shown)
+        keys: list[Any] = []
+        if ctx is not None:
+            stat = self.lib.rc_stat
+            keys = [stat(ctx, 32 + i) for i in range(stat(ctx, 27))]
+        return fault_error(self.machine.instance, f, shown, keys)
 
     def broken_note(self, ctx: int) -> SymmetryNote:
         stat = self.lib.rc_stat
@@ -417,7 +422,7 @@ def _runtime_error(run: Run, native: NativeInstance, ctx: int) -> TracedRuntimeE
     machine = run.machine
     phase, sid, action = stat(ctx, 8), stat(ctx, 9), stat(ctx, 10)
     site = stat(ctx, 11)
-    expected = native.fault_error(site, stat(ctx, 12))
+    expected = native.fault_error(site, stat(ctx, 12), ctx)
     trace = run.trace_to(sid)
     state = trace.last
     with machine.guarded(False):

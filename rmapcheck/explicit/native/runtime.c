@@ -51,6 +51,18 @@ static inline void cpu_relax(void) {
 static void rc_fault(Ctx *c, int site, V value) {
   c->fault_site = site;
   c->fault_value = value;
+  c->fault_nkeys = 0;
+  c->status = ST_FAULT;
+  longjmp(*c->fault_jb, 1);
+}
+
+/* A run-time error at a state location: its keys go into the message. */
+static void rc_fault_at(Ctx *c, int site, V value, int nkeys, const V *keys) {
+  if (nkeys > RC_MAXKEYS) nkeys = 0;
+  memcpy(c->fault_keys, keys, sizeof(V) * (size_t)nkeys);
+  c->fault_site = site;
+  c->fault_value = value;
+  c->fault_nkeys = nkeys;
   c->status = ST_FAULT;
   longjmp(*c->fault_jb, 1);
 }
@@ -451,6 +463,8 @@ static void expand_into(Ctx *c, uint64_t sid, RSlot *r) {
     r->status = c->status;
     r->fault_site = c->fault_site;
     r->fault_value = c->fault_value;
+    r->fault_nkeys = c->fault_nkeys;
+    memcpy(r->fault_keys, c->fault_keys, sizeof r->fault_keys);
     r->action = c->cur_action;
     r->bk_kind = c->bk_kind; r->bk_site = c->bk_site; r->bk_err = c->bk_err;
     r->bk_fault = c->bk_fault; r->bk_action = c->bk_action; r->bk_sort = c->bk_sort;
@@ -775,6 +789,8 @@ static int search_loop(Ctx *c) {
       c->cur_action = r->action;
       c->fault_site = r->fault_site;
       c->fault_value = r->fault_value;
+      c->fault_nkeys = r->fault_nkeys;
+      memcpy(c->fault_keys, r->fault_keys, sizeof c->fault_keys);
       c->bk_kind = r->bk_kind; c->bk_site = r->bk_site; c->bk_err = r->bk_err;
       c->bk_fault = r->bk_fault; c->bk_action = r->bk_action; c->bk_sort = r->bk_sort;
       c->bk_x = r->bk_x; c->bk_y = r->bk_y; c->bk_value = r->bk_value;
@@ -855,7 +871,9 @@ RC_EXPORT int64_t rc_stat(Ctx *c, int which) {
     case 24: return c->pending;
     case 25: return (int64_t)c->concrete_hits;
     case 26: return c->workers;
+    case 27: return c->fault_nkeys;
   }
+  if (which >= 32 && which < 32 + RC_MAXKEYS) return c->fault_keys[which - 32];
   return -1;
 }
 

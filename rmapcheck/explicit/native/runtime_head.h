@@ -10,6 +10,8 @@
 
 typedef int64_t V;
 #define NONE_V INT64_MIN
+/* the keys of the state location a run-time error names, for its message */
+#define RC_MAXKEYS 8
 #define RC_EXPORT __attribute__((visibility("default")))
 
 typedef struct Succ {
@@ -48,6 +50,8 @@ typedef struct RSlot {
   int status;
   int fault_site, action;
   V fault_value;
+  int fault_nkeys;
+  V fault_keys[RC_MAXKEYS];
   int bk_kind, bk_site, bk_err, bk_fault, bk_action, bk_sort;
   V bk_x, bk_y, bk_value;
   int n;
@@ -65,6 +69,8 @@ typedef struct Ctx {
   int status;
   int fault_site;
   V fault_value;
+  int fault_nkeys;
+  V fault_keys[RC_MAXKEYS];
   int phase;          /* 1: expanding phase_sid, 2: properties of phase_sid */
   int cur_action;
   int64_t phase_sid;
@@ -111,6 +117,8 @@ typedef struct Ctx {
 } Ctx;
 
 static void rc_fault(Ctx *c, int site, V value) __attribute__((noreturn, cold, noinline));
+static void rc_fault_at(Ctx *c, int site, V value, int nkeys, const V *keys)
+    __attribute__((noreturn, cold, noinline));
 static void rc_overflow(Ctx *c) __attribute__((noreturn, cold, noinline));
 static void rc_broken_choose(Ctx *c, int site, int xi, int yi, int err)
     __attribute__((noreturn, cold, noinline));
