@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 # Exit codes follow TLC and Apalache where they have one.
 EXIT_OK = 0  # no property violated (holds to the stated bound, or proved)
+# replay: a step of the trace is not allowed by the spec (TLC's 11 is a state
+# with no step at all: both say the behaviour cannot go on)
+EXIT_BLOCKED = 11
 EXIT_VIOLATED = 12  # a property is violated; the counterexample was printed
 EXIT_INCONCLUSIVE = 13  # a limit was reached, or Z3 answered unknown: no verdict
 EXIT_INTERRUPTED = 130  # Ctrl-C: what was covered so far was printed

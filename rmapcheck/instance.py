@@ -43,6 +43,8 @@ def eval_const_expr(expr: ir.Expr, consts: Mapping[str, int]) -> int:
             return consts[name]
         case ir.Unary(op="neg", arg=arg):
             return -eval_const_expr(arg, consts)
+        case ir.HookValue(value=value):
+            return eval_const_expr(value, consts)
         case ir.Binary(op=op, lhs=lhs, rhs=rhs) if op in ("add", "sub", "mul", "div", "mod"):
             a, b = eval_const_expr(lhs, consts), eval_const_expr(rhs, consts)
             if op == "add":

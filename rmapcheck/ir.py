@@ -267,6 +267,18 @@ class SetLit:
 
 
 @frozen
+class HookValue:
+    """The value of a call of a ``hook def``: the hook's body, expanded at the
+    call like any def's, kept apart so that coverage can count how often the
+    hook runs. It means ``value``; every pass but the lowering sees through it."""
+
+    hook: str
+    value: Expr
+    sort: Sort
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
 class Wrap:
     """A value of ``inner`` used where ``inner?`` is expected."""
 
@@ -287,7 +299,7 @@ class Unwrap:
 
 Expr = (
     BoolLit | IntLit | EnumLit | NoneLit | ConstRef | Local | StateRead | Field
-    | Unary | Binary | Ite | Quant | RecordLit | SetLit | Wrap | Unwrap
+    | Unary | Binary | Ite | Quant | RecordLit | SetLit | Wrap | Unwrap | HookValue
 )
 
 
@@ -359,7 +371,16 @@ class Assert:
     span: Span = attrs.field(default=NOWHERE, eq=False)
 
 
-Stmt = Assign | If | For | Let | Require | Assert
+@frozen
+class HookEntry:
+    """The start of an expanded call of a ``hook proc`` (after its arguments
+    are bound): nothing happens here; coverage counts how often a hook runs."""
+
+    hook: str
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+Stmt = Assign | If | For | Let | Require | Assert | HookEntry
 
 
 # ---------------------------------------------------------------- declarations
@@ -423,6 +444,36 @@ class Function:
 
 
 @frozen
+class Hook:
+    """A ``hook def`` or ``hook proc`` of a library and what the model made of
+    it: ``span`` is the definition in effect (the model's, or the library's
+    default body), ``declared`` the hook's declaration; ``by_design`` says the
+    definition is in a ``model`` file, not a library."""
+
+    name: str
+    kind: Literal["def", "proc"]
+    by_design: bool
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+    declared: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class ObserveAction:
+    """An ``observe action``: the kernel operation ``op`` (one of
+    ``frontend.observables.KERNEL_OPS``) that ``rmapcheck conform`` runs for a
+    step of ``action``, with ``args`` evaluated in the state before the step
+    over ``params``, the action's parameters in order under the names the
+    declaration gives them."""
+
+    action: str
+    params: tuple[Local, ...]
+    op: str
+    args: tuple[Expr, ...]
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
 class Model:
     name: str
     doc: str
@@ -434,6 +485,15 @@ class Model:
     properties: tuple[Property, ...]
     functions: tuple[Function, ...] = ()
     span: Span = attrs.field(default=NOWHERE, eq=False)
+    # The hooks of the libraries, and the files of the modules declared
+    # ``model`` (not ``library``): what coverage reports as the design's own.
+    hooks: tuple[Hook, ...] = ()
+    design_files: tuple[str, ...] = ()
+    # How the state shows on a live kernel: the names of the ``observe def``s
+    # (each in ``functions``, in the order of the observables table), and the
+    # ``observe action``s.
+    observed: tuple[str, ...] = ()
+    observe_actions: tuple[ObserveAction, ...] = ()
 
     def action(self, name: str) -> Action:
         for action in self.actions:

@@ -168,6 +168,8 @@ def _expr(expr: ir.Expr, context: int, surface: bool = False) -> str:
             if surface:
                 return _expr(arg, context, surface)
             return f"{_expr(arg, _POSTFIX, surface)}!"
+        case ir.HookValue(value=value):
+            return _expr(value, context, surface)
         case _:
             assert_never(expr)
 
@@ -222,6 +224,8 @@ def format_stmt(stmt: ir.Stmt, indent: int = 0) -> str:
             return f"{pad}requires {format_expr(cond)}"
         case ir.Assert(name=name, cond=cond, doc=doc):
             return f"{pad}assert {name}{_doc(doc)}: {format_expr(cond)}"
+        case ir.HookEntry(hook=hook):
+            return f"{pad}# hook {hook}"
         case _:
             assert_never(stmt)
 

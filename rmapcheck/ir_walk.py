@@ -24,7 +24,8 @@ def walk_expr(expr: ir.Expr) -> Iterable[ir.Expr]:
                 yield from walk_expr(key)
         case ir.Field(base=base):
             yield from walk_expr(base)
-        case ir.Unary(arg=arg) | ir.Wrap(arg=arg) | ir.Unwrap(arg=arg):
+        case ir.Unary(arg=arg) | ir.Wrap(arg=arg) | ir.Unwrap(arg=arg) | \
+                ir.HookValue(value=arg):
             yield from walk_expr(arg)
         case ir.Binary(lhs=lhs, rhs=rhs):
             yield from walk_expr(lhs)
@@ -59,6 +60,8 @@ def stmt_exprs(stmt: ir.Stmt) -> Iterable[ir.Expr]:
             yield value
         case ir.Require(cond=cond) | ir.Assert(cond=cond):
             yield cond
+        case ir.HookEntry():
+            pass
         case _:
             assert_never(stmt)
 
@@ -72,7 +75,7 @@ def walk_stmts(stmts: Iterable[ir.Stmt]) -> Iterable[ir.Stmt]:
                 yield from walk_stmts(else_)
             case ir.For(body=body):
                 yield from walk_stmts(body)
-            case ir.Assign() | ir.Let() | ir.Require() | ir.Assert():
+            case ir.Assign() | ir.Let() | ir.Require() | ir.Assert() | ir.HookEntry():
                 pass
             case _:
                 assert_never(stmt)
@@ -110,7 +113,7 @@ def show(expr: ir.Expr) -> str:
             return f"{var}[{', '.join(show(k) for k in keys)}]" if keys else var
         case ir.Field(base=base, name=name):
             return f"{show(base)}.{name}"
-        case ir.Wrap(arg=arg) | ir.Unwrap(arg=arg):
+        case ir.Wrap(arg=arg) | ir.Unwrap(arg=arg) | ir.HookValue(value=arg):
             return show(arg)
         case _:
             return "..."

@@ -40,7 +40,7 @@ from rmapcheck.explicit import bfs, dfs, native
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.instance import Instance
 from rmapcheck.limits import DEFAULT_LIMITS, Progress, SearchLimits
-from rmapcheck.trace import Holds, Proved, Result, Unknown, Verdict
+from rmapcheck.trace import Coverage, Holds, Proved, Result, Stats, Unknown, Verdict
 
 if TYPE_CHECKING:
     from rmapcheck.symbolic.induction import Explored, Method
@@ -119,7 +119,8 @@ def _auto_search(machine: Machine, limits: SearchLimits) -> Result:
     quick = bfs.search(machine, attrs.evolve(limits, max_states=QUICK_STATES))
     # Fewer states: it finished, or another limit ended it; a violation is
     # the answer (the search stops at the first).
-    if quick.stats.states < QUICK_STATES or quick.violations:
+    if quick.stats.states < QUICK_STATES or quick.violations \
+            or dict(quick.stats.extra).get("interrupted"):
         return quick
     rest = limits
     if limits.timeout is not None:
@@ -138,7 +139,8 @@ def verify(machine: Machine, limits: SearchLimits = DEFAULT_LIMITS, engine: Engi
     ``auto`` with no limit set, the search, then proofs of what it left."""
     match engine:
         case "bmc":
-            return bmc(machine.instance, bmc_depth, solver_timeout=solver_timeout,
+            return bmc(machine.instance, bmc_depth, limits.properties,
+                       solver_timeout=solver_timeout,
                        stop_at_first=limits.stop_at_first, time_limit=limits.timeout)
         case "auto":
             return _search_then_prove(machine, limits)
@@ -185,7 +187,7 @@ def _search_then_prove(machine: Machine, limits: SearchLimits) -> Result:
     stats = attrs.evolve(searched.stats, seconds=time.monotonic() - start,
                          extra=searched.stats.extra + (("then proved", note),))
     return Result(searched.model, f"{searched.engine} + prove", tuple(verdicts), stats,
-                  searched.consts)
+                  searched.consts, searched.coverage)
 
 
 # ---------------------------------------------------------------- Z3
@@ -216,7 +218,8 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
           k: int = 2, solver_timeout: float | None = None, time_limit: float | None = None,
           infer_lemmas: bool = True, spec_lemmas: bool = True,
           searched: Result | None = None, *, reach_depth: int | None = None,
-          witness_depth: int | None = None, spacer_budget: float | None = None) -> Result:
+          witness_depth: int | None = None, spacer_budget: float | None = None,
+          coverage: bool = False) -> Result:
     """``rmapcheck prove``: proves the invariants, lemmas and assertions named
     in ``props`` (all when None) for every reachable state of ``instance``
     (``rmapcheck.symbolic.induction.prove`` says how, by ``method``).
@@ -228,17 +231,29 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
     what it cuts short is ``Unknown``. ``spec_lemmas`` False leaves out the
     lemmas the spec states; ``infer_lemmas`` False looks for no others.
     ``reach_depth``, ``witness_depth`` and ``spacer_budget`` (None: the
-    prover's own) tune the proofs as ``induction.prove`` says."""
+    prover's own) tune the proofs as ``induction.prove`` says. The result
+    carries the coverage of the search before the proofs (``coverage``: of
+    every hook and branch, not only what the default warnings need)."""
     from rmapcheck.render.proof import worded
     from rmapcheck.symbolic import induction
 
     start = time.monotonic()
     deadline = None if time_limit is None else start + time_limit
     goal = induction.goal(instance, props, method, spec_lemmas)
-    explored = (induction.Explored.of(searched, goal.search_targets, goal.witnesses)
-                if searched is not None
-                else _search_before_proofs(goal.instance, goal.search_targets, goal.witnesses,
-                                           deadline))
+    if searched is not None:
+        explored = induction.Explored.of(searched, goal.search_targets, goal.witnesses)
+        covered = searched.coverage
+    else:
+        try:
+            explored, covered = _search_before_proofs(goal.instance, goal.search_targets,
+                                                      goal.witnesses, deadline, coverage)
+        except KeyboardInterrupt:
+            # Ctrl-C before any proof: every target is open, and says so.
+            cut = tuple((t.name, Unknown("interrupted in the search before the proofs"))
+                        for t in goal.targets if t.name != induction.ERROR_PROP)
+            stats = Stats(seconds=time.monotonic() - start, extra=(("interrupted", True),))
+            return Result(instance.model.name, "prove", cut, stats,
+                          tuple(instance.consts.items()))
     result = induction.prove(
         goal, explored, k=k, solver_timeout=solver_timeout,
         reach_depth=induction.REACH_DEPTH if reach_depth is None else reach_depth,
@@ -246,20 +261,23 @@ def prove(instance: Instance, props: Sequence[str] | None = None, method: Method
         spacer_budget=induction.SPACER_BUDGET if spacer_budget is None else spacer_budget,
         deadline=deadline, infer_lemmas=infer_lemmas)
     stats = attrs.evolve(result.stats, seconds=time.monotonic() - start)
-    return worded(goal.instance, attrs.evolve(result, stats=stats))
+    return attrs.evolve(worded(goal.instance, attrs.evolve(result, stats=stats)),
+                        coverage=covered)
 
 
 def _search_before_proofs(instance: Instance, targets: Sequence[str],
-                          witnesses: Sequence[str], deadline: float | None) -> Explored:
+                          witnesses: Sequence[str], deadline: float | None,
+                          coverage: bool = False) -> tuple[Explored, Coverage | None]:
     """Breadth-first search for violations of the targets (up to
     ``VIOLATION_STATES`` states) and for the ``sometimes`` witnesses (up to
     ``WITNESS_STATES``): what it finds is found at its shortest, mostly within
     a second, where BMC takes minutes to the same depth (anon_vma_chain's
-    ``reused`` is 6 steps; anonmm's swap-out leak 4)."""
+    ``reused`` is 6 steps; anonmm's swap-out leak 4). With the explored, the
+    coverage of the first search (the second looks only for witnesses)."""
     from rmapcheck.symbolic.induction import Explored
 
     nothing = Explored()
-    machine = Machine(instance)
+    machine = Machine(instance, coverage=coverage)
 
     def run(names: Sequence[str], states: int) -> Result | None:
         timeout = None if deadline is None else deadline - time.monotonic()
@@ -271,19 +289,25 @@ def _search_before_proofs(instance: Instance, targets: Sequence[str],
     try:
         first = run([*targets, *witnesses], VIOLATION_STATES)
         if first is None:
-            return nothing
+            return nothing, None
+        if dict(first.stats.extra).get("interrupted"):
+            # A search stops at Ctrl-C and returns what it covered; the
+            # proofs must stop with it, not start.
+            raise KeyboardInterrupt
         explored = Explored.of(first, targets, witnesses)
         missing = [w for w in witnesses if w not in explored.verdicts]
         if missing and not (explored.bound is not None and explored.bound.complete):
             # Only the witnesses now: the search stops once it has them all.
             more = run(missing, WITNESS_STATES)
+            if more is not None and dict(more.stats.extra).get("interrupted"):
+                raise KeyboardInterrupt
             if more is not None:
                 explored = explored.with_witnesses(Explored.of(more, (), missing))
     except SpecRuntimeError:
         # Breadth-first search met a run-time error: the proof reports it
         # (or excludes it); BMC looks for the rest.
-        return nothing
-    return explored
+        return nothing, None
+    return explored, first.coverage
 
 
 # ---------------------------------------------------------------- report

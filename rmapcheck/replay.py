@@ -10,18 +10,27 @@ concrete). For an engine's trace any disagreement is a
 bug in rmapcheck, so ``replay`` raises ``InternalError`` with the first step
 that differs; ``replay_trace`` takes a trace read from a file, the user's
 input, where the same disagreement is a ``SpecError``.
+
+``replay_actions`` re-runs only the actions of a trace, by name and argument
+values: a trace written for another design (the counterexample of a broken
+variant, run on its fix), whose states are not this spec's. It says which
+steps ran, and of the first one that does not, the ``requires`` that stops it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from attrs import define, field
+import attrs
+from attrs import define, field, frozen
 
 from rmapcheck.core.interp import Interpreter, iid_args
-from rmapcheck.errors import InternalError, SpecError
+from rmapcheck.core.lower import CoreModel
+from rmapcheck.core.nodes import Require, Stmt
+from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
-from rmapcheck.trace import Trace
+from rmapcheck.trace import Step, Trace
 
 State = tuple[Any, ...]
 
@@ -117,6 +126,96 @@ def replay_trace(machine: Machine, trace: Trace) -> ReplayReport:
             report.trace = Trace(trace.initial, trace.steps[:index])
             break
     return report
+
+
+@frozen
+class Blocked:
+    """Why a step is not allowed: its ``requires`` (the core's, one conjunct
+    of the spec's statement; ``require.span`` is the statement) is false with
+    the locals ``env`` (the core's names, one per slot) in ``state``, the state
+    as the step's body had left it there."""
+
+    require: Require
+    env: tuple[tuple[str, Any], ...]
+    state: State
+
+
+@frozen
+class ActionReplay:
+    """What became of a trace's actions on a spec: the steps that ran (to the
+    first violation, if any), and what stopped the next one, if anything did:
+    a ``requires`` (``blocked``) or a run-time error of the spec (``error``)."""
+
+    trace: Trace
+    violated: tuple[str, ...] = ()  # the properties and assertions violated
+    violated_at: int | None = None  # the step that violates them (0: the initial state)
+    blocked: Blocked | None = None
+    error: SpecRuntimeError | None = attrs.field(default=None, eq=False)
+    # True: the error is the next step's; False: a property's, in the last state
+    error_in_step: bool = False
+
+
+class _Explaining(Interpreter):
+    """The reference interpreter, keeping the ``requires`` that disables a step."""
+
+    def __init__(self, core: CoreModel) -> None:
+        super().__init__(core)
+        self.blocked: Blocked | None = None
+
+    def stmt(self, stmt: Stmt, env: dict[str, Any], t: list[Any], failed: list[int]) -> None:
+        # Evaluated twice when false: a requires is pure, so only the time differs.
+        if isinstance(stmt, Require) and not self.eval(stmt.cond, env, t):
+            self.blocked = Blocked(stmt, tuple(env.items()), tuple(t))
+        super().stmt(stmt, env, t, failed)
+
+
+def replay_actions(machine: Machine, steps: Sequence[tuple[str, tuple[tuple[str, Any], ...]]],
+                   judge: bool = True) -> ActionReplay:
+    """Runs ``steps`` (action names and encoded arguments by parameter name,
+    each an instance of ``machine``'s model) from the initial state on the
+    reference interpreter, checking the invariants, lemmas and assertions
+    after each; stops at the first violation, the first step that is not
+    enabled, or the first run-time error of the spec. Without ``judge`` no
+    property is checked (and none stops the run): the states alone."""
+    reference = _Explaining(machine.core)
+    done: list[Step] = []
+
+    def stop(**outcome: Any) -> ActionReplay:
+        return ActionReplay(Trace(initial, tuple(done)), **outcome)
+
+    def false_invariants(state: State) -> list[str]:
+        if not judge:
+            return []
+        return [p.name for p in machine.model.invariants if not reference.prop(p.name, state)]
+
+    initial = state = reference.initial_state()
+    try:
+        violated = [machine.asserts[i].name for i in reference.init_failures if judge]
+        violated += false_invariants(state)
+    except SpecRuntimeError as err:
+        return stop(error=err)
+    if violated:
+        return stop(violated=tuple(violated), violated_at=0)
+    for action, args in steps:
+        plan, values = iid_args(machine.core, machine.iid(action, args))
+        reference.blocked = None
+        try:
+            result = reference.run(state, plan, values)
+        except SpecRuntimeError as err:
+            return stop(error=err, error_in_step=True)
+        if result is None:
+            assert reference.blocked is not None
+            return stop(blocked=reference.blocked)
+        state, failed = result
+        done.append(Step(action, args, state, plan.span))
+        try:
+            violated = [machine.asserts[i].name for i in failed if judge]
+            violated += false_invariants(state)
+        except SpecRuntimeError as err:
+            return stop(error=err)
+        if violated:
+            return stop(violated=tuple(violated), violated_at=len(done))
+    return stop()
 
 
 def _args(args: tuple[tuple[str, Any], ...]) -> str:

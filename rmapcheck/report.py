@@ -23,6 +23,7 @@ from rmapcheck import __version__, ir
 from rmapcheck.errors import SpecError
 from rmapcheck.frontend import bundled_models, load_model
 from rmapcheck.instance import Instance
+from rmapcheck.portfolio import AUTO_STATES
 from rmapcheck.resources import models_dir
 from rmapcheck.trace import Holds, Proved, Result, Unknown, Verdict, Violated
 
@@ -283,7 +284,8 @@ def render_catalogue(reports: Sequence[ModelReport]) -> str:
          "[docs/PROPERTIES.md](../docs/PROPERTIES.md)."),
         "",
         ("| model | design | source | year | expected | verdict | shortest counterexample | "
-         "states (explicit search) | Z3 | bounds |"),
+         f"states (the report's search: up to {SEARCH_BUDGET:,}; `verify` stops at "
+         f"{AUTO_STATES:,} and proves) | Z3 | bounds |"),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     out.extend(_catalogue_row(report) for report in reports)

@@ -9,11 +9,15 @@ An engine may attach the evidence behind a verdict as data (``FailingPart``,
 ``Cti``) for ``rmapcheck.render`` to put in words: the engines do not word
 model values themselves, so every value reads the same whichever engine
 found it.
+
+An explicit run also says what it exercised (``Coverage``): how often each
+action was enabled and led to a new state, and the counts of the core's
+coverage sites (hooks, branches, antecedents of properties).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from attrs import frozen
@@ -168,14 +172,71 @@ class Stats:
 
 
 @frozen
+class InstanceCount:
+    """One instance of an action: its arguments as the spec writes them."""
+
+    args: tuple[tuple[str, str], ...]
+    enabled: int
+    new: int
+
+
+@frozen
+class ActionCount:
+    """``enabled``: successors the action computed (its guard held); ``new``:
+    of those, states the run had not seen. ``instances``: per instance of
+    its parameters, for an action with few."""
+
+    name: str
+    enabled: int
+    new: int
+    instances: tuple[InstanceCount, ...] = ()
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@frozen
+class SiteCount:
+    """A coverage site and how often it ran: a hook's runs, a branch's, or
+    for ``antecedent`` the evaluations of a property's right side of ``->``
+    (its antecedent held); ``states``, where counted, the states in which it
+    held for some instance. ``by_design``: the definition, or the ``if``, is
+    in a file of the design (not a library)."""
+
+    kind: Literal["hook", "then", "else", "antecedent"]
+    name: str
+    count: int
+    states: int | None = None
+    by_design: bool = True
+    span: Span | None = attrs.field(default=None, eq=False)
+
+
+@frozen
+class Coverage:
+    """What one explicit run exercised. ``full``: every hook and branch was
+    counted (``--coverage``), not only what the default warnings need (the
+    hooks the design defines, the antecedents). ``checked``: the properties
+    the run evaluated; an antecedent counts only in those. ``states`` and
+    ``complete`` are the run's, ``stopped`` why it stopped early, if it did."""
+
+    actions: tuple[ActionCount, ...]
+    sites: tuple[SiteCount, ...]
+    full: bool
+    checked: tuple[str, ...]
+    states: int
+    complete: bool
+    stopped: str | None = None
+
+
+@frozen
 class Result:
-    """What one engine run says about each property it was asked about."""
+    """What one engine run says about each property it was asked about; an
+    explicit run adds its ``coverage``."""
 
     model: str
     engine: str
     verdicts: tuple[tuple[str, Verdict], ...]
     stats: Stats = Stats()
     consts: tuple[tuple[str, int], ...] = ()
+    coverage: Coverage | None = attrs.field(default=None, eq=False)
 
     def verdict(self, prop: str) -> Verdict:
         for name, verdict in self.verdicts:

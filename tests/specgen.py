@@ -1433,7 +1433,11 @@ class Generator:
 
         out: list[str] = []
         if routine.module == module:
-            out += text("hook " if routine.hook else "", routine.params, routine.default)
+            # A design's own helper is declared `local`: generated names (pr35,
+            # pr38) are close enough that a helper no one calls would be taken
+            # for a misspelled hook of the library.
+            plain = "local " if module == "model" else ""
+            out += text("hook " if routine.hook else plain, routine.params, routine.default)
         if module == "model" and routine.redefined is not None:
             # A hook is defined by a plain declaration; anything else is overridden.
             out += text("" if routine.hook else "override ", routine.model_params,

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,9 @@ def anonmm_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture()
-def browser() -> Any:
+@contextlib.contextmanager
+def running_browser() -> Iterator[DevTools]:
+    """Headless Chromium with a profile of its own, closed and removed after."""
     exe = _browser()
     profile = tempfile.mkdtemp(prefix="rmapcheck-chromium-")
     tools = DevTools(exe, profile)
@@ -147,6 +149,12 @@ def browser() -> Any:
     finally:
         tools.close()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture()
+def browser() -> Iterator[DevTools]:
+    with running_browser() as tools:
+        yield tools
 
 
 def _open(tools: DevTools, url: str) -> str:

@@ -123,7 +123,7 @@ def test_design_without_its_hook_names_the_missing_hook(tmp_path: Path) -> None:
         load_model(spec)
     err = info.value
     assert err.message == ("hook def 'finds' has no definition; the design must define "
-                           "'def finds(...)'")
+                           "'def finds(f: Frame, p: Proc, v: VPage): Bool'")
     text = (models_dir() / "vm.spec").read_text()
     assert err.span is not None and (err.span.line, err.span.col) == where(text, "hook def finds")
 
@@ -362,7 +362,8 @@ action go(v: V) { requires ok(v)
 def test_hook_without_definition(tmp_path: Path) -> None:
     write(tmp_path, LIB, "lib.spec")
     err, _ = error(tmp_path, "model d\nuse lib\n", base=False)
-    assert err.message == "hook def 'ok' has no definition; the design must define 'def ok(...)'"
+    assert err.message == ("hook def 'ok' has no definition; the design must define "
+                           "'def ok(v: V): Bool'")
     assert err.note is not None and err.note.startswith("the model is d (")
     assert err.span is not None and err.span.file.endswith("lib.spec")
     assert (err.span.line, err.span.col) == where(LIB, "hook def ok")
@@ -380,10 +381,10 @@ def test_hook_definition_with_another_signature(tmp_path: Path) -> None:
     write(tmp_path, LIB, "lib.spec")
     check(tmp_path, "model d\nuse lib\ndef ok(v: V, w: V): Bool = true\n",
           r"def 'ok' must take \(V\) as the hook declared at .*lib\.spec:4:1 does, not "
-          r"\(V, V\)", "def ok", base=False)
+          r"\(V, V\)", "def ok", base=False, note="did you mean 'def ok(v: V): Bool'?")
     check(tmp_path, "model d\nuse lib\ndef ok(v: V): V = 1\n",
-          r"def 'ok' must return Bool as the hook declared at .*lib\.spec:4:1 does", "V = 1",
-          base=False)
+          r"def 'ok' must return Bool as the hook declared at .*lib\.spec:4:1 does, not V",
+          "V = 1", base=False, note="did you mean 'def ok(v: V): Bool'?")
 
 
 def test_hook_defined_twice(tmp_path: Path) -> None:
@@ -399,6 +400,49 @@ def test_hook_declared_twice(tmp_path: Path) -> None:
           r"hook def 'ok' is already declared at .*lib\.spec:4:1", "hook def ok", base=False)
 
 
+def test_misspelled_hook_is_an_error_with_the_hook_it_meant(tmp_path: Path) -> None:
+    write(tmp_path, LIB, "lib.spec")
+    check(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = true\nproc stepp(v: V) { }\n",
+          r"proc 'stepp' is not a hook of the libraries this model uses, and nothing calls "
+          r"it, so it never runs; if it is meant as a helper of its own, call it or declare "
+          r"it 'local proc stepp'", "proc stepp", base=False,
+          note=f"did you mean the hook 'proc step(v: V)' ({tmp_path / 'lib.spec'}:5:1)?")
+
+
+def test_hook_lookalike_that_is_called_or_local_is_a_helper(tmp_path: Path) -> None:
+    write(tmp_path, LIB, "lib.spec")
+    called = load_model(write(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = okk(v)\n"
+                                        "def okk(v: V): Bool = v > 1\n"))
+    assert called.function("okk").body.span.line == 4
+    local = load_model(write(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = true\n"
+                                       "local proc stepp(v: V) { y := v }\n"))
+    assert [a.name for a in local.actions] == ["go"]
+
+
+def test_local_on_a_taken_name_or_an_action(tmp_path: Path) -> None:
+    write(tmp_path, LIB, "lib.spec")
+    check(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = true\nlocal proc step(v: V) { }\n",
+          r"'local proc step' declares a name that is already taken: the hook declared at "
+          r".*lib\.spec:5:1; a definition of it is a plain 'proc step'", "local proc",
+          base=False)
+    check(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = true\nlocal action a(v: V) { }\n",
+          r"'local' marks a def or proc that is deliberately not a hook; an action is never "
+          r"a hook, so write 'action a'", "local action", base=False)
+
+
+def test_hook_defined_with_the_other_kind(tmp_path: Path) -> None:
+    write(tmp_path, LIB, "lib.spec")
+    check(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = true\n"
+                    "def step(v: V): Bool = true\n",
+          r"'step' is a hook proc \(.*lib\.spec:5:1\), so a design defines it with "
+          r"'proc step\(v: V\)', not with a def", "def step", base=False)
+
+
+def test_a_proc_no_one_calls_is_still_checked(tmp_path: Path) -> None:
+    check(tmp_path, "local proc helper(p: P) { x := true }\naction a(p: P) { }\n",
+          r"'x' is a map over \(P\): it takes 1 index, not 0", "x :=")
+
+
 def test_override_replaces_and_keeps_the_signature(tmp_path: Path) -> None:
     write(tmp_path, LIB, "lib.spec")
     model = load_model(write(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = true\n"
@@ -410,7 +454,8 @@ def test_override_replaces_and_keeps_the_signature(tmp_path: Path) -> None:
     check(tmp_path, "model d\nuse lib\ndef ok(v: V): Bool = true\n"
                     "override action go(v: V, w: V) { }\n",
           r"action 'go' must take \(V\) as the action it overrides \(at .*lib\.spec:6:1\) "
-          r"does, not \(V, V\)", "override action", base=False)
+          r"does, not \(V, V\)", "override action", base=False,
+          note="did you mean 'override action go(v: V)'?")
 
 
 def test_override_of_nothing(tmp_path: Path) -> None:

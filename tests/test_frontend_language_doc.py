@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rmapcheck.errors import SpecError
-from rmapcheck.frontend import load_model
+from rmapcheck.frontend import ast, load_model, parse_text
 from rmapcheck.instance import MAX_SORT_SIZE, MAX_STATE_SLOTS, Instance
 from rmapcheck.resources import grammar_path, models_dir
 
@@ -73,3 +73,40 @@ def test_error_example(tmp_path: Path) -> None:
     assert rendered[0].split(": ", 1)[1] == first.split(": ", 1)[1]
     assert rendered[0].split(":")[1:3] == first.split(":")[1:3]
     assert rendered[1:] == [source, caret, note]
+
+
+HOOK_LIBRARIES = ("vm", "vm_file", "vm_nonlinear")
+TABLE_START = "<!-- the hooks table: tests/test_frontend_language_doc.py writes it -->\n"
+TABLE_END = "<!-- end of the hooks table -->"
+
+
+def hooks_table() -> str:
+    """The table of every hook of the bundled libraries, as the libraries declare them."""
+    lines = ["| library | hook | if the design does not define it | what it decides |",
+             "|---|---|---|---|"]
+    for library in HOOK_LIBRARIES:
+        path = models_dir() / f"{library}.spec"
+        for item in parse_text(path.read_text(), str(path)).items:
+            if not isinstance(item, ast.DefDecl | ast.ProcDecl) or item.modifier != "hook":
+                continue
+            params = ", ".join(f"{p.name}: {p.sort}" for p in item.params)
+            if isinstance(item, ast.DefDecl):
+                head = f"def {item.name}({params}): {item.sort}"
+            else:
+                head = f"proc {item.name}({params})"
+            if item.body is None:
+                default = "an error: the design must define it"
+            elif isinstance(item, ast.ProcDecl):
+                default = "does nothing" if not item.body else "runs the library's body"
+            else:
+                default = "the library's default"
+            doc = " ".join(item.doc.split()).replace("|", "\\|")
+            lines.append(f"| {library} | `{head}` | {default} | {doc} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_hooks_table_lists_every_hook_of_the_libraries() -> None:
+    text = DOC.read_text()
+    assert TABLE_START in text and TABLE_END in text
+    written = text.split(TABLE_START)[1].split(TABLE_END)[0]
+    assert written == hooks_table(), "regenerate the table in spec/LANGUAGE.md:\n" + hooks_table()

@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent / "rmapcheck"
 # is its own name or a package containing it.
 LAYERS: list[tuple[str, list[str]]] = [
     # What every part shares: the IR and its printers, errors, traces and
-    # verdicts, search limits, where the bundled files are; the package's
-    # __init__ (the version).
+    # verdicts, search limits, where the bundled files are, the board the
+    # engines note their progress on; the package's __init__ (the version).
     ("foundation", ["rmapcheck", "rmapcheck.ir", "rmapcheck.ir_walk", "rmapcheck.ir_print",
                     "rmapcheck.errors", "rmapcheck.trace", "rmapcheck.limits",
-                    "rmapcheck.resources"]),
+                    "rmapcheck.resources", "rmapcheck.activity"]),
     # A spec read, checked and lowered, and laid out at its bounds.
     ("model", ["rmapcheck.frontend", "rmapcheck.instance"]),
     # The one semantics the engines share: the lowering and the interpreter.
@@ -34,8 +34,9 @@ LAYERS: list[tuple[str, list[str]]] = [
     # The engines. replay is here, not with the planner: it is the reference
     # check every engine runs on its traces before returning them (symbolic.bmc
     # and fuzz.run call it), and it needs nothing but the explicit machine.
+    # conform runs the explicit machine beside the live kernel.
     ("engines", ["rmapcheck.explicit", "rmapcheck.replay", "rmapcheck.symbolic",
-                 "rmapcheck.fuzz"]),
+                 "rmapcheck.fuzz", "rmapcheck.conform"]),
     # Words and pictures of what the engines return.
     ("render", ["rmapcheck.render"]),
     # Which engine runs with which limits, and the report built from runs.
@@ -45,7 +46,10 @@ LAYERS: list[tuple[str, list[str]]] = [
     # the command line does, so it sits with the command line and not with the
     # fuzzer it drives (rmapcheck.fuzz reaches it only through importlib, by
     # name, when ``testcase`` is first used).
-    ("front ends", ["rmapcheck.cli", "rmapcheck.__main__", "rmapcheck.fuzz.unittest_case"]),
+    # The language server (rmapcheck.lsp) is one too: it runs the front end
+    # and the instance as ``rmapcheck check`` does, for an editor.
+    ("front ends", ["rmapcheck.cli", "rmapcheck.__main__", "rmapcheck.fuzz.unittest_case",
+                    "rmapcheck.lsp"]),
 ]
 
 

@@ -106,9 +106,24 @@ def test_simulate_is_reproducible(capsys: pytest.CaptureFixture[str], tmp_path: 
     out2 = capsys.readouterr().out
     assert first == second and first in (0, 12)
     assert out1 == out2
-    assert "random walk 1 of 3, seed 7" in out1
+    assert "random walk 3 of 3, seed 7" in out1
     assert (tmp_path / "walk.itf.json").exists()
     assert main(["replay", str(tmp_path / "walk.itf.json"), "anonmm.spec"]) == first
+
+
+def test_simulate_prints_the_last_walk_unless_asked_for_all(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["simulate", "anon_vma.spec", "--steps", "5", "--seed", "3", "--runs", "4", "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if "random walk" in line] == [
+        "anon_vma: random walk 4 of 4, seed 3, 5 steps",
+        ("  4 random walks of at most 5 steps, seed 3: no property violated; 18 distinct "
+         "states seen (--all-walks prints every walk)")]
+    assert main([*args, "--all-walks"]) == 0
+    titles = [line for line in capsys.readouterr().out.splitlines()
+              if line.startswith("anon_vma: random walk")]
+    assert len(titles) == 4
 
 
 def test_checked_in_picture_shows_todays_counterexample() -> None:

@@ -33,7 +33,14 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
                           "consts": instance.consts}))
         return errors.EXIT_OK
     consts_text = " ".join(f"{k}={v}" for k, v in instance.consts.items())
-    print(f"{model.name}: the spec is well-formed: {len(model.state)} state variables "
-          f"({instance.num_slots} slots at {consts_text}), "
-          f"{len(model.actions)} actions, {len(model.properties)} properties")
+    at = f" at {consts_text}" if consts_text else ""
+    print(f"{model.name}: the spec is well-formed: "
+          f"{_count(len(model.state), 'state variable')} "
+          f"({_count(instance.num_slots, 'slot')}{at}), "
+          f"{_count(len(model.actions), 'action')}, "
+          f"{_count(len(model.properties), 'property', 'properties')}")
     return errors.EXIT_OK
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one}" if n == 1 else f"{n:,} {many or one + 's'}"

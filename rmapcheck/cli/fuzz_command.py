@@ -20,6 +20,7 @@ from rmapcheck.cli.options import (
     add_command,
     add_common,
     add_counterexample_options,
+    add_coverage,
     positive,
     positive_whole,
     seed,
@@ -43,25 +44,27 @@ def add_parser(sub: Any) -> None:
     fuzz.add_argument("--timeout", type=positive(float), metavar="SECONDS",
                       help="stop generating runs after this long (a failure found is still "
                            "shrunk)")
+    add_coverage(fuzz, "the runs")
     add_counterexample_options(fuzz)
 
 
 def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> int:
-    from rmapcheck.cli.outcome import exit_code, style, write_artifacts
+    from rmapcheck.cli.outcome import exit_code, report_coverage, style, write_artifacts
     from rmapcheck.explicit.machine import Machine
     from rmapcheck.fuzz.run import fuzz, summary
     from rmapcheck.instance import Instance
     from rmapcheck.render.text import format_result
 
     instance = Instance(model, consts)
-    machine = Machine(instance, symmetry=False)  # fuzzing compares no states
+    machine = Machine(instance, symmetry=False,  # fuzzing compares no states
+                      coverage=args.coverage)
     result = fuzz(machine, examples=args.examples, steps=args.steps, seed=args.seed,
                   timeout=args.timeout)
     write_artifacts(machine, result, args)
     if args.json:
         from rmapcheck.render.json_out import result_to_json
 
-        print(json.dumps(result_to_json(instance, result), indent=2, default=str))
+        print(json.dumps(result_to_json(instance, result), default=str))
     else:
         shown = style(args)
         print(format_result(machine, result, shown))
@@ -71,5 +74,7 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
             print(f"  reproduce: rmapcheck fuzz {' '.join(args.files)}"
                   + "".join(f" --const {k}={v}" for k, v in consts.items())
                   + f" --examples {args.examples} --steps {args.steps} --seed {extra['seed']}")
+        # Random runs reach only some of the state space: they warn of nothing.
+        report_coverage(machine, result, args, warn=False)
     sys.stdout.flush()
     return exit_code(result)

@@ -12,14 +12,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, assert_never
 
+import rmapcheck
 from rmapcheck import errors, ir
 from rmapcheck.cli import (
     check_command,
+    conform_command,
+    eval_command,
     fuzz_command,
     prove_command,
     replay_command,
@@ -27,20 +31,26 @@ from rmapcheck.cli import (
     simulate_command,
     verify_command,
 )
-from rmapcheck.cli.options import USAGE_EPILOG, Parser
+from rmapcheck.cli.options import USAGE_EPILOG, Parser, check_outputs
 from rmapcheck.cli.outcome import worse
+from rmapcheck.cli.progress import progress_lines
 from rmapcheck.errors import SpecError
 
-Command = Literal["verify", "replay", "simulate", "fuzz", "check", "prove", "report"]
+Command = Literal["verify", "replay", "eval", "simulate", "fuzz", "check", "prove", "report",
+                  "conform"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="rmapcheck", description="Model checker for reverse-map designs.",
                     epilog=USAGE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version",
+                        version=f"rmapcheck {rmapcheck.__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     # In this order in ``rmapcheck --help``.
-    for command in (verify_command, replay_command, simulate_command, fuzz_command,
-                    check_command, prove_command, report_command):
+    for command in (verify_command, replay_command, eval_command, simulate_command,
+                    fuzz_command, conform_command, check_command, prove_command,
+                    report_command):
         command.add_parser(sub)
     return parser
 
@@ -86,41 +96,77 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout = _ReaderGone(stdout)  # type: ignore[assignment]
     try:
         return _run(args)
-    except SpecError as err:
-        sys.stderr.write(err.render() + "\n")
-        return errors.EXIT_SPEC_ERROR
-    except KeyboardInterrupt:
-        sys.stderr.write("rmapcheck: interrupted\n")
-        return errors.EXIT_INTERRUPTED
-    except errors.InternalError as err:
-        sys.stderr.write(f"rmapcheck: internal error: {err}\n")
-        return errors.EXIT_INTERNAL
-    except Exception as err:  # a bug: say so in one line, keep the traceback for debugging
-        if isinstance(err, ctypes.ArgumentError) and "KeyboardInterrupt" in str(err):
-            # A Ctrl-C that lands while ctypes converts a call's arguments (Z3's
-            # calls, the native engine's) comes out wrapped in this error.
-            sys.stderr.write("rmapcheck: interrupted\n")
-            return errors.EXIT_INTERRUPTED
-        if os.environ.get("RMAPCHECK_DEBUG"):
+    except BaseException as err:
+        code = _failure(err, args)
+        if code is None:
             raise
-        sys.stderr.write(f"rmapcheck: internal error: {type(err).__name__}: {err} "
-                         "(set RMAPCHECK_DEBUG=1 for the traceback)\n")
-        return errors.EXIT_INTERNAL
+        return code
     finally:
         sys.stdout.flush()
         sys.stdout = stdout
+
+
+def _failure(err: BaseException, args: argparse.Namespace, file: str | None = None) -> int | None:
+    """What a run that raised ``err`` says and exits with: one sentence on
+    standard error and, with ``--json``, one JSON document on standard
+    output. None: not ours to handle (SystemExit, or RMAPCHECK_DEBUG set)."""
+    kind = "internal"
+    match err:
+        case SpecError():
+            text, kind, code = err.render(), "spec", errors.EXIT_SPEC_ERROR
+        case KeyboardInterrupt():
+            text, kind, code = "rmapcheck: interrupted", "interrupted", errors.EXIT_INTERRUPTED
+        case errors.InternalError():
+            text, code = f"rmapcheck: internal error: {err}", errors.EXIT_INTERNAL
+        case ctypes.ArgumentError() if "KeyboardInterrupt" in str(err):
+            # A Ctrl-C that lands while ctypes converts a call's arguments (Z3's
+            # calls, the native engine's) comes out wrapped in this error.
+            text, kind, code = "rmapcheck: interrupted", "interrupted", errors.EXIT_INTERRUPTED
+        case Exception() if not os.environ.get("RMAPCHECK_DEBUG"):
+            # A bug: one line, and the traceback for whoever debugs it.
+            text = (f"rmapcheck: internal error: {type(err).__name__}: {err} "
+                    "(set RMAPCHECK_DEBUG=1 for the traceback)")
+            code = errors.EXIT_INTERNAL
+        case _:
+            return None
+    sys.stderr.write(text + "\n")
+    if getattr(args, "json", False):
+        detail: dict[str, Any] = {"kind": kind, "message": str(err), "exit": code}
+        if isinstance(err, SpecError):
+            detail["message"] = err.message
+            if err.span is not None:
+                detail.update(file=err.span.file, line=err.span.line, col=err.span.col)
+            if err.note:
+                detail["note"] = err.note
+        if kind == "interrupted":
+            detail["message"] = "interrupted"
+        doc: dict[str, Any] = {"error": detail}
+        if file is not None:
+            doc["file"] = file
+        print(json.dumps(doc))
+    return code
 
 
 PerModel = Callable[[ir.Model, argparse.Namespace, dict[str, int]], int]
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_outputs(args)
+    with progress_lines(not getattr(args, "quiet", False)):
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     command: Command = args.command
     match command:
         case "report":
             return report_command.run(args)
         case "replay":
             return replay_command.run(args)
+        case "eval":
+            return eval_command.run(args)
+        case "conform":
+            return conform_command.run(args)
         case "check":
             return _each_model(args, check_command.run)
         case "verify":
@@ -142,6 +188,12 @@ def _each_model(args: argparse.Namespace, run: PerModel) -> int:
     worst = errors.EXIT_OK
     for file in args.files:
         consts = dict(args.const)
-        model = load_model(file, consts)
-        worst = worse(worst, run(model, args, consts))
+        if len(args.files) == 1:
+            return run(load_model(file, consts), args, consts)
+        # With several files a mistake in one is reported, and the others run.
+        try:
+            code = run(load_model(file, consts), args, consts)
+        except SpecError as err:
+            code = _failure(err, args, file) or errors.EXIT_SPEC_ERROR
+        worst = worse(worst, code)
     return worst

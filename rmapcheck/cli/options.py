@@ -12,6 +12,7 @@ from rmapcheck import errors
 
 USAGE_EPILOG = """exit codes:
   0    no property violated (holds to the stated bound, or proved)
+  11   replay: a step of the trace is not allowed by the spec (blocked)
   12   a property is violated; the counterexample is printed
   13   inconclusive: a limit was reached or Z3 answered unknown
   130  interrupted (Ctrl-C); what was covered so far is printed
@@ -98,6 +99,22 @@ def add_common(p: argparse.ArgumentParser) -> None:
                    metavar="NAME=VALUE", help="override a constant (repeatable)")
     p.add_argument("--json", action="store_true", help="machine-readable result on stdout")
     p.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
+    add_quiet(p)
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress lines on standard error (they come every few seconds "
+                   "of a long run, also when standard error is not a terminal), and no "
+                   "warnings of what a search never reached")
+
+
+def add_coverage(p: argparse.ArgumentParser, what: str) -> None:
+    """``--coverage``: the table of what ``what`` exercised, under the verdict."""
+    p.add_argument("--coverage", action="store_true",
+                   help=f"say what {what} exercised: per action how often it was enabled "
+                   "and led to a new state, how often each hook and each branch of the "
+                   "design ran, and in how many states each property's antecedent held")
 
 
 def add_counterexample_options(p: argparse.ArgumentParser) -> None:
@@ -116,3 +133,73 @@ def add_picture_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--svg", metavar="FILE", help="the same picture as SVG (needs Graphviz)")
     p.add_argument("--png", metavar="FILE", help="the same picture as PNG (needs Graphviz)")
     p.add_argument("--html", metavar="FILE", help=f"write an HTML explorer of {what}")
+
+
+# ------------------------------------------------------------ outputs
+
+# The options that name a file a command writes. (A missing Graphviz is not
+# checked here: the verdict is worth having without the picture, and the run
+# says why the picture is missing.)
+OUTPUT_OPTIONS = ("itf", "dot", "svg", "png", "html", "catalogue")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every output path can be written, before any search: a run of minutes
+    must not end in an error that loses its verdict."""
+    import os
+    from pathlib import Path
+
+    for option in OUTPUT_OPTIONS:
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        flag = f"--{option}"
+        path = Path(value)
+        if path.is_dir():
+            fail(f"{flag} {value}: that is a directory; name a file in it")
+        if not path.parent.is_dir():
+            fail(f"{flag} {value}: the directory {path.parent} does not exist")
+        existed = path.exists()
+        # Opening is the only test that also holds for root, for read-only
+        # mounts and for ACLs; a file made only to be tested is removed.
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as err:
+            fail(f"{flag} {value}: cannot be written ({err.strerror})")
+        if not existed:
+            os.unlink(path)
+    docs = getattr(args, "docs", None)
+    if docs is not None and getattr(args, "command", None) == "report" \
+            and not getattr(args, "check", False) \
+            and Path(docs).exists() and not Path(docs).is_dir():
+        fail(f"--docs {docs}: that is a file, not a directory")
+
+
+def fail(message: str) -> NoReturn:
+    """A command-line mistake found after parsing: one line, exit 150."""
+    raise errors.SpecError(message, None)
+
+
+def add_property_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--property", action="append", default=[], metavar="NAME",
+                   help=f"{what} only this property or assertion (repeatable); the others, "
+                   "lemmas included, are not checked")
+
+
+def check_property_names(model: Any, names: list[str]) -> tuple[str, ...] | None:
+    """The ``--property`` names, each one the model has; None for all."""
+    import difflib
+
+    if not names:
+        return None
+    known = [p.name for p in model.properties]
+    known += [a.name for a in model.assertions() if a.name not in known]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = (" or ".join(f"'{c}'" for c in close) if close else ", ".join(known))
+            raise errors.SpecError(
+                f"--property {name}: {model.name} has no property or assertion of that name",
+                None, f"did you mean {hint}?" if close else f"it has: {hint}")
+    return tuple(dict.fromkeys(names))

@@ -1,5 +1,5 @@
-"""What the subcommands do with a result: print it, write its pictures, and
-turn it into the exit code."""
+"""What the subcommands do with a result: print it (and what the run
+exercised), write its pictures, and turn it into the exit code."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def exit_code(result: Result) -> int:
 
 def worse(a: int, b: int) -> int:
     """The exit code that says more of two (for several spec files)."""
-    order = [errors.EXIT_OK, errors.EXIT_INCONCLUSIVE, errors.EXIT_VIOLATED,
+    order = [errors.EXIT_OK, errors.EXIT_BLOCKED, errors.EXIT_INCONCLUSIVE, errors.EXIT_VIOLATED,
              errors.EXIT_INTERRUPTED, errors.EXIT_SPEC_ERROR, errors.EXIT_INTERNAL]
     return a if order.index(a) >= order.index(b) else b
 
@@ -45,11 +45,34 @@ def print_result(machine: Machine, result: Result, args: argparse.Namespace) -> 
     if args.json:
         from rmapcheck.render.json_out import result_to_json
 
-        print(json.dumps(result_to_json(machine.instance, result), indent=2))
+        # One line per document: several FILEs make JSON Lines.
+        print(json.dumps(result_to_json(machine.instance, result, machine)))
     else:
         from rmapcheck.render.text import format_result
 
         print(format_result(machine, result, style(args)))
+
+
+def report_coverage(machine: Machine, result: Result, args: argparse.Namespace,
+                    warn: bool = True) -> None:
+    """``--coverage``'s table under the verdict (``--json`` has it in the
+    document), and with ``warn``, unless ``--quiet``, a warning on standard
+    error for each action, hook and antecedent the search never reached."""
+    from rmapcheck.render.coverage_report import coverage_warnings, format_coverage
+
+    coverage = result.coverage
+    if coverage is None:
+        if getattr(args, "coverage", False):
+            sys.stderr.write("rmapcheck: note: --coverage counts what an explicit search or a "
+                             f"random run exercised; {result.engine} ran none\n")
+        return
+    if getattr(args, "coverage", False) and not args.json:
+        print()
+        print("\n".join(format_coverage(coverage, style(args))))
+    if warn and not getattr(args, "quiet", False):
+        sys.stdout.flush()
+        for line in coverage_warnings(machine.model, result, machine.instance.consts):
+            sys.stderr.write(line + "\n")
 
 
 def write_artifacts(machine: Machine, result: Result, args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from rmapcheck import errors
-from rmapcheck.cli.options import add_command, positive
+from rmapcheck.cli.options import add_command, add_quiet, positive
 
 
 def add_parser(sub: Any) -> None:
@@ -24,6 +24,7 @@ def add_parser(sub: Any) -> None:
                         help="replace only the given models' sections and rows in the "
                         "documents as they are (the others are kept)")
     report.add_argument("--no-prove", action="store_true", help="skip the Z3 proofs")
+    add_quiet(report)
     report.add_argument("--docs", default="docs", metavar="DIR",
                         help="where PROPERTIES.md goes (default: docs)")
     report.add_argument("--catalogue", default=None, metavar="FILE",

@@ -10,7 +10,7 @@ import random
 from typing import Any
 
 from rmapcheck import errors, ir
-from rmapcheck.cli.options import add_command, add_common, add_picture_options
+from rmapcheck.cli.options import add_command, add_common, add_coverage, add_picture_options
 
 
 def add_parser(sub: Any) -> None:
@@ -24,11 +24,16 @@ def add_parser(sub: Any) -> None:
                           "be repeated)")
     simulate.add_argument("--runs", type=int, default=1, metavar="R",
                           help="walks to take; stops at the first that violates a property")
+    simulate.add_argument("--all-walks", action="store_true",
+                          help="print every walk (default: the walk that violates a property, "
+                          "else the last one, and a line on the others)")
+    add_coverage(simulate, "the walks")
     add_picture_options(simulate, "the last walk")
 
 
 def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> int:
     from rmapcheck.cli.outcome import style, write_pictures
+    from rmapcheck.core.coverage import summarize
     from rmapcheck.explicit.machine import Machine
     from rmapcheck.explicit.simulate import random_walk
     from rmapcheck.instance import Instance
@@ -36,15 +41,30 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
     from rmapcheck.trace import Trace
 
     instance = Instance(model, consts)
-    machine = Machine(instance)
+    machine = Machine(instance, coverage=args.coverage)
+    seen: set[tuple[Any, ...]] = set()
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     rng = random.Random(seed)
     shown = style(args)
     worst = errors.EXIT_OK
     walks: list[dict[str, Any]] = []
     last: tuple[Trace, list[str]] | None = None
+    taken = 0
+    def show(walk: int, trace: Trace, failed: list[str]) -> None:
+        title = (f"{model.name}: random walk {walk} of {args.runs}, seed {seed}, "
+                 f"{len(trace)} step{'s' if len(trace) != 1 else ''}")
+        print(shown.bold(title))
+        print("\n".join(format_trace(instance, trace, shown)))
+        if failed:
+            print()
+            print("\n".join(format_explanation(machine, failed[0], trace, shown)))
+        elif len(trace) < args.steps:
+            print(shown.dim("  (no action is enabled: the walk ends here)"))
+        print()
+
     for walk in range(1, args.runs + 1):
-        trace, failed = random_walk(machine, rng, args.steps)
+        taken = walk
+        trace, failed = random_walk(machine, rng, args.steps, seen)
         last = (trace, failed)
         if args.json:
             from rmapcheck.render.itf import trace_to_itf
@@ -52,22 +72,34 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
             walks.append({"walk": walk, "steps": len(trace), "violated": failed,
                           "trace": trace_to_itf(instance, trace,
                                                 failed[0] if failed else None)})
-        else:
-            title = (f"{model.name}: random walk {walk} of {args.runs}, seed {seed}, "
-                     f"{len(trace)} step{'s' if len(trace) != 1 else ''}")
-            print(shown.bold(title))
-            print("\n".join(format_trace(instance, trace, shown)))
-            if failed:
-                print()
-                print("\n".join(format_explanation(machine, failed[0], trace, shown)))
-            elif len(trace) < args.steps:
-                print(shown.dim("  (no action is enabled: the walk ends here)"))
-            print()
+        elif args.all_walks or failed or walk == args.runs:
+            # Hundreds of walks printed whole bury the one that matters.
+            show(walk, trace, failed)
         if failed:
             worst = errors.EXIT_VIOLATED
             break
+    if not args.json and taken > 1:
+        verdict = (f"walk {taken} violates {last[1][0]}" if last is not None and last[1]
+                   else "no property violated")
+        print(shown.dim(f"  {taken} random walk{'s' if taken != 1 else ''} of at most "
+                        f"{args.steps} steps, seed {seed}: {verdict}; {len(seen):,} distinct "
+                        "states seen" + ("" if args.all_walks else
+                                         " (--all-walks prints every walk)")))
+    document: dict[str, Any] = {"model": model.name, "seed": seed, "walks": walks}
+    if args.coverage:
+        from rmapcheck.render.coverage_report import coverage_to_json, format_coverage
+
+        coverage = summarize(
+            machine.core, machine.counts, checked=[p.name for p in model.invariants],
+            states=len(seen), complete=False, per_state=True,
+            stopped=f"{taken} random walk{'s' if taken != 1 else ''} of at most {args.steps} "
+                    "steps")
+        if args.json:
+            document["coverage"] = coverage_to_json(coverage)
+        else:
+            print("\n".join(format_coverage(coverage, shown)))
     if args.json:
-        print(json.dumps({"model": model.name, "seed": seed, "walks": walks}, indent=2))
+        print(json.dumps(document))
     if last is not None:
         trace, failed = last
         name = failed[0] if failed else None

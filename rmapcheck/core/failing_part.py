@@ -25,6 +25,8 @@ def conjuncts(expr: ir.Expr) -> list[ir.Expr]:
     """Top-level conjuncts of ``a and b and ...``, left to right."""
     if isinstance(expr, ir.Binary) and expr.op == "and":
         return conjuncts(expr.lhs) + conjuncts(expr.rhs)
+    if isinstance(expr, ir.HookValue):
+        return conjuncts(expr.value)
     return [expr]
 
 
@@ -60,6 +62,8 @@ class _Evaluator:
             return []
         if isinstance(expr, ir.Binary) and expr.op == "implies":
             return self.narrow(expr.rhs, bound)
+        if isinstance(expr, ir.HookValue):
+            return self.narrow(expr.value, bound)
         if isinstance(expr, ir.Binary) and expr.op == "and":
             for part in (expr.lhs, expr.rhs):
                 if not self.truth(part, bound):

@@ -40,6 +40,8 @@ from rmapcheck.core.nodes import (
     Let,
     LetIn,
     Lit,
+    Mark,
+    Marked,
     MaskT,
     Member,
     Neg,
@@ -85,9 +87,10 @@ def is_lit(e: Expr, value: Any = ...) -> bool:
 
 
 def can_fault(e: Expr) -> bool:
-    """Whether evaluating ``e`` may raise a run-time error of the spec."""
+    """Whether evaluating ``e`` may raise a run-time error of the spec, or
+    counts a coverage mark: either way folding keeps it where it is evaluated."""
     match e:
-        case Checked() | Guard() | Fault():
+        case Checked() | Guard() | Fault() | Marked():
             return True
         case DivMod(site=site) if site is not None:
             return True
@@ -387,10 +390,25 @@ def substitute_stmts(stmts: tuple[Stmt, ...], env: Mapping[str, Expr]) -> tuple[
     return _Subst(env).stmts(stmts)
 
 
+def unmark(e: Expr) -> Expr:
+    """``e`` without its coverage marks, folded again: for an evaluation that
+    is no step of the run (a symmetry check's second look at a ``choose``,
+    the fuzzer's search of the arguments a guard allows)."""
+    return _Subst({}, unmark=True).expr(e)
+
+
+def unmark_stmts(stmts: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
+    return _Subst({}, unmark=True).stmts(stmts)
+
+
 class _Subst:
-    def __init__(self, env: Mapping[str, Expr]) -> None:
+    def __init__(self, env: Mapping[str, Expr], unmark: bool = False) -> None:
         self.env = dict(env)
+        self.unmark = unmark
         self.memo: dict[Expr, Expr] = {}
+
+    def inner(self, env: Mapping[str, Expr]) -> _Subst:
+        return _Subst(env, self.unmark)
 
     def expr(self, e: Expr) -> Expr:
         found = self.memo.get(e)
@@ -451,20 +469,22 @@ class _Subst:
             case Fault(site=site, shown=shown, ty=ty):
                 return Fault(site, None if shown is None else x(shown), ty)
             case Quant():
-                inner = _Subst({k: v for k, v in self.env.items()
-                                if k not in {var.name for var in e.vars}})
+                inner = self.inner({k: v for k, v in self.env.items()
+                                    if k not in {var.name for var in e.vars}})
                 scoped = tuple(ScopedLocal(s.sort, tuple(inner.expr(v) for v in s.slots),
                                            s.slot_sorts) for s in e.scoped)
                 return quant(Quant(e.kind, e.vars, e.domains, inner.expr(e.body), e.unroll,
                                    e.ty, e.sym_sort, scoped, e.span))
             case LetIn(var=var, value=value, body=body):
-                inner = _Subst({k: v for k, v in self.env.items() if k != var.name})
+                inner = self.inner({k: v for k, v in self.env.items() if k != var.name})
                 return let_in(var, x(value), inner.expr(body))
+            case Marked(site=site, body=body, ty=ty):
+                return x(body) if self.unmark else Marked(site, x(body), ty)
             case _:
                 assert_never(e)
 
     def stmts(self, stmts: tuple[Stmt, ...]) -> tuple[Stmt, ...]:
-        return tuple(self.stmt(s) for s in stmts)
+        return tuple(self.stmt(s) for s in stmts if not (self.unmark and isinstance(s, Mark)))
 
     def stmt(self, s: Stmt) -> Stmt:
         x = self.expr
@@ -486,16 +506,18 @@ class _Subst:
                 return Check(x(c), site, tuple(x(k) for k in keys), span)
             case If(cond=c, then=then, else_=else_, span=span):
                 env = dict(self.env)
-                then_s = _Subst(env).stmts(then)
-                else_s = _Subst(env).stmts(else_)
+                then_s = self.inner(env).stmts(then)
+                else_s = self.inner(env).stmts(else_)
                 return If(x(c), then_s, else_s, span)
             case For(var=var):
-                inner = _Subst({k: v for k, v in self.env.items() if k != var.name})
+                inner = self.inner({k: v for k, v in self.env.items() if k != var.name})
                 return For(var, s.values, inner.stmts(s.body), s.unroll, s.sym_sort,
                            s.order_free, s.span)
             case Require(cond=c, span=span):
                 return Require(x(c), span)
             case AssertStmt(index=index, cond=c, span=span):
                 return AssertStmt(index, x(c), span)
+            case Mark():
+                return s
             case _:
                 assert_never(s)

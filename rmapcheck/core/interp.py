@@ -12,6 +12,11 @@ action's body on a copy of the state; a false ``requires`` disables it (no
 step), a false ``assert`` records the assertion and the body goes on, a
 run-time error of the spec raises ``SpecRuntimeError`` with the message of
 its fault site.
+
+With ``counts`` (a list with one entry per coverage site), every ``Mark``
+and ``Marked`` it runs adds one to its site's entry; ``successors`` runs each
+action as its plan says a search does (each leading guard once per
+combination of the parameters it reads), so the counts are a search's.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from rmapcheck.core.nodes import (
     Let,
     LetIn,
     Lit,
+    Mark,
+    Marked,
     Member,
     Neg,
     Not,
@@ -66,11 +73,12 @@ class _Disabled(Exception):
 
 
 class Interpreter:
-    """Runs the core of one instance."""
+    """Runs the core of one instance; ``counts``: see the module docstring."""
 
-    def __init__(self, core: CoreModel) -> None:
+    def __init__(self, core: CoreModel, counts: list[int] | None = None) -> None:
         self.core = core
         self.instance = core.instance
+        self.counts = counts
         self._initial: State | None = None
         self.init_failures: tuple[int, ...] = ()
 
@@ -104,14 +112,42 @@ class Interpreter:
         return tuple(t), tuple(failed)
 
     def successors(self, state: State) -> list[tuple[int, State, tuple[int, ...]]]:
-        """``(iid, next state, failed assertion indices)`` of every enabled instance."""
-        out = []
+        """``(iid, next state, failed assertion indices)`` of every enabled
+        instance, in instance order. Each item of a plan's prefix runs once per
+        combination of the parameters up to its level: the guards are pure
+        but for their errors, and the first error met is the one the
+        instance-by-instance order would meet first."""
+        out: list[tuple[int, State, tuple[int, ...]]] = []
+        read = list(state)  # the prefix only reads
         for plan in self.core.actions:
-            for k, combo in enumerate(itertools.product(*plan.domains)):
-                result = self.run(state, plan, combo)
-                if result is not None:
-                    out.append((plan.iid_base + k, result[0], result[1]))
+            self._level(plan, read, 0, 0, {}, out)
         return out
+
+    def _level(self, plan: ActionPlan, state: list[Any], depth: int, placed: int,
+               env: dict[str, Any], out: list[tuple[int, State, tuple[int, ...]]]) -> None:
+        env = dict(env)
+        while placed < len(plan.prefix) and plan.levels[placed] <= depth:
+            try:
+                self.stmt(plan.prefix[placed], env, state, [])
+            except _Disabled:
+                return
+            placed += 1
+        if depth < len(plan.params):
+            for value in plan.domains[depth]:
+                inner = dict(env)
+                inner[plan.params[depth].name] = value
+                self._level(plan, state, depth + 1, placed, inner, out)
+            return
+        t = list(state)
+        failed: list[int] = []
+        try:
+            self.stmts(plan.rest, env, t, failed)
+        except _Disabled:
+            return
+        iid = plan.iid_base
+        for p, domain, mult in zip(plan.params, plan.domains, plan.multipliers, strict=True):
+            iid += position(domain, env[p.name]) * mult
+        out.append((iid, tuple(t), tuple(failed)))
 
     def prop(self, name: str, state: State) -> bool:
         for p in self.core.properties:
@@ -152,6 +188,9 @@ class Interpreter:
             case AssertStmt(index=index, cond=cond):
                 if not self.eval(cond, env, t):
                     failed.append(index)
+            case Mark(site=site):
+                if self.counts is not None:
+                    self.counts[site] += 1
             case _:
                 assert_never(stmt)
 
@@ -241,6 +280,10 @@ class Interpreter:
                 inner = dict(env)
                 inner[var.name] = ev(value, env, state)
                 return ev(body, inner, state)
+            case Marked(site=site, body=body):
+                if self.counts is not None:
+                    self.counts[site] += 1
+                return ev(body, env, state)
             case _:
                 assert_never(e)
 

@@ -28,12 +28,18 @@ which every engine reads and none re-decides:
 - **Symmetry.** A ``choose`` over a sort declared symmetric records the locals
   in scope, and a loop over one whether its iterations provably commute
   (``core.symmetry_rules``): what a reduced search checks at run time.
+- **Coverage marks.** ``Mark`` and ``Marked`` count a site of
+  ``CoreModel.coverage_sites`` and mean nothing else: the start of every run
+  of a hook, each branch of the design's own ``if``\\ s, and the right side of
+  an invariant's top ``->`` (under its ``forall``\\ s), reached only where the
+  antecedent holds. Without ``coverage`` only the marks the default warnings
+  need are placed: the hooks a design defines, and the antecedents.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, assert_never
 
 from attrs import frozen
@@ -50,6 +56,7 @@ from rmapcheck.core.nodes import (
     BoolOp,
     Check,
     CoreProperty,
+    CoverSite,
     Expr,
     FaultSite,
     For,
@@ -57,6 +64,8 @@ from rmapcheck.core.nodes import (
     Let,
     LetIn,
     Lit,
+    Mark,
+    Marked,
     MaskT,
     NotNoneTest,
     OptT,
@@ -99,18 +108,30 @@ Env = dict[str, Bound]
 class CoreModel:
     """The core of one instance: the state's slots, the initial block, the
     planned actions, the properties, and the tables they index (fault sites,
-    assertions). ``lower_expr`` lowers further expressions on demand (a
-    function a renderer explains, a guard the fuzzer evaluates)."""
+    assertions, coverage sites). ``lower_expr`` lowers further expressions on
+    demand (a function a renderer explains, a guard the fuzzer evaluates),
+    without coverage marks. ``coverage``: mark every hook and every branch of
+    the design's code, not only what the default warnings need."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, coverage: bool = False) -> None:
         self.instance = instance
         self.model = model = instance.model
+        self.coverage = coverage
         self.slots: tuple[SlotKind, ...] = state_slot_kinds(instance)
         self.faults: list[FaultSite] = []
         self._fault_index: dict[FaultSite, int] = {}
         self.asserts: list[ir.Assert] = []
         self._assert_index: dict[int, int] = {}
         self._keep: list[ir.Assert] = []  # ids in _assert_index stay unique while kept
+        self.coverage_sites: list[CoverSite] = []
+        self._marking = True
+        self._hook_sites: dict[str, int] = {}
+        for hook in model.hooks:
+            if coverage or hook.by_design:
+                self._hook_sites[hook.name] = self._site(CoverSite(
+                    "hook", hook.name, hook.span, hook.by_design))
+        self._branch_sites: dict[ir.Span, tuple[int, int]] = {}
+        self.antecedents: dict[str, int] = {}  # property -> its antecedent's site
         declared = [s for s in model.sorts if isinstance(s, ir.RangeSort) and s.symmetric
                     and len(instance.values(s)) > 1]
         self.declared_symmetric: tuple[ir.RangeSort, ...] = tuple(declared)
@@ -128,8 +149,7 @@ class CoreModel:
         self.actions = tuple(plans)
         self.num_instances = base
         self.properties: tuple[CoreProperty, ...] = tuple(
-            CoreProperty(p.name, p.kind, self.scalar(p.expr, {}), p.span)
-            for p in model.properties)
+            CoreProperty(p.name, p.kind, self._property(p), p.span) for p in model.properties)
 
     # ------------------------------------------------------------ tables
 
@@ -153,6 +173,26 @@ class CoreModel:
 
     def fresh(self, hint: str) -> str:
         return f"{hint}%{next(self._counter)}"
+
+    def _site(self, site: CoverSite) -> int:
+        self.coverage_sites.append(site)
+        return len(self.coverage_sites) - 1
+
+    def _hook_site(self, hook: str) -> int | None:
+        return self._hook_sites.get(hook) if self._marking else None
+
+    def _branches(self, stmt: ir.If) -> tuple[int, int] | None:
+        """The sites of an ``if``'s two branches, when coverage counts them: one
+        pair per ``if`` of the design's files, however often it is expanded."""
+        if not (self.coverage and self._marking
+                and stmt.span.file in self.model.design_files):
+            return None
+        found = self._branch_sites.get(stmt.span)
+        if found is None:
+            found = self._branch_sites[stmt.span] = (
+                self._site(CoverSite("then", "", stmt.span)),
+                self._site(CoverSite("else", "", stmt.span)))
+        return found
 
     # ------------------------------------------------------------ sorts
 
@@ -217,6 +257,8 @@ class CoreModel:
                 return False
             case ir.Quant(kind=kind, vars=vars_):
                 return kind == "choose" and target == ir.OptionSort(vars_[0].sort)
+            case ir.HookValue(value=value):
+                return self.trusted(value, target)
             case ir.StateRead() | ir.Local() | ir.BoolLit() | ir.EnumLit() | ir.SetLit():
                 # A let is checked against its sort when bound, so a local of
                 # the target sort is in it, like a parameter.
@@ -340,6 +382,13 @@ class CoreModel:
                 if isinstance(sort, ir.RecordSort):
                     return tuple(fold.guard(vals[0], site, v, v.ty) for v in vals[1:])
                 return (fold.checked(vals[0], NotNoneTest(), site, (), self.ty(sort)),)
+            case ir.HookValue(hook=hook, value=value):
+                vals = self.lower(value, env)
+                mark = self._hook_site(hook)
+                if mark is None:
+                    return vals
+                # The slots are evaluated in order: the first counts the run.
+                return (Marked(mark, vals[0], vals[0].ty), *vals[1:])
             case _:
                 assert_never(e)
 
@@ -480,14 +529,15 @@ class CoreModel:
 
     # ------------------------------------------------------------ quantifiers
 
-    def quant(self, e: ir.Quant, env: Env) -> Expr:
+    def quant(self, e: ir.Quant, env: Env,
+              lower_body: Callable[[ir.Expr, Env], Expr] | None = None) -> Expr:
         inner = dict(env)
         variables = []
         for v in e.vars:
             var = Var(v.name, self.ty(v.sort))
             variables.append(var)
             inner[v.name] = Bound(v.sort, (var,))
-        body = self.scalar(e.body, inner)
+        body = (lower_body or self.scalar)(e.body, inner)
         domains = tuple(self.values(v.sort) for v in e.vars)
         ty: Ty = self.ty(e.sort) if e.kind == "choose" else \
             (INT_T if e.kind == "count" else BOOL_T)
@@ -517,11 +567,18 @@ class CoreModel:
                 self.assign(target, value, env, out)
             case ir.If(cond=cond, then=then, else_=else_):
                 c = self.scalar(cond, env)
+                sites = self._branches(stmt)
                 if isinstance(c, Lit):
+                    if sites is not None:
+                        out.append(Mark(sites[0] if c.value else sites[1], stmt.span))
                     out.extend(self._lower_body(then if c.value else else_, env))
                     return
-                out.append(If(c, self._lower_body(then, env), self._lower_body(else_, env),
-                              stmt.span))
+                then_body = self._lower_body(then, env)
+                else_body = self._lower_body(else_, env)
+                if sites is not None:
+                    then_body = (Mark(sites[0], stmt.span), *then_body)
+                    else_body = (Mark(sites[1], stmt.span), *else_body)
+                out.append(If(c, then_body, else_body, stmt.span))
             case ir.For(var=var, body=body):
                 local = Var(var.name, self.ty(var.sort))
                 inner = dict(env)
@@ -557,6 +614,10 @@ class CoreModel:
                 c = self.scalar(cond, env)
                 if not (isinstance(c, Lit) and c.value):
                     out.append(AssertStmt(index, c, stmt.span))
+            case ir.HookEntry(hook=hook):
+                mark = self._hook_site(hook)
+                if mark is not None:
+                    out.append(Mark(mark, stmt.span))
             case _:
                 assert_never(stmt)
 
@@ -636,6 +697,35 @@ class CoreModel:
         return ActionPlan(action.name, index, params, domains, iid_base, tuple(prefix),
                           tuple(levels), rest, carried, action.span)
 
+    # ------------------------------------------------------------ properties
+
+    def _property(self, prop: ir.Property) -> Expr:
+        """An invariant or lemma whose body is ``A -> B`` under ``forall``\\ s
+        gets a site that counts each evaluation of ``B``: one where ``A``
+        holds. A property that holds with none is vacuous at these bounds."""
+        if prop.kind == "sometimes" or not _has_antecedent(prop.expr):
+            return self.scalar(prop.expr, {})
+        site = self._site(CoverSite("antecedent", prop.name, prop.span))
+        self.antecedents[prop.name] = site
+
+        def lower(e: ir.Expr, env: Env) -> Expr:
+            match e:
+                case ir.Quant(kind="forall"):
+                    return self.quant(e, env, lower)
+                case ir.HookValue(hook=hook, value=value):
+                    v = lower(value, env)
+                    mark = self._hook_site(hook)
+                    return v if mark is None else Marked(mark, v, v.ty)
+                case ir.Binary(op="implies", lhs=lhs, rhs=rhs):
+                    a = self.scalar(lhs, env)
+                    if isinstance(a, Lit) and not a.value:
+                        return Lit(True, BOOL_T)  # the right side is never evaluated
+                    return fold.implies(a, Marked(site, self.scalar(rhs, env), BOOL_T))
+                case _:
+                    return self.scalar(e, env)
+
+        return lower(prop.expr, {})
+
     # ------------------------------------------------------------ on demand
 
     def lower_expr(self, expr: ir.Expr, params: Sequence[ir.Local] = ()) -> tuple[
@@ -650,10 +740,27 @@ class CoreModel:
                        for i, t in enumerate(tys))
             variables.extend(vs)
             env[p.name] = Bound(p.sort, vs)
-        return tuple(variables), self.lower(expr, env)
+        # What a renderer or the fuzzer evaluates on the side is no step of a run.
+        self._marking = False
+        try:
+            return tuple(variables), self.lower(expr, env)
+        finally:
+            self._marking = True
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _has_antecedent(e: ir.Expr) -> bool:
+    """``e`` is ``A -> B`` under ``forall``\\ s (and hook calls)."""
+    while isinstance(e, (ir.Quant, ir.HookValue)):
+        if isinstance(e, ir.Quant):
+            if e.kind != "forall":
+                return False
+            e = e.body
+        else:
+            e = e.value
+    return isinstance(e, ir.Binary) and e.op == "implies"
 
 
 def _is_place(e: ir.Expr) -> bool:
@@ -704,6 +811,8 @@ def stmt_count(s: Stmt) -> int:
             return 1 + node_count(c) + sum(map(stmt_count, then)) + sum(map(stmt_count, else_))
         case For(values=values, body=body):
             return 1 + len(values) * sum(map(stmt_count, body))
+        case Mark():
+            return 1
         case _:
             assert_never(s)
 
@@ -737,10 +846,12 @@ def stmt_free_vars(s: Stmt) -> set[str]:
             return free_vars(c).union(*(stmt_free_vars(x) for x in then + else_))
         case For(var=var, body=body):
             return set().union(*(stmt_free_vars(x) for x in body)) - {var.name}
+        case Mark():
+            return set()
         case _:
             assert_never(s)
 
 
-def lower_instance(instance: Instance) -> CoreModel:
-    return CoreModel(instance)
+def lower_instance(instance: Instance, coverage: bool = False) -> CoreModel:
+    return CoreModel(instance, coverage)
 

@@ -416,6 +416,18 @@ class Quant:
 
 
 @frozen(cache_hash=True)
+class Marked:
+    """``body``, after counting coverage site ``site`` (``CoreModel.coverage_sites``).
+    A mark has no meaning of its own: the value is ``body``'s, and a back end
+    that counts nothing (Z3) prints ``body`` alone. Folding keeps it, as it
+    keeps a check, so that every engine counts the same evaluations."""
+
+    site: int
+    body: Expr
+    ty: Ty
+
+
+@frozen(cache_hash=True)
 class LetIn:
     """``body`` with ``var`` bound to ``value`` (evaluated first, once)."""
 
@@ -427,7 +439,7 @@ class LetIn:
 
 Expr = (
     Lit | Var | Read | Not | Neg | Arith | DivMod | Cmp | IsNone | Some | SetOp | Bit
-    | Member | BoolOp | Ite | Checked | Guard | Fault | Quant | LetIn
+    | Member | BoolOp | Ite | Checked | Guard | Fault | Quant | LetIn | Marked
 )
 
 
@@ -501,7 +513,34 @@ class AssertStmt:
     span: ir.Span = attrs.field(default=ir.NOWHERE, eq=False)
 
 
-Stmt = Let | Store | Check | If | For | Require | AssertStmt
+@frozen
+class Mark:
+    """Counts coverage site ``site`` each time it runs; nothing else."""
+
+    site: int
+    span: ir.Span = attrs.field(default=ir.NOWHERE, eq=False)
+
+
+Stmt = Let | Store | Check | If | For | Require | AssertStmt | Mark
+
+
+# ---------------------------------------------------------------- coverage
+
+CoverKind = Literal["hook", "then", "else", "antecedent"]
+
+
+@frozen
+class CoverSite:
+    """What a coverage mark counts: a hook's runs (``name`` the hook, ``span``
+    its definition in effect, ``by_design`` when a design file holds it), one
+    branch of an ``if`` of the design (``span`` the ``if``), or the evaluations
+    of a property's right side of ``->`` after its antecedent held (``name``
+    the property)."""
+
+    kind: CoverKind
+    name: str
+    span: ir.Span
+    by_design: bool = True
 
 
 # ---------------------------------------------------------------- the model
@@ -588,5 +627,7 @@ def expr_children(e: Expr) -> tuple[Expr, ...]:
             return (body, *(s for local in scoped for s in local.slots))
         case LetIn(value=value, body=body):
             return (value, body)
+        case Marked(body=body):
+            return (body,)
         case _:
             assert_never(e)

@@ -39,6 +39,7 @@ from rmapcheck.core.nodes import (
     Ite,
     LetIn,
     Lit,
+    Marked,
     Member,
     Neg,
     Not,
@@ -100,6 +101,8 @@ def erase(e: Expr) -> Expr:
             return attrs.evolve(e, body=x(e.body), scoped=())
         case LetIn(var=var, value=value, body=body, ty=ty):
             return LetIn(var, x(value), x(body), ty)
+        case Marked(body=body):
+            return x(body)
         case _:
             assert_never(e)
 
@@ -152,6 +155,9 @@ class RaiseAnalysis:
             case Checked() | Fault():
                 return True
             case DivMod(site=site) if site is not None:
+                return True
+            case Marked():
+                # Not an error, but a count: moving it would count other evaluations.
                 return True
             case Guard(cond=cond, body=body):
                 return (self.can_raise(cond, facts) or erase(cond) not in facts

@@ -45,6 +45,8 @@ def _attempt(machine: Machine, limits: SearchLimits) -> Result:
     key = run.key
     state_of = machine.state_of
     expand = machine.expand
+    enabled, fresh = run.counts.enabled, run.counts.fresh
+    check_canonical = run.check_canonical
     initial = machine.initial_state()
     first = key(initial)
     visited = {first}
@@ -71,13 +73,14 @@ def _attempt(machine: Machine, limits: SearchLimits) -> Result:
                 if max_depth is not None and depth >= max_depth:
                     raise Stop(f"depth limit of {max_depth} reached")
             if not sid % CHECK_EVERY:
-                run.tick(len(visited), depth)
+                run.tick(len(visited), depth, len(frontier))
             try:
                 successors = expand(state_of(current))
             except SpecRuntimeError as error:
                 raise run.runtime_error(error, sid) from None
             run.transitions += len(successors)
             for iid, nxt, failed in successors:
+                enabled[iid] += 1
                 if failed:
                     run.check_transition(sid, iid, failed)
                     if run.done:
@@ -87,8 +90,9 @@ def _attempt(machine: Machine, limits: SearchLimits) -> Result:
                     continue
                 add(k)
                 nid = run.add(sid, iid)
+                fresh[iid] += 1
                 if run.invariants or run.witnesses:
-                    run.check_state(nid, nxt)
+                    run.check_state(nid, state_of(k) if check_canonical else nxt)
                     if run.done:
                         raise Stop(done_reason(run))
                 append(k)

@@ -42,6 +42,8 @@ def _attempt(machine: Machine, limits: SearchLimits) -> Result:
     key = run.key
     state_of = machine.state_of
     expand = machine.expand
+    enabled, fresh = run.counts.enabled, run.counts.fresh
+    check_canonical = run.check_canonical
     initial = machine.initial_state()
     first = key(initial)
     # With a depth limit: key -> state number, and the least depth seen per state.
@@ -75,13 +77,14 @@ def _attempt(machine: Machine, limits: SearchLimits) -> Result:
                     continue
             expansions += 1
             if not expansions % CHECK_EVERY:
-                run.tick(len(visited), depth)
+                run.tick(len(visited), depth, len(stack_keys))
             try:
                 successors = expand(state_of(current))
             except SpecRuntimeError as error:
                 raise run.runtime_error(error, sid) from None
             run.transitions += len(successors)
             for iid, nxt, failed in successors:
+                enabled[iid] += 1
                 if failed:
                     run.check_transition(sid, iid, failed)
                     if run.done:
@@ -101,12 +104,13 @@ def _attempt(machine: Machine, limits: SearchLimits) -> Result:
                     continue
                 visited.add(k)
                 nid = run.add(sid, iid)
+                fresh[iid] += 1
                 if bounded:
                     numbers[k] = nid
                     depths.append(depth + 1)
                 deepest = max(deepest, depth + 1)
                 if run.invariants or run.witnesses:
-                    run.check_state(nid, nxt)
+                    run.check_state(nid, state_of(k) if check_canonical else nxt)
                     if run.done:
                         raise Stop(done_reason(run))
                 stack_keys.append(k)

@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 
 from rmapcheck import ir
 from rmapcheck.core import nodes
+from rmapcheck.core.coverage import Counts
 from rmapcheck.core.interp import Interpreter
 from rmapcheck.core.lower import CoreModel
 from rmapcheck.core.symmetry_rules import Analysis, SymmetryNote
@@ -94,19 +95,24 @@ class Machine:
     loop over a reduced sort that the static check cannot prove order-free is
     re-run with the loop in every other order, and the results compared. A
     failed run-time check raises ``SymmetryBroken``; the search then leaves the
-    sort out (``exclude``) and starts again."""
+    sort out (``exclude``) and starts again.
+
+    ``coverage``: the core marks every hook and branch of the design, not only
+    what the default warnings need; ``counts`` is what the compiled code
+    counted (a search resets it, ``paused`` leaves out what is no step of it)."""
 
     def __init__(self, instance: Instance, *, symmetry: bool = True,
-                 core: CoreModel | None = None) -> None:
+                 core: CoreModel | None = None, coverage: bool = False) -> None:
         self.instance = instance
         self.model = instance.model
-        self.core = core = core if core is not None else CoreModel(instance)
+        self.core = core = core if core is not None else CoreModel(instance, coverage)
+        self.counts = Counts(core)
         declared = list(core.declared_symmetric)
         analysis = core.symmetry if symmetry else Analysis((), frozenset(), ())
         excluded = {note.sort for note in analysis.notes}
         reduced = [s for s in declared if symmetry and s.name not in excluded]
         self.analysis = analysis
-        self.compiler = compiler = PythonEmitter(core, reduced)
+        self.compiler = compiler = PythonEmitter(core, reduced, self.counts.marks)
         self.guard = compiler.guard
         self.codec = Codec(instance)
         self._init_fn = compiler.compile_init()
@@ -199,6 +205,7 @@ class Machine:
         lists = [self.compiler.orders[sort] for sort, _ in checks]
         originals = [tuple(order) for order in lists]
         action = self.model.actions[a].name
+        counted = self.counts.snapshot()
         try:
             for combo in itertools.product(*(itertools.permutations(o) for o in originals)):
                 if combo == tuple(originals):
@@ -220,6 +227,7 @@ class Machine:
                         sort.name, f"the result of {action} depends on the order in which its "
                         f"loop visits the interchangeable {sort.name} values", span))
         finally:
+            self.counts.restore(counted)
             for order, original in zip(lists, originals, strict=True):
                 order[:] = original
 
@@ -356,6 +364,8 @@ class Machine:
                 return self._explain(side, state, bindings)
             case ir.Binary(op="implies", rhs=rhs):
                 return self._explain(rhs, state, bindings)
+            case ir.HookValue(value=value):
+                return self._explain(value, state, bindings)
             case _:
                 return f"{_short(expr)} is false"
 
@@ -372,6 +382,16 @@ class Machine:
         self.symmetry_notes.append(note)
         self.symmetric_sorts = [s for s in self.symmetric_sorts if s.name != note.sort]
         self._rebuild_symmetry()
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Runs the compiled code without counting coverage: rebuilding a
+        trace, explaining a violation is no step of the search."""
+        counted = self.counts.snapshot()
+        try:
+            yield
+        finally:
+            self.counts.restore(counted)
 
     @contextlib.contextmanager
     def guarded(self, enabled: bool = True) -> Iterator[None]:

@@ -22,6 +22,7 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
+from rmapcheck.core.coverage import marks_delta
 from rmapcheck.errors import SpecRuntimeError
 from rmapcheck.explicit.machine import Machine
 from rmapcheck.explicit.search import Run, Stop, done_reason
@@ -48,10 +49,12 @@ def _init_worker() -> None:
 
 
 def _expand_chunk(keys: list[int]) -> tuple[str, Any]:
-    """Successors ``(iid, key, failed asserts)`` of each state, or what went wrong."""
+    """Successors ``(iid, key, failed asserts)`` of each state and what the
+    coverage marks counted, or what went wrong."""
     machine = _machine
     assert machine is not None
     key = machine.key if _symmetry else machine.codec.pack
+    before = machine.counts.snapshot()
     out = []
     for index, k in enumerate(keys):
         try:
@@ -61,17 +64,23 @@ def _expand_chunk(keys: list[int]) -> tuple[str, Any]:
             return "error", (index, error.message, error.span)
         except SymmetryBroken as broken:
             return "broken", broken.note
-    return "ok", out
+    return "ok", (out, marks_delta(machine.counts, before))
 
 
 def _check_chunk(task: tuple[list[int], list[str], list[str]]) -> tuple[str, Any]:
-    """Per state: the invariants it violates and the witnesses it satisfies."""
+    """Per state: the invariants it violates and the witnesses it satisfies;
+    and what the coverage marks counted, and per antecedent in how many states."""
     keys, invariants, witnesses = task
     machine = _machine
     assert machine is not None
+    counts = machine.counts
+    before = counts.snapshot()
+    states_before = list(counts.states)
+    per_state = machine.core.coverage
     out = []
     for index, k in enumerate(keys):
         state = machine.state_of(k)
+        seen = counts.snapshot() if per_state else before
         try:
             failed = [name for name in invariants if not machine.props[name](state)]
             found = [name for name in witnesses if machine.props[name](state)]
@@ -79,8 +88,11 @@ def _check_chunk(task: tuple[list[int], list[str], list[str]]) -> tuple[str, Any
             return "error", index
         except SymmetryBroken as broken:
             return "broken", broken.note
+        if per_state:
+            counts.count_states(seen)
         out.append((failed, found))
-    return "ok", out
+    states = [now - then for now, then in zip(counts.states, states_before, strict=True)]
+    return "ok", (out, marks_delta(counts, before), states)
 
 
 def _chunks(items: list[int], workers: int) -> Iterator[list[int]]:
@@ -133,9 +145,12 @@ def search(machine: Machine, limits: SearchLimits) -> Result:
                 if status == "error":
                     index, message, span = value
                     raise run.runtime_error(SpecRuntimeError(message, span), sid + index)
-                for successors in value:
+                expanded, marks = value
+                run.counts.add(marks)
+                for successors in expanded:
                     run.transitions += len(successors)
                     for iid, k, failed in successors:
+                        run.counts.enabled[iid] += 1
                         if failed:
                             run.check_transition(sid, iid, failed)
                             if run.done:
@@ -144,6 +159,7 @@ def search(machine: Machine, limits: SearchLimits) -> Result:
                             continue
                         visited.add(k)
                         nid = run.add(sid, iid)
+                        run.counts.fresh[iid] += 1
                         new.append(k)
                         if max_states is not None and nid + 1 >= max_states:
                             limit = f"state limit of {max_states:,} reached"
@@ -193,7 +209,9 @@ def _check_level(run: Run, pool: Any, machine: Machine, new: list[int], start: i
             index = value
             run.check_state(sid + index, machine.state_of(new[sid + index - start]))
             raise AssertionError("a property raised on a worker but not here")
-        for failed, found in value:
+        checked, marks, states = value
+        run.counts.add(marks, states)
+        for failed, found in checked:
             run.record_checks(sid, failed, found)
             if run.done:
                 raise Stop(done_reason(run))

@@ -18,7 +18,11 @@ quickly in Python:
   value (``fold.substitute`` folds what the value decides), else as a loop;
 - a ``choose`` over a reduced symmetric sort goes through the symmetry guard,
   and a loop over one that may depend on the order of its values iterates a
-  list the machine can reorder (``explicit.symmetry``).
+  list the machine can reorder (``explicit.symmetry``);
+- a coverage mark adds one to its site's entry of ``marks`` (a list the
+  machine reads): ``_COV[k] += 1`` as a statement, ``(_mark(k) and value)``
+  in an expression. The init block and a symmetry check's second look at a
+  ``choose`` are printed without marks: they are no step of a run.
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ from rmapcheck.core.nodes import (
     Let,
     LetIn,
     Lit,
+    Mark,
+    Marked,
     Member,
     Neg,
     Not,
@@ -150,18 +156,27 @@ class _Body:
 class PythonEmitter:
     """Generates and ``exec``\\ s the Python of one instance's core.
     ``symmetric``: the sorts a search reduces (their ``choose`` goes through
-    the symmetry guard, their order-dependent loops iterate ``orders``)."""
+    the symmetry guard, their order-dependent loops iterate ``orders``).
+    ``marks``: the list the coverage marks count into, one entry per site."""
 
-    def __init__(self, core: CoreModel, symmetric: Iterable[ir.RangeSort] = ()) -> None:
+    def __init__(self, core: CoreModel, symmetric: Iterable[ir.RangeSort] = (),
+                 marks: list[int] | None = None) -> None:
         self.core = core
         self.instance = core.instance
         self.model = core.model
         self.symmetric = frozenset(symmetric)
         self.guard = SymmetryGuard()
         self.orders: dict[ir.RangeSort, list[Any]] = {}
+        self.marks = marks if marks is not None else [0] * len(core.coverage_sites)
+        counted = self.marks
+
+        def mark(site: int) -> bool:
+            counted[site] += 1
+            return True
+
         self.ns: dict[str, Any] = {
             "_div": _div, "_mod": _mod, "_in_range_set": _in_range_set, "_member": _member,
-            "Disabled": Disabled, "_SYM": self.guard,
+            "Disabled": Disabled, "_SYM": self.guard, "_COV": counted, "_mark": mark,
         }
         self._names: dict[int, str] = {}
         self._keep: list[Any] = []  # objects named in ns (their ids must stay unique)
@@ -311,6 +326,8 @@ class PythonEmitter:
             case LetIn(var=var, value=value, body=body):
                 bound = f"({self.pyname(var.name)} := {self.ex(value, st)})"
                 return f"({bound}, {self.ex(body, st)})[1]"
+            case Marked(site=site, body=body):
+                return f"(_mark({site}) and {self.ex(body, st)})"
             case _:
                 assert_never(e)
 
@@ -371,6 +388,8 @@ class PythonEmitter:
         assert sort is not None
         name = self.pyname(q.vars[0].name)
         body = self.ex(q.body, st)
+        unmarked = fold.unmark(q.body)
+        again = "" if unmarked == q.body else f", (lambda {name}: {self.ex(unmarked, st)})"
         site = ChooseSite(sort, q.domains[0], tuple(s.sort for s in q.scoped),
                           tuple(s.slot_sorts for s in q.scoped), q.span)
         values = []
@@ -379,7 +398,7 @@ class PythonEmitter:
             values.append(slots[0] if len(slots) == 1 else "(" + ", ".join(slots) + ",)")
         local_values = "(" + "".join(f"{v}, " for v in values) + ")"
         return (f"_SYM.choose({self.obj(site, 'CS')}, {st}, (lambda {name}: {body}), "
-                f"{local_values})")
+                f"{local_values}{again})")
 
     # ------------------------------------------------------------ statements
 
@@ -428,6 +447,8 @@ class PythonEmitter:
                 self.unless(c, disabled, out, st)
             case AssertStmt(index=index, cond=c):
                 self.unless(c, f"_f += ({index},)", out, st)
+            case Mark(site=site):
+                out.emit(f"_COV[{site}] += 1")
             case _:
                 assert_never(stmt)
 
@@ -502,7 +523,7 @@ class PythonEmitter:
         out = _Body(1, "yes")
         out.emit("s = None")
         out.emit("_f = ()")
-        self.stmts(self.core.init, out, "raise Disabled()")
+        self.stmts(fold.unmark_stmts(self.core.init), out, "raise Disabled()")
         out.emit("return tuple(t), _f")
         src = "def _init(t):\n" + "\n".join(out.lines) + "\n"
         return self.exec(src)["_init"]  # type: ignore[no-any-return]
@@ -592,6 +613,20 @@ class PythonEmitter:
 
         def place(depth: int, env: dict[str, Expr], placed: int, iid: int) -> None:
             opened: list[int] = []  # line counts at each opened if
+            # A run of requires becomes one `if` of their conjunction, which
+            # short-circuits as nested ifs would: a long conjunction split into
+            # many requires must not nest past Python's 100 indentation levels.
+            conds: list[str] = []
+
+            def open_if() -> None:
+                if conds:
+                    src = " and ".join(conds)
+                    out.emit(f"if {src}:")
+                    size[0] += len(src)
+                    out.indent += 1
+                    opened.append(len(out.lines))
+                    conds.clear()
+
             while placed < len(plan.prefix) and plan.levels[placed] <= depth:
                 (item,) = fold.substitute_stmts((plan.prefix[placed],), env)
                 placed += 1
@@ -600,13 +635,13 @@ class PythonEmitter:
                     if isinstance(c, Lit):
                         if c.value:
                             continue
-                        break  # never enabled below here
-                    src = self.ex(c, "s")
-                    out.emit(f"if {src}:")
-                    size[0] += len(src)
-                    out.indent += 1
-                    opened.append(len(out.lines))
+                        # Never enabled below here; the requires before this
+                        # one still run (their errors and coverage marks count).
+                        open_if()
+                        break
+                    conds.append(f"({self.ex(c, 's')})")
                 else:
+                    open_if()
                     assert isinstance(item, Let)
                     env = dict(env)
                     if isinstance(item.value, Lit):
@@ -615,6 +650,7 @@ class PythonEmitter:
                         self.stmt(item, out, "pass", "s")
                         env[item.var.name] = item.var
             else:
+                open_if()
                 if depth == len(plan.params):
                     values = "".join(f", {self.ex(env[p.name], 's')}" for p in plan.params)
                     lets = "".join(f", {self.ex(env.get(v.name, v), 's')}"
@@ -656,7 +692,7 @@ def _writes(stmts: Iterable[Stmt]) -> bool:
             case For(body=body):
                 if _writes(body):
                     return True
-            case Let() | Check() | Require() | AssertStmt():
+            case Let() | Check() | Require() | AssertStmt() | Mark():
                 pass
             case _:
                 assert_never(s)

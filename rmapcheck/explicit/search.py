@@ -16,6 +16,15 @@ next representative. With symmetry on, the concrete trace may permute the ids
 of the search's representatives, but it is a real run of the machine: every
 step is an enabled action instance and every state is exactly its result.
 
+**Coverage.** A run counts into ``machine.counts`` (reset when it starts):
+per action instance the successors computed and the new states among them,
+and what the compiled code's coverage marks counted; rebuilding a trace is
+no step of the search and counts nothing (``Machine.paused``). ``result``
+turns the counts into the result's ``Coverage``. Where the machine marks
+everything (``--coverage``), the properties of a new state are checked on
+its canonical representative, as the native engine checks them, so that the
+counts inside the properties are the same in both engines.
+
 **Multiprocessing (later).** The packed keys are deterministic integers, so a
 frontier can be split between processes by ``key % workers`` with each process
 owning the visited set of its share; nothing here depends on Python's string
@@ -34,6 +43,8 @@ from typing import Any
 
 import attrs
 
+from rmapcheck import activity
+from rmapcheck.core.coverage import summarize
 from rmapcheck.errors import InternalError, SpecRuntimeError
 from rmapcheck.explicit.machine import Machine, TracedRuntimeError
 from rmapcheck.explicit.symmetry import SymmetryBroken
@@ -115,6 +126,14 @@ class Run:
         self.witnessed: dict[str, int] = {}  # sometimes property -> state number
         self.pending = len(self.order)
         self.stopped: str | None = None
+        self.counts = machine.counts
+        self.counts.reset()
+        self.per_state = machine.core.coverage
+        if self.per_state:
+            # Only --coverage counts per state: the default check stays one plain call.
+            self.check_state = self._check_state_counted  # type: ignore[method-assign]
+        # The representative is what the native engine checks: see the module docstring.
+        self.check_canonical = self.per_state and self.symmetry
 
     # ------------------------------------------------------------ recording
 
@@ -133,6 +152,14 @@ class Run:
         if self.stop_at_first and self.violations:
             return True
         return bool(self.order) and self.pending == 0
+
+    def _check_state_counted(self, sid: int, state: State) -> None:
+        """``check_state``, and the antecedents it reached counted for this state."""
+        before = self.counts.snapshot()
+        try:
+            Run.check_state(self, sid, state)
+        finally:
+            self.counts.count_states(before)
 
     def check_state(self, sid: int, state: State) -> None:
         """Properties on a newly discovered state (its number is ``sid``)."""
@@ -215,8 +242,10 @@ class Run:
 
     # ------------------------------------------------------------ limits
 
-    def tick(self, states: int, depth: int) -> None:
-        """Called every few expansions: progress, time and memory limits."""
+    def tick(self, states: int, depth: int, queue: int | None = None) -> None:
+        """Called every few expansions: progress, time and memory limits.
+        ``queue``: the states found but not expanded yet, where the engine
+        knows it."""
         now = time.monotonic()
         if self.deadline is not None and now >= self.deadline:
             raise Stop(f"time limit of {now - self.start:.0f} s reached")
@@ -224,9 +253,10 @@ class Run:
             return
         self.next_tick = now + PROGRESS_SECONDS
         rss = rss_bytes()
+        rate = states / max(now - self.start, 1e-9)
+        activity.note_search(states, depth, rate, queue, rss)
         if self.progress is not None:
-            elapsed = max(now - self.start, 1e-9)
-            self.progress(states, depth, states / elapsed, rss)
+            self.progress(states, depth, rate, rss)
         if self.max_memory is not None and rss >= self.max_memory:
             raise Stop(f"memory limit of {self.max_memory / 2**20:,.0f} MiB reached "
                        f"({rss / 2**20:,.0f} MiB resident)")
@@ -245,7 +275,8 @@ class Run:
     def trace_to(self, sid: int, final: tuple[int, int] | None = None) -> Trace:
         """The concrete trace to state ``sid``; with ``final = (iid, assert
         index)``, one more step that violates that assertion."""
-        return concretize(self.machine, self.key, self.path(sid), final)
+        with self.machine.paused():
+            return concretize(self.machine, self.key, self.path(sid), final)
 
     # ------------------------------------------------------------ result
 
@@ -253,6 +284,9 @@ class Run:
                interrupted: bool = False) -> Result:
         consts = tuple(sorted(self.machine.instance.consts.items()))
         bound = Bound(self.engine, states, depth, complete, consts)
+        coverage = summarize(self.machine.core, self.counts, checked=self.order, states=states,
+                             complete=complete, stopped=self.stopped,
+                             per_state=self.per_state)
         verdicts: list[tuple[str, Verdict]] = []
         for name in self.order:
             if name in self.violations:
@@ -290,7 +324,7 @@ class Run:
                                              for name, sid in self.witnessed.items())))
         stats = Stats(states=states, transitions=self.transitions, depth=self.depth,
                       seconds=seconds, peak_memory=peak_rss_bytes(), extra=tuple(extra))
-        return Result(self.model.name, self.engine, tuple(verdicts), stats, consts)
+        return Result(self.model.name, self.engine, tuple(verdicts), stats, consts, coverage)
 
 
 def concretize(machine: Machine, key: Callable[[State], int], iids: list[int],

@@ -338,8 +338,23 @@ class PropertyDecl:
     span: Span
 
 
+@frozen
+class ObserveActionDecl:
+    """``observe action NAME(params) as OP(args)``: the kernel operation a step
+    of the action stands for (``rmapcheck conform``)."""
+
+    action: str
+    params: tuple[tuple[str, Span], ...]  # the action's parameters, in order, renamed
+    op: str
+    args: tuple[Expr, ...]
+    doc: str
+    span: Span
+    op_span: Span
+    override: bool = False  # replaces the observe action of a library
+
+
 Decl = (Use | ConstDecl | RangeType | EnumType | RecordDecl | ExtendDecl | VarDecl | InitDecl
-        | ActionDecl | DefDecl | ProcDecl | PropertyDecl)
+        | ActionDecl | DefDecl | ProcDecl | PropertyDecl | ObserveActionDecl)
 
 
 @frozen

@@ -21,9 +21,16 @@ from typing import NoReturn, assert_never
 import attrs
 
 from rmapcheck import ir
-from rmapcheck.errors import SpecError
+from rmapcheck.errors import SpecError, remember_source
 from rmapcheck.frontend import ast
-from rmapcheck.frontend.parser import parse_text
+from rmapcheck.frontend.observables import (
+    KERNEL_OPS,
+    OBSERVABLES,
+    Observable,
+    kernel_op,
+    observable,
+)
+from rmapcheck.frontend.parser import MAX_EXPR_DEPTH, parse_text
 from rmapcheck.resources import models_dir
 
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
@@ -44,6 +51,25 @@ def _suggest(name: str, candidates: Iterable[str]) -> str | None:
     return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
 
 
+def _kind(decl: ast.DefDecl | ast.ProcDecl | ast.ActionDecl) -> str:
+    match decl:
+        case ast.DefDecl():
+            return "def"
+        case ast.ProcDecl():
+            return "proc"
+        case ast.ActionDecl():
+            return "action"
+        case _:
+            assert_never(decl)
+
+
+def _signature(decl: ast.DefDecl | ast.ProcDecl | ast.ActionDecl) -> str:
+    """The declaration's head as the spec writes it: what a definition must repeat."""
+    params = ", ".join(f"{p.name}: {p.sort}" for p in decl.params)
+    result = f": {decl.sort}" if isinstance(decl, ast.DefDecl) else ""
+    return f"{_kind(decl)} {decl.name}({params}){result}"
+
+
 def _arguments(n: int) -> str:
     return f"{n} argument" if n == 1 else f"{n} arguments"
 
@@ -60,10 +86,16 @@ def _unopt(sort: ir.Sort) -> ir.Sort:
 
 
 def resolve_spec_path(name: str, relative_to: Path | None = None) -> Path:
-    """A path as given, else a bundled model (``anonmm`` or ``anonmm.spec``)."""
+    """A path as given, else a bundled model (``anonmm`` or ``anonmm.spec``).
+    For a ``use`` (``relative_to`` the using file's directory), the using
+    file's directory and then the bundled models, never the working directory:
+    a file there must not change what a spec means."""
     candidate = Path(name)
-    if candidate.is_file():
-        return candidate
+    if relative_to is None:
+        if candidate.is_file():
+            return candidate
+        if candidate.is_dir():
+            _fail(f"{name} is a directory, not a spec file", None)
     file_name = name if name.endswith(".spec") else f"{name}.spec"
     places = []
     if relative_to is not None:
@@ -76,6 +108,38 @@ def resolve_spec_path(name: str, relative_to: Path | None = None) -> Path:
     bundled = sorted(p.stem for p in models_dir().glob("*.spec"))
     raise SpecError(f"no spec file '{name}' here and no bundled model of that name "
                     f"(bundled: {', '.join(bundled)})", None)
+
+
+def read_spec_text(path: Path, used_at: ir.Span | None = None) -> str:
+    """The text of a spec file, or one sentence on why it is not one."""
+    shown = _display_path(path)
+    if path.is_dir():
+        _fail(f"{shown} is a directory, not a spec file", used_at)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        _fail(f"cannot read {shown}: {err.strerror}", used_at)
+    # Kept with the undecodable bytes replaced, so that the error below can
+    # quote the line it points at.
+    remember_source(shown, data.decode("utf-8", "replace"))
+    nul = data.find(b"\0")
+    if nul >= 0:
+        where = _byte_span(shown, data, nul)
+        # No span: quoting a line of a binary file would only garble the terminal.
+        _fail(f"{shown} is a binary file, not a spec (a NUL byte at line {where.line}, "
+              f"column {where.col})", None)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        _fail(f"{shown} is not UTF-8 text: byte 0x{data[err.start]:02x} cannot be decoded "
+              "(specs are read as UTF-8)", _byte_span(shown, data, err.start))
+
+
+def _byte_span(shown: str, data: bytes, offset: int) -> ir.Span:
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    col = len(data[start:offset].decode("utf-8", "replace")) + 1
+    return ir.Span(shown, line, col)
 
 
 def bundled_models(include_broken: bool = True) -> list[Path]:
@@ -104,6 +168,16 @@ def load_model(path: str | Path, consts: Mapping[str, int] | None = None) -> ir.
     return model
 
 
+def check_expr(path: str | Path, expr: ast.Expr) -> tuple[ir.Model, ir.Expr]:
+    """The model at ``path``, and ``expr`` checked in its scope (its constants,
+    state variables, enum members and defs, as a property's body is): for
+    ``rmapcheck eval``. The model is checked again rather than reused because
+    only the checker that built it holds the tables an expression resolves in."""
+    checker = _Checker(_load_modules(resolve_spec_path(str(path))))
+    model = checker.model()
+    return model, checker.expr(expr, _Env(), None)
+
+
 def _display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -125,11 +199,7 @@ def _load_modules(top: Path) -> list[ast.SpecFile]:
             _fail(f"'use' makes a cycle: {' -> '.join(p.stem for p in loading)} -> {path.stem}",
                   used_at)
         loading.append(real)
-        try:
-            text = path.read_text()
-        except OSError as err:
-            _fail(f"cannot read {path}: {err.strerror}", used_at)
-        spec = parse_text(text, _display_path(path))
+        spec = parse_text(read_spec_text(path, used_at), _display_path(path))
         for item in spec.items:
             if isinstance(item, ast.Use):
                 try:
@@ -177,8 +247,16 @@ class _Checker:
         self.actions: dict[str, ast.ActionDecl] = {}
         self.props: dict[str, ast.PropertyDecl] = {}
         self.hooks: dict[str, ast.DefDecl | ast.ProcDecl] = {}
+        # The first ``observe def`` of each name (an override keeps it observed).
+        self.observed: dict[str, ast.DefDecl] = {}
+        self.observe_actions: dict[str, ast.ObserveActionDecl] = {}
         self.inits: list[ast.InitDecl] = []
         self.counter = itertools.count(1)
+        # Every def and proc a body names: a declaration no one calls that is
+        # named like a hook is almost always a misspelled hook definition.
+        self.called: set[str] = set()
+        self.depth = 0
+        self.outermost: ir.Span | None = None
 
     # ------------------------------------------------------------ declarations
 
@@ -219,7 +297,15 @@ class _Checker:
         if decl.modifier == "hook" and isinstance(decl, ast.ActionDecl):
             _fail(f"an action cannot be a hook; a design adds actions, or replaces one with "
                   f"'override action {decl.name}'", decl.span)
+        if decl.modifier == "local" and isinstance(decl, ast.ActionDecl):
+            _fail(f"'local' marks a def or proc that is deliberately not a hook; an action "
+                  f"is never a hook, so write 'action {decl.name}'", decl.span)
         if existing is None:
+            other = self.procs if table is self.defs else self.defs
+            hook = self.hooks.get(decl.name)
+            if hook is not None and other.get(decl.name) is hook:
+                _fail(f"'{decl.name}' is a hook {_kind(hook)} ({hook.span}), so a design "
+                      f"defines it with '{_signature(hook)}', not with a {kind}", decl.span)
             if decl.modifier == "override":
                 _fail(f"'override {kind} {decl.name}' overrides nothing: no {kind} of that name "
                       "is declared before it", decl.span,
@@ -231,8 +317,17 @@ class _Checker:
                 self.hooks[decl.name] = decl
             return
         is_hook = decl.name in self.hooks
+        if decl.modifier == "observe":
+            _fail(f"'{decl.name}' is already declared at {existing.span}; a design that "
+                  f"observes it otherwise replaces it with 'override def {decl.name}'",
+                  decl.span)
         if decl.modifier == "hook":
             _fail(f"hook {kind} '{decl.name}' is already declared at {existing.span}", decl.span)
+        if decl.modifier == "local":
+            what = (f"the hook declared at {existing.span}; a definition of it is a plain "
+                    f"'{kind} {decl.name}'") if is_hook else f"declared at {existing.span}"
+            _fail(f"'local {kind} {decl.name}' declares a name that is already taken: "
+                  f"{what}", decl.span)
         if decl.modifier is None and not (is_hook and existing is self.hooks[decl.name]):
             _fail(f"{kind} '{decl.name}' is already defined at {existing.span}; write "
                   f"'override {kind} {decl.name}' to replace it", decl.span)
@@ -242,13 +337,16 @@ class _Checker:
                 else f"the {kind} it overrides (at {reference.span})")
         mine = [str(p.sort) for p in decl.params]
         theirs = [str(p.sort) for p in reference.params]
+        meant = ("override " if decl.modifier == "override" else "") + _signature(reference)
         if mine != theirs:
             _fail(f"{kind} '{decl.name}' must take ({', '.join(theirs)}) as {what} does, "
-                  f"not ({', '.join(mine)})", decl.span)
+                  f"not ({', '.join(mine)})", decl.span,
+                  f"did you mean '{meant}'?")
         if isinstance(decl, ast.DefDecl) and isinstance(reference, ast.DefDecl) \
                 and str(decl.sort) != str(reference.sort):
-            _fail(f"def '{decl.name}' must return {reference.sort} as {what} does",
-                  decl.sort.span)
+            _fail(f"def '{decl.name}' must return {reference.sort} as {what} does, "
+                  f"not {decl.sort}", decl.sort.span,
+                  f"did you mean '{meant}'?")
         table[decl.name] = decl
 
     def _collect(self) -> None:
@@ -293,6 +391,19 @@ class _Checker:
                         self.inits.append(item)
                     case ast.DefDecl():
                         self._declare_callable(self.defs, item, "def")
+                        if item.modifier == "observe":
+                            self.observed[item.name] = item
+                    case ast.ObserveActionDecl():
+                        previous = self.observe_actions.get(item.action)
+                        if previous is None and item.override:
+                            _fail(f"'override observe action {item.action}' overrides "
+                                  "nothing: no observe action of that name is declared "
+                                  "before it", item.span)
+                        if previous is not None and not item.override:
+                            _fail(f"action {item.action} is already observed at "
+                                  f"{previous.span}; write 'override observe action "
+                                  f"{item.action}' to replace it", item.span)
+                        self.observe_actions[item.action] = item
                     case ast.ProcDecl():
                         self._declare_callable(self.procs, item, "proc")
                     case ast.ActionDecl():
@@ -306,9 +417,8 @@ class _Checker:
             table = self.defs if isinstance(hook, ast.DefDecl) else self.procs
             decl = table[name]
             if decl.body is None:
-                kind = "def" if isinstance(hook, ast.DefDecl) else "proc"
-                _fail(f"hook {kind} '{name}' has no definition; the design must define "
-                      f"'{kind} {name}(...)'", hook.span,
+                _fail(f"hook {_kind(hook)} '{name}' has no definition; the design must "
+                      f"define '{_signature(hook)}'", hook.span,
                       f"the model is {self.top.name} ({self.top.path})")
 
     # ------------------------------------------------------------ sorts
@@ -387,7 +497,7 @@ class _Checker:
     def _const_expr(self, expr: ast.Expr, env: _Env) -> ir.Expr:
         lowered = self.expr(expr, env, ir.INT)
         for node in _walk_expr(lowered):
-            if not isinstance(node, (ir.IntLit, ir.ConstRef, ir.Binary, ir.Unary)):
+            if not isinstance(node, (ir.IntLit, ir.ConstRef, ir.Binary, ir.Unary, ir.HookValue)):
                 _fail("a sort bound must be built from numbers and constants", expr.span)
         return lowered
 
@@ -420,9 +530,195 @@ class _Checker:
         sorts = tuple(s for n, s in self.sorts.items() if n not in ("Bool", "Int"))
         if not actions:
             _fail(f"model {self.top.name} has no actions", self.top.span)
+        self._check_uncalled_procs()
+        self._check_hook_lookalikes()
+        design_files = tuple(m.path for m in self.modules if not m.is_library)
+        observed, observe_actions = self._observations()
         return ir.Model(self.top.name, self.top.doc, tuple(self.consts.values()), sorts,
                         tuple(self.state.values()), init, actions, props, functions,
-                        self.top.span)
+                        self.top.span, self._hooks(design_files), design_files,
+                        observed, observe_actions)
+
+    # ------------------------------------------------------------ observations
+
+    def _observations(self) -> tuple[tuple[str, ...], tuple[ir.ObserveAction, ...]]:
+        """The ``observe`` declarations, held to the shapes of the observables
+        table: ``rmapcheck conform`` reads each from the kernel as the table
+        says, so a name or a sort it does not expect would be read wrongly."""
+        if not self.observed and not self.observe_actions:
+            return (), ()
+        spans = [d.span for d in self.observed.values()] + \
+            [d.span for d in self.observe_actions.values()]
+        for name, decl in self.observed.items():
+            if observable(name) is None:
+                _fail(f"'{name}' is not an observation rmapcheck conform knows; an 'observe "
+                      f"def' is one of {', '.join(o.name for o in OBSERVABLES)}", decl.span,
+                      _suggest(name, [o.name for o in OBSERVABLES]))
+        if "process" not in self.observed:
+            _fail("the observations need 'observe def process(p: Proc): Bool', which says "
+                  "which processes exist and which sort is the process", spans[0])
+        kinds: dict[str, ir.Sort] = {}
+        for entry in OBSERVABLES:  # process first, frame before page_mapcount
+            if entry.name in self.observed:
+                self._observation_sorts(entry, self.defs[entry.name], kinds)
+        if "page_mapcount" in self.observed and "frame" not in self.observed:
+            _fail("'observe def page_mapcount' needs 'observe def frame': the kernel's page "
+                  "of a frame is found through the pages that map it",
+                  self.observed["page_mapcount"].span)
+        return (tuple(o.name for o in OBSERVABLES if o.name in self.observed),
+                tuple(self._observe_action(decl, kinds)
+                      for decl in self.observe_actions.values()))
+
+    def _observation_sorts(self, entry: Observable, decl: ast.DefDecl,
+                           kinds: dict[str, ir.Sort]) -> None:
+        head = ", ".join(f"{n}: {k}" for n, k in entry.params)
+        shape = f"'observe def {entry.name}({head}): {entry.result}'"
+        if len(decl.params) != len(entry.params):
+            _fail(f"observation {entry.name} takes {_arguments(len(entry.params))}, as "
+                  f"{shape}, not {len(decl.params)}", decl.span)
+        for param, (_, kind) in zip(decl.params, entry.params, strict=True):
+            self._kind_sort(kind, self._sort(param.sort), param.sort.span, kinds, shape)
+        result = self._sort(decl.sort)
+        inner = _unopt(result)
+        optional = isinstance(result, ir.OptionSort)
+        match entry.result:
+            case "Bool":
+                fits = isinstance(result, ir.BoolSort)
+            case "number":
+                fits = is_int_like(result)
+            case "number?":
+                fits = optional and is_int_like(inner)
+            case "frame?":
+                fits = optional and isinstance(inner, ir.RangeSort) and inner.symmetric
+                if fits:
+                    self._kind_sort("frame", inner, decl.sort.span, kinds, shape)
+            case _:
+                raise AssertionError(entry.result)
+        if not fits:
+            _fail(f"observation {entry.name} must return {entry.result}, as {shape}, not "
+                  f"{result}", decl.sort.span)
+
+    def _kind_sort(self, kind: str, sort: ir.Sort, span: ir.Span, kinds: dict[str, ir.Sort],
+                   shape: str) -> None:
+        """One sort per kind of parameter across all the observations: the
+        harness enumerates each, and a page of one is a page of the others."""
+        if kind in ("process", "frame"):
+            fits = isinstance(sort, ir.RangeSort) and sort.symmetric
+            what = "a symmetric sort"
+        else:
+            fits = isinstance(sort, ir.RangeSort) and not sort.symmetric
+            what = "a range sort of page numbers"
+        if not fits:
+            _fail(f"a {kind} of an observation must be {what}, as in {shape}, not {sort}",
+                  span)
+        known = kinds.setdefault(kind, sort)
+        if known != sort:
+            _fail(f"every {kind} of the observations must be of one sort: {known} elsewhere, "
+                  f"{sort} here", span)
+
+    def _observe_action(self, decl: ast.ObserveActionDecl,
+                        kinds: dict[str, ir.Sort]) -> ir.ObserveAction:
+        action = self.actions.get(decl.action)
+        if action is None:
+            _fail(f"'observe action {decl.action}': no action of that name", decl.span,
+                  _suggest(decl.action, self.actions))
+        op = kernel_op(decl.op)
+        if op is None:
+            _fail(f"'{decl.op}' is not a kernel operation rmapcheck conform runs; it runs "
+                  f"{', '.join(o.name for o in KERNEL_OPS)}", decl.op_span,
+                  _suggest(decl.op, [o.name for o in KERNEL_OPS]))
+        if len(decl.params) != len(action.params):
+            names = ", ".join(p.name for p in action.params)
+            _fail(f"action {decl.action} takes {_arguments(len(action.params))} ({names}); "
+                  f"name each, in order, not {len(decl.params)}", decl.span)
+        env = _Env()
+        params = []
+        for (name, span), param in zip(decl.params, action.params, strict=True):
+            local = ir.Local(self.fresh(name), self._sort(param.sort), span)
+            params.append(local)
+            env = env.bind(name, local)
+        if len({n for n, _ in decl.params}) != len(decl.params):
+            _fail(f"'observe action {decl.action}' names two parameters alike", decl.span)
+        shape = f"{op.name}({', '.join(n for n, _ in op.params)})"
+        if len(decl.args) != len(op.params):
+            _fail(f"{shape} takes {_arguments(len(op.params))}, not {len(decl.args)}",
+                  decl.op_span)
+        args = []
+        for arg, (name, kind) in zip(decl.args, op.params, strict=True):
+            if kind in ("process", "frame"):
+                if kind not in kinds:
+                    _fail(f"the {name} of {shape} is a {kind}, and no observation says which "
+                          f"sort that is (declare 'observe def "
+                          f"{'frame' if kind == 'frame' else 'process'}')", arg.span)
+                args.append(self.coerce(self.expr(arg, env, kinds[kind]), kinds[kind],
+                                        arg.span))
+            elif kind == "flag":
+                args.append(self.cond(arg, env))
+            else:
+                args.append(self._int(arg, env))
+        return ir.ObserveAction(decl.action, tuple(params), op.name, tuple(args), decl.doc,
+                                decl.span)
+
+    def _hooks(self, design_files: tuple[str, ...]) -> tuple[ir.Hook, ...]:
+        """Each hook with the definition in effect (a design's, a library's
+        definition of another library's hook, or the hook's default body)."""
+        out = []
+        for name, hook in self.hooks.items():
+            is_def = isinstance(hook, ast.DefDecl)
+            decl = self.defs[name] if is_def else self.procs[name]
+            out.append(ir.Hook(name, "def" if is_def else "proc", decl.span.file in design_files,
+                               decl.span, hook.span))
+        return tuple(out)
+
+    def _check_uncalled_procs(self) -> None:
+        """A proc is checked where it is expanded, so one nothing calls would
+        otherwise go unchecked: an error in it would wait for its first caller."""
+        for decl in list(self.procs.values()):
+            if decl.name in self.called or decl.body is None:
+                continue
+            env = _Env(in_action=True, calls=(decl.name,))
+            for param in decl.params:
+                env = env.bind(param.name, ir.Local(param.name, self._sort(param.sort),
+                                                    param.span))
+            self.block(decl.body, env)
+
+    def _check_hook_lookalikes(self) -> None:
+        """A def or proc of a design that no one calls and that is named like
+        a hook of a library it uses is a hook definition with a typo: without
+        this it is accepted in silence and the library's default runs."""
+        module_of = {item.span: module for module in self.modules for item in module.items}
+        declared: list[ast.DefDecl | ast.ProcDecl] = [*self.defs.values(), *self.procs.values()]
+        for decl in declared:
+            if decl.modifier is not None or decl.name in self.hooks \
+                    or decl.name in self.called:
+                continue
+            mine = module_of.get(decl.span)
+            candidates = {name: hook for name, hook in self.hooks.items()
+                          if module_of.get(hook.span) is not mine
+                          and self._defined_by_default(hook)}
+            close = difflib.get_close_matches(decl.name, list(candidates), n=3, cutoff=0.75)
+            events = [name for name in candidates if name.startswith("on_")]
+            if not close and decl.name.startswith("on_") and events:
+                # The library names its event hooks on_*; a new on_ name no
+                # one calls is meant as one even when it is far from them all.
+                close = difflib.get_close_matches(decl.name, events, n=3, cutoff=0.4)
+            elif not close:
+                continue
+            kind = _kind(decl)
+            guess = None
+            if close:
+                hook = candidates[close[0]]
+                others = "".join(f" or '{c}'" for c in close[1:])
+                guess = f"did you mean the hook '{_signature(hook)}' ({hook.span}){others}?"
+            _fail(f"{kind} '{decl.name}' is not a hook of the libraries this model uses, and "
+                  f"nothing calls it, so it never runs; if it is meant as a helper of its "
+                  f"own, call it or declare it 'local {kind} {decl.name}'", decl.span, guess)
+
+    def _defined_by_default(self, hook: ast.DefDecl | ast.ProcDecl) -> bool:
+        """The design has not defined this hook yet: what is left at the
+        library's declaration (with or without a default body)."""
+        table = self.defs if isinstance(hook, ast.DefDecl) else self.procs
+        return table.get(hook.name) is hook
 
     def _check_finite_record(self, sort: ir.Sort, span: ir.Span) -> None:
         sort = _unopt(sort)
@@ -539,6 +835,7 @@ class _Checker:
     def call_proc(self, name: str, args: tuple[ast.Expr, ...], span: ir.Span, env: _Env,
                   out: list[ir.Stmt]) -> None:
         decl = self.procs.get(name)
+        self.called.add(name)
         if decl is None:
             if name in self.defs:
                 _fail(f"'{name}' is a def, which computes a value; a statement can only call "
@@ -557,6 +854,8 @@ class _Checker:
             out.append(ir.Let(local, value, arg.span))
             inner = inner.bind(param.name, local)
         assert decl.body is not None
+        if name in self.hooks:
+            out.append(ir.HookEntry(name, span))
         out.extend(self.block(decl.body, inner))
 
     def lvalue(self, target: ast.LValue, env: _Env) -> ir.LValue:
@@ -657,6 +956,21 @@ class _Checker:
 
     def expr(self, expr: ast.Expr, env: _Env, expected: ir.Sort | None) -> ir.Expr:
         """Lowers ``expr``; ``expected`` only guides ``none``, ``{}`` and literals."""
+        # Every stage after this one walks expressions recursively, so the
+        # depth is bounded here, where the error can still point at the spec.
+        if self.depth == 0:
+            self.outermost = expr.span
+        self.depth += 1
+        try:
+            if self.depth > MAX_EXPR_DEPTH:
+                _fail(f"this expression nests more than {MAX_EXPR_DEPTH} levels deep (counting "
+                      f"the defs it uses, which are expanded where they are used); split it, "
+                      f"e.g. a long chain of 'and' into several requires", self.outermost)
+            return self._expr(expr, env, expected)
+        finally:
+            self.depth -= 1
+
+    def _expr(self, expr: ast.Expr, env: _Env, expected: ir.Sort | None) -> ir.Expr:
         match expr:
             case ast.IntLit(value=value):
                 return ir.IntLit(value, ir.INT, expr.span)
@@ -811,6 +1125,7 @@ class _Checker:
         if isinstance(sort, ir.RecordSort) and not args:
             return self._record(sort, (), None, env, expr.span)
         decl = self.defs.get(func)
+        self.called.add(func)
         if decl is None:
             if func in self.procs:
                 _fail(f"'{func}' is a proc, which changes the state; only a def can be used "
@@ -829,7 +1144,11 @@ class _Checker:
                                                        arg.span))
         result_sort = self._sort(decl.sort)
         assert decl.body is not None
-        return self.coerce(self.expr(decl.body, inner, result_sort), result_sort, decl.body.span)
+        value = self.coerce(self.expr(decl.body, inner, result_sort), result_sort, decl.body.span)
+        if func in self.hooks:
+            # Kept apart so that coverage can count how often the hook runs.
+            return ir.HookValue(func, value, value.sort, value.span)
+        return value
 
     def _record(self, sort: ir.RecordSort, fields: tuple[tuple[str, ast.Expr, ir.Span], ...],
                 base: ir.Expr | None, env: _Env, span: ir.Span) -> ir.Expr:

@@ -11,6 +11,7 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
+import attrs
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -28,6 +29,14 @@ def _lark() -> Lark:
     # hash of the grammar and options: building them costs a second per run.
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False,
                 cache=True)
+
+
+@functools.cache
+def _expr_lark() -> Lark:
+    # The grammar's own expression rule as a second start symbol, in a parser
+    # of its own: a second start in _lark() would make every caller name one.
+    return Lark(grammar_path().read_text(), parser="lalr", propagate_positions=True,
+                maybe_placeholders=False, cache=True, start="expr")
 
 
 def _unquote(text: str) -> str:
@@ -186,6 +195,9 @@ class _Build(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def def_decl(self, meta: Any, children: list[Any]) -> ast.DefDecl:
+        return self._def(meta, children)
+
+    def _def(self, meta: Any, children: list[Any]) -> ast.DefDecl:
         children, modifier = self._modifier(children)
         children, params = self._params(children)
         doc = next((c for c in children[2:] if isinstance(c, str)), "")
@@ -201,6 +213,29 @@ class _Build(Transformer[Token, Any]):
         body = children.pop() if isinstance(children[-1], tuple) else None
         doc = children[1] if len(children) > 1 else ""
         return ast.ProcDecl(modifier, str(children[0]), params, doc, body, self._span(meta))
+
+    @v_args(meta=True)
+    def observe_def(self, meta: Any, children: list[Any]) -> ast.DefDecl:
+        return attrs.evolve(self._def(meta, children), modifier="observe")
+
+    def names(self, children: list[Token]) -> list[Token]:
+        return list(children)
+
+    def observe_head(self, children: list[Token]) -> tuple[str, bool]:
+        return ("observe", children[0] == "override")
+
+    @v_args(meta=True)
+    def observe_action(self, meta: Any, children: list[Any]) -> ast.ObserveActionDecl:
+        children, doc = self._split_doc(children)
+        override = children.pop(0)[1]
+        names: list[Token] = children[1] if isinstance(children[1], list) else []
+        rest = children[2:] if isinstance(children[1], list) else children[1:]
+        op = rest[0]
+        args = tuple(rest[1]) if len(rest) > 1 else ()
+        return ast.ObserveActionDecl(str(children[0]),
+                                     tuple((str(n), self._tok_span(n)) for n in names),
+                                     str(op), args, doc, self._span(meta), self._tok_span(op),
+                                     override)
 
     def propkind(self, children: list[Token]) -> str:
         return str(children[0])
@@ -422,9 +457,49 @@ def parse_text(text: str, path: str) -> ast.SpecFile:
         tree: Tree[Token] = parser.parse(text)
     except UnexpectedInput as err:
         raise _syntax_error(err, text, path) from None
+    _check_depth(tree, path)
     result = _Build(path).transform(tree)
     assert isinstance(result, ast.SpecFile)
     return result
+
+
+# The front end, the lowering and the emitters recurse once or a few times per
+# level of an expression; the checker bounds the depth of an expression with
+# the defs it uses expanded, and the parser stops the far deeper trees that
+# would exhaust the stack before the checker sees them.
+MAX_EXPR_DEPTH = 250
+
+
+def _check_depth(tree: Tree[Token], path: str) -> None:
+    limit = 4 * MAX_EXPR_DEPTH
+    # Iterative: a recursive walk would fail on the very trees it looks for.
+    stack: list[tuple[Tree[Token], int, Tree[Token]]] = [(tree, 0, tree)]
+    while stack:
+        node, depth, anchor = stack.pop()
+        if depth > limit:
+            meta = anchor.meta
+            span = Span(path, getattr(meta, "line", 0), getattr(meta, "column", 0))
+            raise SpecError(f"an expression here nests more than {MAX_EXPR_DEPTH} levels "
+                            "deep; split it, e.g. a long chain of 'and' into several "
+                            "requires", span)
+        for child in node.children:
+            if isinstance(child, Tree):
+                # The anchor is the declaration or statement the path is in.
+                stack.append((child, depth + 1, child if depth < 3 else anchor))
+
+
+def parse_expr(text: str, path: str) -> ast.Expr:
+    """Parses ``text`` as one expression of the language (``path`` names it in
+    spans and messages, as a file name does)."""
+    remember_source(path, text)
+    try:
+        tree: Tree[Token] = _expr_lark().parse(text)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, text, path, expression=True) from None
+    _check_depth(tree, path)
+    result = _Build(path).transform(tree)
+    assert not isinstance(result, (Tree, ast.SpecFile))
+    return result  # type: ignore[no-any-return]
 
 
 def _match_known(err: UnexpectedInput, text: str) -> str | None:
@@ -473,12 +548,15 @@ def _match_known(err: UnexpectedInput, text: str) -> str | None:
     return found
 
 
-def _syntax_error(err: UnexpectedInput, text: str, path: str) -> SpecError:
+def _syntax_error(err: UnexpectedInput, text: str, path: str,
+                  expression: bool = False) -> SpecError:
     line, col = err.line, err.column
     if line is None or line < 1:
         lines = text.splitlines() or [""]
         line, col = len(lines), len(lines[-1]) + 1
-    known = _match_known(err, text)
+    # The table's examples are whole files, parsed from the file's start
+    # symbol: their parser states mean nothing to the expression parser's.
+    known = None if expression else _match_known(err, text)
     width = 1
     if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         width = max(1, len(str(err.token)))
@@ -489,12 +567,15 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str) -> SpecError:
         pos = err.pos_in_stream
         char = text[pos] if pos is not None and pos < len(text) else "?"
         return SpecError(f"unexpected character '{char}'", span)
+    whole = "the expression" if expression else "the file"
     if isinstance(err, UnexpectedEOF):
-        return SpecError(f"the file ends too early; expected {_describe_expected(err.expected)}",
+        return SpecError(f"{whole} ends too early; expected {_describe_expected(err.expected)}",
                          span)
     assert isinstance(err, UnexpectedToken)
     if err.token.type == "$END":
-        return SpecError(f"the file ends too early; expected "
+        return SpecError(f"{whole} ends too early; expected "
                          f"{_describe_expected(err.accepts or err.expected)}", span)
-    return SpecError(f"unexpected {_describe_token(err.token)}; expected "
-                     f"{_describe_expected(err.accepts or err.expected)}", span)
+    expected = _describe_expected(err.accepts or err.expected)
+    # LALR may reduce before it fails and then know no expected token.
+    return SpecError(f"unexpected {_describe_token(err.token)}"
+                     + (f"; expected {expected}" if expected else ""), span)

@@ -43,7 +43,7 @@ from typing import Any
 from rmapcheck.core import fold
 from rmapcheck.core.lower import conjuncts, free_vars
 from rmapcheck.core.nodes import ActionPlan as CorePlan
-from rmapcheck.core.nodes import Expr, If, Require, Var
+from rmapcheck.core.nodes import Expr, If, Mark, Require, Var
 from rmapcheck.core.raises import RaiseAnalysis, relax, reorder
 from rmapcheck.errors import SpecRuntimeError
 
@@ -92,22 +92,26 @@ class Item:
 
 def _guard_items(plan: CorePlan) -> list[tuple[str, Expr, Var | None]]:
     """The plan's prefix as items, then the requires an ``if`` right after it
-    starts each branch with, as ``cond -> c`` and ``not cond -> c``."""
+    starts each branch with, as ``cond -> c`` and ``not cond -> c``. Without
+    coverage marks: searching the arguments is no step of the run (the
+    machine's step at the leaf counts them)."""
     items: list[tuple[str, Expr, Var | None]] = []
     for stmt in plan.prefix:
         if isinstance(stmt, Require):
-            items.append(("require", stmt.cond, None))
+            items.append(("require", fold.unmark(stmt.cond), None))
         else:
-            items.append(("let", stmt.value, stmt.var))
+            items.append(("let", fold.unmark(stmt.value), stmt.var))
     if plan.rest and isinstance(plan.rest[0], If):
         branch_if = plan.rest[0]
-        for cond, branch in ((branch_if.cond, branch_if.then),
-                             (fold.not_(branch_if.cond), branch_if.else_)):
+        cond = fold.unmark(branch_if.cond)
+        for test, branch in ((cond, branch_if.then), (fold.not_(cond), branch_if.else_)):
             for guard in branch:
+                if isinstance(guard, Mark):
+                    continue
                 if not isinstance(guard, Require):
                     break
-                items.extend(("require", fold.implies(cond, c), None)
-                             for c in conjuncts(guard.cond))
+                items.extend(("require", fold.implies(test, c), None)
+                             for c in conjuncts(fold.unmark(guard.cond)))
     return items
 
 

@@ -9,7 +9,9 @@ failure with the same seed).
 
 A run that finds nothing claims nothing beyond what it did: each invariant
 ``Holds`` to a ``Bound(engine="fuzz", depth=steps, complete=False)``, and the
-statistics say how many examples and steps were run.
+statistics say how many examples and steps were run. The result's coverage
+counts the steps of every example Hypothesis ran, shrinking included
+(``minimize`` is no part of it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky
 from hypothesis.stateful import run_state_machine_as_test
 
+from rmapcheck.core.coverage import summarize
 from rmapcheck.errors import InternalError
 from rmapcheck.fuzz import DEFAULT_EXAMPLES, DEFAULT_STEPS
 from rmapcheck.fuzz.guards import make_plans
@@ -92,8 +95,10 @@ def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
         if unknown:
             raise KeyError(f"no property or assertion named {', '.join(sorted(unknown))}")
     start = time.monotonic()
+    machine.counts.reset()
     counters = Counters(deadline=start + timeout if timeout is not None else None,
                         shrink_examples=shrink_examples)
+    counters.seen.add(hash(machine.initial_state()))  # no step reaches it anew
     plans = make_plans(machine)
     props = fast_properties(machine)
     cls = state_machine_class(machine, counters, plans, props=props, batch=BATCH,
@@ -117,9 +122,16 @@ def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
         else:
             raise
     hypothesis_length = len(failure.trace) if failure is not None else None
+    states = len(counters.seen)
+    # Every invariant is checked after every step, whichever ``properties`` are reported.
+    coverage = summarize(machine.core, machine.counts, checked=order, states=states,
+                         complete=False, per_state=machine.core.coverage,
+                         stopped=stopped or f"{counters.examples:,} random runs of at most "
+                                            f"{steps} steps")
     if failure is not None:
-        failure = minimize(machine, failure,
-                           [(p.name, props[p.name]) for p in model.invariants])
+        with machine.paused():
+            failure = minimize(machine, failure,
+                               [(p.name, props[p.name]) for p in model.invariants])
     seconds = time.monotonic() - start
 
     consts = tuple(sorted(machine.instance.consts.items()))
@@ -172,10 +184,9 @@ def fuzz(machine: Any, *, examples: int = DEFAULT_EXAMPLES, steps: int = DEFAULT
         extra.append(("stopped", stopped))
     if counters.witnessed:
         extra.append(("witnesses", tuple(counters.witnessed.items())))
-    stats = Stats(states=len(counters.seen | {hash(machine.initial_state())}),
-                  transitions=counters.steps, depth=counters.max_depth,
+    stats = Stats(states=states, transitions=counters.steps, depth=counters.max_depth,
                   seconds=seconds, extra=tuple(extra))
-    return Result(model.name, ENGINE, tuple(verdicts), stats, consts)
+    return Result(model.name, ENGINE, tuple(verdicts), stats, consts, coverage)
 
 
 def _property_order(machine: Any) -> list[str]:

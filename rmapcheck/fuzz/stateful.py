@@ -19,7 +19,9 @@ takes up to ``BATCH`` enabled transitions of the model, each one like this:
    costly part of a step);
 3. it runs the action instance on the machine (``Machine.run``, the compiled
    code the explicit engine runs), records the step in a ``Trace`` and checks
-   every invariant and lemma.
+   every invariant and lemma. What the machine's coverage marks count there,
+   and per action instance the steps taken and those that reached a state
+   not seen before, go into ``machine.counts`` (a run's coverage).
 
 Why one rule and not one per action: with a precondition per action,
 Hypothesis asks whether most actions are enabled at every step (its rule
@@ -181,6 +183,8 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
     initial = machine.initial_state()
     ordered_plans = [plans[a.name] for a in model.actions]
     asserts = machine.asserts
+    counts = machine.counts
+    per_state = machine.core.coverage
     props = props if props is not None else fast_properties(machine)
     invariants = [(p.name, props[p.name]) for p in model.invariants]
     pending_witnesses = [(p.name, props[p.name]) for p in model.witnesses]
@@ -304,6 +308,12 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             self.steps.append(Step(plan.name, args, nxt, plan.action.span))
             self.state = nxt
             shared.steps += 1
+            iid = plan.plan.iid_base + sum(
+                position[v] * mult for position, v, mult
+                in zip(plan._position, values, plan.plan.multipliers, strict=True))
+            counts.enabled[iid] += 1
+            if hash(nxt) not in shared.seen:
+                counts.fresh[iid] += 1
             shared.seen.add(hash(nxt))
             shared.actions[plan.name] = shared.actions.get(plan.name, 0) + 1
             shared.max_depth = max(shared.max_depth, len(self.steps))
@@ -324,6 +334,7 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
             if state is self.checked:
                 return
             self.checked = state
+            before = counts.snapshot() if per_state else None
             try:
                 for prop, holds in invariants:
                     if not holds(state):
@@ -336,6 +347,9 @@ def state_machine_class(machine: Any, counters: Counters | None = None,
                         pending_witnesses = [w for w in pending_witnesses if w[0] not in hits]
             except SpecRuntimeError as err:
                 raise shared.failure(RuntimeFailure(err, self.trace(), None, ())) from None
+            finally:
+                if before is not None:
+                    counts.count_states(before)
 
     cls_name = name or f"{_camel(model.name)}StateMachine"
     SpecStateMachine.__name__ = SpecStateMachine.__qualname__ = cls_name

@@ -33,6 +33,7 @@ import attrs
 from attrs import define, field
 
 from rmapcheck import errors, ir
+from rmapcheck.core.failing_part import conjuncts
 from rmapcheck.instance import Instance
 from rmapcheck.render.vmview import Vma, VmLayout, vm_layout, vm_view
 from rmapcheck.trace import State, Trace
@@ -90,6 +91,17 @@ def format_value(instance: Instance, sort: ir.Sort, value: Any) -> str:
 def local_name(name: str) -> str:
     """The spec's name of a binder (the front end appends ``#n`` to make it unique)."""
     return name.split("#")[0]
+
+
+# The prover's own targets, beside the spec's properties: what a user reads
+# for them (their internal names must never reach the output).
+TARGET_WORDS = {"__runtime_error__": "no run-time error in any step",
+                "__property_error__": "no run-time error evaluating a property"}
+
+
+def target_name(name: str) -> str:
+    """A verdict's name as the output shows it."""
+    return TARGET_WORDS.get(name, name)
 
 
 def where(span: ir.Span | None) -> str:
@@ -369,6 +381,8 @@ def _failing_leaf(machine: Evaluator, expr: ir.Expr, state: State, env: dict[str
                     return expr
             case ir.Binary(op="implies", rhs=rhs):
                 expr = rhs
+            case ir.HookValue(value=value):
+                expr = value
             case ir.Binary(op="and", lhs=lhs, rhs=rhs):
                 expr = lhs if _eval(machine, lhs, state, env) is False else rhs
             case ir.Unary(op="not", arg=ir.Binary(op="or", lhs=lhs, rhs=rhs)):
@@ -562,3 +576,96 @@ def _explain_rmap(machine: Evaluator, layout: VmLayout, trace: Trace,
         now = format_value(instance, layout.frame, there.frame) if there else "nothing"
         out.diagnosis.append(f"the walk from {fmt_f} finds {fmt_p(p)}'s page {v}, "
                              f"which maps {now}, not {fmt_f}")
+
+
+# ------------------------------------------------------------ a step that is not allowed
+
+
+@define
+class BlockedExplanation:
+    """Why a step is not allowed: its ``requires`` statement, the conjunct of
+    it that is false (and, under a ``forall``, the values where it fails), and
+    the values of the locals and state that conjunct reads."""
+
+    span: ir.Span
+    text: str | None  # the statement's spec text
+    conjunct: str | None = None  # the false part, when the statement has several
+    conjunct_span: ir.Span | None = None
+    bindings: list[tuple[str, str]] = field(factory=list)  # forall variables where it fails
+    facts: list[Fact] = field(factory=list)
+
+
+def _requires_at(stmts: tuple[ir.Stmt, ...], span: ir.Span) -> typing.Iterator[ir.Require]:
+    for stmt in stmts:
+        match stmt:
+            case ir.Require() if stmt.span == span:
+                yield stmt
+            case ir.If(then=then, else_=else_):
+                yield from _requires_at(then, span)
+                yield from _requires_at(else_, span)
+            case ir.For(body=body):
+                yield from _requires_at(body, span)
+            case _:
+                pass
+
+
+def _ir_bindings(machine: Evaluator, expr: ir.Expr,
+                 env: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``expr``'s locals from the core's environment, where a
+    local of several slots is bound one core variable per slot (``x.0``, ...)."""
+    out: dict[str, Any] = {}
+    for name in locals_in(expr):
+        if name in env:
+            out[name] = env[name]
+            continue
+        sort = _local_sort(expr, name)
+        if sort is None:
+            continue
+        width = machine.instance.width(sort)
+        parts = [f"{name}.{i}" for i in range(width)]
+        if all(p in env for p in parts):
+            out[name] = tuple(env[p] for p in parts)
+    return out
+
+
+def explain_blocked(machine: Evaluator, action: str, span: ir.Span, env: dict[str, Any],
+                    state: State) -> BlockedExplanation:
+    """Why the ``requires`` at ``span`` of ``action`` is false with the core's
+    locals ``env`` in ``state``. A procedure's ``requires`` is inlined at each
+    call, so the statement is found among the action's by its span and told
+    from the other copies by being false with the locals of this one."""
+    instance = machine.instance
+    out = BlockedExplanation(span, span_text(span))
+    try:
+        candidates = list(_requires_at(instance.model.action(action).body, span))
+    except KeyError:
+        return out
+    for require in candidates:
+        bound = _ir_bindings(machine, require.cond, env)
+        if _eval(machine, require.cond, state, bound) is not False:
+            continue
+        parts = conjuncts(require.cond)
+        leaf = next((c for c in parts if _eval(machine, c, state, bound) is False), parts[0])
+        quantified: list[tuple[ir.Local, Any]] = []
+        inner = dict(bound)
+        leaf = _failing_leaf(machine, leaf, state, inner, quantified)
+        if len(parts) > 1 or leaf is not require.cond:
+            out.conjunct = span_text(leaf.span)
+            out.conjunct_span = leaf.span if out.conjunct else None
+        out.bindings = [(local_name(v.name), format_value(instance, v.sort, value))
+                        for v, value in quantified]
+        shown = {n for n, _ in out.bindings}
+        for name in sorted(locals_in(leaf)):
+            sort = _local_sort(leaf, name)
+            if name in inner and sort is not None and local_name(name) not in shown:
+                shown.add(local_name(name))
+                out.facts.append(Fact(local_name(name), format_value(instance, sort, inner[name])))
+        for read in ground_reads(leaf, set(inner)):
+            value = _eval(machine, read, state, inner)
+            loc = _location(machine, read, state, inner)
+            if value is _NO_VALUE or loc is None or loc.text in shown:
+                continue
+            shown.add(loc.text)
+            out.facts.append(Fact(loc.text, format_value(instance, read.sort, value), loc))
+        break
+    return out

@@ -7,7 +7,14 @@ members as strings, records as objects, maps as ``{"#map": [[key, value]]}``
 and optional values as Quint's ``Option`` variant (``{"tag": "Some", "value":
 v}`` or ``{"tag": "None", "value": {"#tup": []}}``). Each state's ``#meta``
 names the action that led to it and its arguments, so ``rmapcheck replay``
-can re-run the trace step by step.
+can re-run the trace step by step; the trace's ``#meta`` records the model,
+its constants and the sort of every variable, so a replay on another design
+knows which variables the two share.
+
+Traces of Quint and Apalache have no action in their states; Quint's
+model-based-testing traces name it in two variables of their own,
+``mbt::actionTaken`` and ``mbt::nondetPicks`` (the action's nondeterministic
+choices, as options), and ``itf_actions`` reads those too.
 
 The format is ADR-015 of Apalache ("Informal Trace Format"): a trace object
 has ``vars`` (names), ``states`` (objects with one field per name, plus an
@@ -22,9 +29,12 @@ counterexample the bundled models produce.
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
 from typing import Any
+
+from attrs import frozen
 
 from rmapcheck import __name__ as _pkg
 from rmapcheck import ir
@@ -81,6 +91,8 @@ def _value_from_itf(instance: Instance, sort: ir.Sort, value: Any) -> list[Any]:
                 slots.extend(_value_from_itf(instance, fsort, value[name]))
             return slots
         case ir.EnumSort(members=members):
+            if isinstance(value, dict) and "tag" in value:
+                value = value["tag"]  # Quint writes an enum member as a variant
             return [members.index(value)]
         case ir.SetSort(elem=elem):
             mask = 0
@@ -116,21 +128,117 @@ def state_to_itf(instance: Instance, state: State) -> dict[str, Any]:
     return out
 
 
+def _unbig(value: Any) -> Any:
+    """An ITF value with every ``#bigint`` an integer: Quint writes each
+    integer so, rmapcheck only those outside a JSON number's exact range."""
+    if isinstance(value, dict):
+        if set(value) == {"#bigint"}:
+            return int(value["#bigint"])
+        return {k: _unbig(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unbig(v) for v in value]
+    return value
+
+
+def _var_from_itf(instance: Instance, name: str, value: Any) -> list[Any]:
+    rng = instance.layout[name]
+    sort = rng.var.value
+    if not rng.var.keys:
+        return _value_from_itf(instance, sort, value)
+    entries = {json.dumps(_unbig(k), sort_keys=True): v for k, v in value["#map"]}
+    if len(entries) != len(rng.keys):
+        # A map over sorts of other bounds: its values would read, its keys not.
+        raise SpecError(f"the ITF state's '{name}' has {len(entries)} entries, where the "
+                        f"model's has {len(rng.keys)}", None)
+    slots: list[Any] = []
+    for key in rng.keys:
+        itf_key = json.dumps(_key_to_itf(instance, rng.var.keys, key), sort_keys=True)
+        if itf_key not in entries:
+            raise SpecError(f"the ITF state has no entry {itf_key} in '{name}'", None)
+        slots.extend(_value_from_itf(instance, sort, entries[itf_key]))
+    return slots
+
+
 def state_from_itf(instance: Instance, data: dict[str, Any]) -> State:
     slots: list[Any] = []
-    for name, rng in instance.layout.items():
+    for name in instance.layout:
         if name not in data:
             raise SpecError(f"the ITF state has no variable '{name}'", None)
-        sort = rng.var.value
-        if not rng.var.keys:
-            slots.extend(_value_from_itf(instance, sort, data[name]))
+        slots.extend(_var_from_itf(instance, name, data[name]))
+    return tuple(slots)
+
+
+def _fits(instance: Instance, sort: ir.Sort, slots: list[Any]) -> bool:
+    """Whether decoded slots hold a value of ``sort`` at the instance's bounds."""
+    match sort:
+        case ir.RecordSort(fields=fields):
+            pos = 0
+            for _, fsort in fields:
+                width = instance.width(fsort)
+                if not _fits(instance, fsort, slots[pos:pos + width]):
+                    return False
+                pos += width
+            return pos == len(slots)
+        case ir.OptionSort(inner=ir.RecordSort() as rec):
+            return isinstance(slots[0], bool) and _fits(instance, rec, slots[1:])
+        case _:
+            return len(slots) == 1 and instance.contains(sort, slots[0])
+
+
+def sort_signature(sort: ir.Sort) -> str:
+    """A sort down to its fields and members: two designs' variables of one
+    signature hold the same values (at the same constants)."""
+    match sort:
+        case ir.RecordSort(name=name, fields=fields):
+            return name + "{" + ", ".join(f"{f}: {sort_signature(s)}" for f, s in fields) + "}"
+        case ir.OptionSort(inner=inner):
+            return f"{sort_signature(inner)}?"
+        case ir.SetSort(elem=elem):
+            return f"set {sort_signature(elem)}"
+        case ir.EnumSort(name=name, members=members):
+            return name + "{" + ", ".join(members) + "}"
+        case _:
+            return str(sort)
+
+
+def var_signature(var: ir.StateVar) -> str:
+    value = sort_signature(var.value)
+    return f"{', '.join(map(sort_signature, var.keys))} -> {value}" if var.keys else value
+
+
+def shared_vars(instance: Instance, data: dict[str, Any]) -> tuple[str, ...]:
+    """The instance's state variables that the trace has with the same shape:
+    the same signature (when the trace records its sorts) and, in every
+    state, a value that reads as one of the variable's sort at these bounds.
+    The others are the design's own, not to be compared."""
+    recorded = (data.get("#meta") or {}).get("sorts") or {}
+    states = data.get("states") or []
+    out = []
+    for var in instance.model.state:
+        if var.name in recorded and recorded[var.name] != var_signature(var):
             continue
-        entries = {json.dumps(k, sort_keys=True): v for k, v in data[name]["#map"]}
-        for key in rng.keys:
-            itf_key = json.dumps(_key_to_itf(instance, rng.var.keys, key), sort_keys=True)
-            if itf_key not in entries:
-                raise SpecError(f"the ITF state has no entry {itf_key} in '{name}'", None)
-            slots.extend(_value_from_itf(instance, sort, entries[itf_key]))
+        rng = instance.layout[var.name]
+        try:
+            for state in states:
+                slots = _var_from_itf(instance, var.name, state[var.name])
+                if not all(_fits(instance, var.value, slots[i:i + rng.width])
+                           for i in range(0, len(slots), rng.width)):
+                    break
+            else:
+                out.append(var.name)
+        except (SpecError, KeyError, IndexError, TypeError, ValueError, AttributeError):
+            continue  # not readable as this variable: the trace's own
+    return tuple(out)
+
+
+def with_trace_vars(instance: Instance, state: State, itf_state: dict[str, Any],
+                    names: tuple[str, ...]) -> State:
+    """``state`` with the variables ``names`` as the ITF state has them (the
+    variables of ``shared_vars``), for comparing the two on those alone."""
+    slots = list(state)
+    for name in names:
+        rng = instance.layout[name]
+        slots[rng.offset:rng.end] = _var_from_itf(instance, name, itf_state[name])
     return tuple(slots)
 
 
@@ -149,7 +257,8 @@ def trace_to_itf(instance: Instance, trace: Trace, violated: str | None = None) 
         states.append(entry)
     meta = {"format": "ITF", "source": model.span.file, "model": model.name,
             "consts": dict(instance.consts), "generator": _pkg,
-            "description": f"counterexample to {violated}" if violated else "a trace"}
+            "description": f"counterexample to {violated}" if violated else "a trace",
+            "sorts": {v.name: var_signature(v) for v in model.state}}
     if violated:
         meta["violated"] = violated
     return {"#meta": meta, "vars": [v.name for v in model.state], "states": states}
@@ -172,6 +281,125 @@ def trace_from_itf(instance: Instance, data: dict[str, Any]) -> Trace:
         raise SpecError(f"the file is not an ITF trace of model {model.name} "
                         f"({type(err).__name__}: {err})", None) from None
     return Trace(initial, tuple(steps))
+
+
+# ------------------------------------------------------------ any trace's actions
+
+# Quint's model-based-testing mode (quint run --mbt) names the action taken
+# and its nondeterministic choices in two variables; older releases in snake case.
+_MBT_ACTION = ("mbt::actionTaken", "action_taken")
+_MBT_PICKS = ("mbt::nondetPicks", "nondet_picks")
+
+
+@frozen
+class ItfAction:
+    """What one step of an ITF trace says it did: the action and its
+    arguments, as ITF values, by name."""
+
+    action: str
+    args: tuple[tuple[str, Any], ...]
+
+
+def _mbt_var(state: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return next((state[n] for n in names if n in state), None)
+
+
+def is_mbt(data: dict[str, Any]) -> bool:
+    """Whether the trace is one of Quint's model-based-testing traces."""
+    states = data.get("states") or [{}]
+    return all(_mbt_var(state, _MBT_ACTION) is not None for state in states)
+
+
+def own_vars(data: dict[str, Any]) -> list[str]:
+    """The trace's variables, without Quint's MBT bookkeeping."""
+    return [v for v in data.get("vars") or [] if v not in _MBT_ACTION + _MBT_PICKS]
+
+
+def itf_actions(data: dict[str, Any], path: str) -> tuple[ItfAction, ...]:
+    """The action of every step after the initial state, from the states'
+    ``#meta`` (rmapcheck's traces) or Quint's MBT variables; a SpecError in
+    one sentence for a trace that names no actions."""
+    states = data["states"][1:]
+    if is_mbt(data):
+        out = []
+        for state in states:
+            picks = _mbt_var(state, _MBT_PICKS) or {}
+            args = []
+            for name, pick in (picks.items() if isinstance(picks, dict) else ()):
+                if not (isinstance(pick, dict) and set(pick) == {"tag", "value"}):
+                    args.append((name, pick))
+                elif pick["tag"] == "Some":  # None: a choice of another action
+                    args.append((name, pick["value"]))
+            out.append(ItfAction(str(_mbt_var(state, _MBT_ACTION)), tuple(args)))
+        return tuple(out)
+    if any("action" not in (state.get("#meta") or {}) for state in states):
+        source = (data.get("#meta") or {}).get("source")
+        origin = f" (of {source})" if source else ""
+        raise SpecError(f"{path} is an ITF trace from Quint or Apalache{origin}, and its "
+                        "states have no 'action': rmapcheck replays the traces it writes "
+                        "(--itf of verify and simulate) and Quint's model-based-testing "
+                        "traces (quint run --mbt), whose states name the action taken", None)
+    return tuple(ItfAction(str(state["#meta"]["action"]),
+                           tuple((state["#meta"].get("args") or {}).items()))
+                 for state in states)
+
+
+@frozen
+class Unmatched:
+    """A step of another design's trace that names no action instance of the
+    spec, and why, in one sentence."""
+
+    reason: str
+
+
+def _did_you_mean(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+    return "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else ""
+
+
+def match_action(instance: Instance, step: ItfAction,
+                 ) -> tuple[str, tuple[tuple[str, Any], ...]] | Unmatched:
+    """The action instance of the spec that ``step`` names, by action name and
+    parameter names, with the arguments encoded; or why there is none."""
+    model = instance.model
+    try:
+        action = model.action(step.action)
+    except KeyError:
+        names = [a.name for a in model.actions]
+        return Unmatched(f"{model.name} has no action {step.action}"
+                         + _did_you_mean(step.action, names))
+    given = dict(step.args)
+    params = [p.name for p in action.params]
+    if set(given) != set(params):
+        missing = [p for p in params if p not in given]
+        extra = [n for n in given if n not in params]
+        hint = "".join(_did_you_mean(n, missing) for n in extra[:1])
+        return Unmatched(f"{model.name}'s action {action.name} takes "
+                         f"({', '.join(params)}), and the trace gives it "
+                         f"({', '.join(given) or 'nothing'})" + hint)
+    args = []
+    for p in action.params:
+        try:
+            value = _value_from_itf(instance, p.sort, _unbig(given[p.name]))[0]
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            value = None
+        if value is None or not instance.contains(p.sort, value):
+            return Unmatched(f"the trace's {p.name} = {json.dumps(given[p.name])} is not a "
+                             f"value of {action.name}'s parameter {p.name}: {p.sort}"
+                             f"{_values_of(instance, p.sort)}")
+        args.append((p.name, value))
+    return action.name, tuple(args)
+
+
+def _values_of(instance: Instance, sort: ir.Sort) -> str:
+    match sort:
+        case ir.RangeSort():
+            lo, hi = instance.range_bounds(sort)
+            return f" ({lo} .. {hi} at {instance.model.name}'s bounds)"
+        case ir.EnumSort(members=members):
+            return f" ({', '.join(members)})"
+        case _:
+            return ""
 
 
 _MAX_SAFE = 2**53 - 1
@@ -284,10 +512,15 @@ def validate_itf(data: Any) -> list[str]:
 
 def read_itf(path: str) -> dict[str, Any]:
     """The JSON of an ITF file, or a SpecError naming what is wrong with it."""
+    if Path(path).is_dir():
+        raise SpecError(f"{path} is a directory, not an ITF trace", None)
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as err:
         raise SpecError(f"cannot read {path}: {err.strerror}", None) from None
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path} is not UTF-8 text: byte {err.object[err.start]:#04x} cannot "
+                        "be decoded (an ITF trace is JSON, read as UTF-8)", None) from None
     except json.JSONDecodeError as err:
         raise SpecError(f"{path} is not JSON: {err.msg} at line {err.lineno}", None) from None
     problems = validate_itf(data)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from rmapcheck import ir
 from rmapcheck.instance import Instance
-from rmapcheck.render.explain import explain, format_value
+from rmapcheck.render.explain import BlockedExplanation, explain, format_value, target_name
 from rmapcheck.render.explain import where as where_of
 from rmapcheck.render.vmview import Vma, VmLayout, vm_layout, vm_view
 from rmapcheck.trace import Holds, Proved, Result, State, Trace, Unknown, Verdict, Violated
@@ -91,11 +91,19 @@ def state_difference(instance: Instance, expected: State, got: State, limit: int
             pairs = [((), a[name], b[name])]
         else:
             pairs = [(k, a[name][k], b[name][k]) for k in rng.keys]
+        record = sort.inner if isinstance(sort, ir.OptionSort) else sort
         for key, x, y in pairs:
-            if x != y:
-                parts = [format_value(instance, s, v)
-                         for s, v in zip(rng.var.keys, key, strict=True)]
-                where = f"{name}[{', '.join(parts)}]" if parts else name
+            if x == y:
+                continue
+            parts = [format_value(instance, s, v)
+                     for s, v in zip(rng.var.keys, key, strict=True)]
+            where = f"{name}[{', '.join(parts)}]" if parts else name
+            if isinstance(record, ir.RecordSort) and isinstance(x, dict) and isinstance(y, dict):
+                # Two records: the fields that differ, not two whole records to compare.
+                diffs.extend(f"{where}.{f} is {format_value(instance, fs, x[f])} in the spec "
+                             f"but {format_value(instance, fs, y[f])} in the trace"
+                             for f, fs in record.fields if x[f] != y[f])
+            else:
                 diffs.append(f"{where} is {format_value(instance, sort, x)} in the spec but "
                              f"{format_value(instance, sort, y)} in the trace")
     shown = "; ".join(diffs[:limit])
@@ -438,6 +446,28 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
     return lines
 
 
+def format_blocked(ex: BlockedExplanation, style: Style | None = None,
+                   indent: str = "       ") -> list[str]:
+    """A step the spec does not allow: the ``requires`` that is false, its
+    false part and the values that part reads."""
+    style = style or Style(False)
+    lines = [f"{indent}{style.red('blocked')} by {style.yellow(ex.text or 'a requires')}  "
+             + style.dim(f"({where_of(ex.span)})")]
+    if ex.bindings:
+        lines.append(f"{indent}fails for " + ", ".join(f"{n} = {v}" for n, v in ex.bindings))
+    if ex.conjunct:
+        span = ex.conjunct_span
+        # A part inside a def's body is elsewhere in the spec: say where.
+        place = "" if span is None or (span.file, span.line) == (ex.span.file, ex.span.line) \
+            else "  " + style.dim(f"({where_of(span)})")
+        lines.append(f"{indent}the part that is false: {style.yellow(ex.conjunct)}{place}")
+    if ex.facts:
+        for i, fact in enumerate(ex.facts):
+            lead = "where " if i == 0 else "      "
+            lines.append(f"{indent}  {lead}{fact.text} = {fact.value}")
+    return lines
+
+
 def explain_failure(machine: Evaluator, prop: ir.Property, state: State) -> list[str]:
     """Where a property fails in ``state``: the bindings and the state it read
     (kept for callers that have a state but no trace)."""
@@ -501,7 +531,7 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
         if kind == "sometimes" and isinstance(verdict, Holds):
             # a witness is a reachable state, not a bound on behaviours
             word = style.green("witnessed")
-        line = f"  {word:<9} {kind + ' ' if kind else ''}{name}"
+        line = f"  {word:<9} {kind + ' ' if kind else ''}{target_name(name)}"
         match verdict:
             case Holds(bound=bound) if kind == "sometimes":
                 steps = result.witness_steps(name, verdict)

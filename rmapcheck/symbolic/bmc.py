@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import z3
 
-from rmapcheck import ir
+from rmapcheck import activity, ir
 from rmapcheck.core.failing_part import failing_part
 from rmapcheck.errors import InternalError, SpecError, SpecRuntimeError
 from rmapcheck.instance import Instance
@@ -366,6 +366,9 @@ class Search:
         u = self.unrolling
         explored = -1
         for k in range(u.depth, depth + 1):
+            activity.note("bmc", depth=f"{k} of {depth}",
+                          properties=", ".join(t.name for t in self.targets[:4])
+                          + (" ..." if len(self.targets) > 4 else ""))
             if k > 0 and u.depth < k:
                 frame = u.extend()
                 def step_fails(t: Target, frame: Frame = frame) -> z3.BoolRef:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import attrs
 import z3
 
-from rmapcheck import ir
+from rmapcheck import activity, ir
 from rmapcheck.core.failing_part import failing_part
 from rmapcheck.errors import InternalError, SpecError
 from rmapcheck.instance import Instance
@@ -153,6 +153,8 @@ class Inductor:
         self.timeout = solver_timeout
         self.deadline = deadline
         self.workers = min(workers, os.cpu_count() or 1)
+        # What the queries are for, in the progress lines.
+        self.label = "induction" if k == 1 else f"{k}-induction"
         self.states = [enc.state_consts(f"i{t}") for t in range(k + 1)]
         # What every solver holds: the states are well formed, and for
         # k-induction the first k-1 steps ran normally along a simple path.
@@ -235,7 +237,10 @@ class Inductor:
                     units.append(_Unit(index, prefix, one))
 
         def ask(pos: int) -> _Answer:
-            return self._ask(units[pos], assumed, lits, settled)
+            unit = units[pos]
+            activity.note("prove", method=self.label, action=self.last[unit.index][0].action.name,
+                          query=f"{pos + 1} of {len(units)}")
+            return self._ask(unit, assumed, lits, settled)
 
         answers = self._answers(list(range(len(units))), ask)
         cores: dict[int, set[str]] = {}
@@ -486,7 +491,12 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
     ind = Inductor(enc, k, solver_timeout, deadline, workers)
     # Houdini: drop every candidate the step breaks until the rest is inductive.
     used: list[str] = []
+    rounds = 0
     while candidates:
+        rounds += 1
+        ind.label = (f"{method}, {len(candidates)} invariants together"
+                     + (f" (round {rounds}, {len(model.invariants) - len(candidates)} dropped)"
+                        if rounds > 1 else ""))
         bad = or_(*[not_(enc.holds_at(p, ind.states[-1])) for p in candidates])
         result, cti, reason, used = ind.check(None, bad, [*candidates, *facts])
         if result == z3.unsat:
@@ -516,6 +526,8 @@ def induction(enc: Encoder, targets: Sequence[Target], k: int = 1,
     steps = [t.name for t in targets if t.kind == "step"]
     settled: dict[Any, set[str]] = {}
     while steps:
+        shown = ", ".join("run-time errors" if n == ERROR_PROP else n for n in steps)
+        ind.label = f"{method}, assertions and run-time errors: {shown}"
         result, cti, reason, used = ind.check(steps, TRUE, [*candidates, *facts], settled)
         if result == z3.unsat:
             for name in steps:
@@ -697,7 +709,6 @@ def prove(goal: Goal, searched: Explored, k: int = 2, solver_timeout: float | No
     # The witnesses first: under a time limit, what the proofs leave of it
     # must not decide whether their result is trusted. The search before the
     # proofs found the shallow violations, each with its shortest trace.
-    witness = _witness_search(enc, model, witness_depth, searched, solver_timeout, deadline)
     verdicts: dict[str, Verdict] = {t.name: searched.verdicts[t.name] for t in targets
                                     if isinstance(searched.verdicts.get(t.name), Violated)}
     ctis: dict[str, Cti] = {}
@@ -706,133 +717,151 @@ def prove(goal: Goal, searched: Explored, k: int = 2, solver_timeout: float | No
     extra: list[tuple[str, Any]] = []
 
     notes: dict[str, str] = {}  # why a pending target is not proved, besides a CTI
+    witness: dict[str, Verdict] = {}
+    try:
+        witness = _witness_search(enc, model, witness_depth, searched, solver_timeout, deadline)
 
-    def settle(outcome: Outcome) -> None:
-        nonlocal pending
-        names = {t.name for t in pending}
-        for name, (how, lemmas) in outcome.proved.items():
-            if name in names:
-                verdicts[name] = Proved(how, lemmas)
-        for name, v in outcome.violated.items():
-            if name in names:
-                verdicts[name] = v
-        for name, cti in outcome.ctis.items():
-            ctis.setdefault(name, cti)
-        for name, why in outcome.unknown.items():
-            # Each method's reason stays: the first is often the telling one.
-            notes[name] = f"{notes[name]}; then {why}" if name in notes else why
+        def settle(outcome: Outcome) -> None:
+            nonlocal pending
+            names = {t.name for t in pending}
+            for name, (how, lemmas) in outcome.proved.items():
+                if name in names:
+                    verdicts[name] = Proved(how, lemmas)
+            for name, v in outcome.violated.items():
+                if name in names:
+                    verdicts[name] = v
+            for name, cti in outcome.ctis.items():
+                ctis.setdefault(name, cti)
+            for name, why in outcome.unknown.items():
+                # Each method's reason stays: the first is often the telling one.
+                notes[name] = f"{notes[name]}; then {why}" if name in notes else why
+            pending = [t for t in pending if t.name not in verdicts]
+
         pending = [t for t in pending if t.name not in verdicts]
-
-    pending = [t for t in pending if t.name not in verdicts]
-    # One BMC run serves both ends: first the shallow violations, then (for
-    # what no method proves) a look deeper; each only where the explicit
-    # search did not already cover that depth.
-    base = k - 1 if method == "kinduction" else 0
-    depth = max(reach_depth, base)
-    search = Search(enc, Checker(solver_timeout, deadline=deadline), list(pending),
-                    Replayer(instance))
-    if not searched.covers(min(EARLY_DEPTH, depth)):
-        search.run(min(EARLY_DEPTH, depth))
-        if search.error is not None:
-            raise search.error
-        for name, v in search.verdicts.items():
-            if isinstance(v, Violated):
-                verdicts[name] = v
-        pending = [t for t in pending if t.name not in verdicts]
-
-    def take_spacer(sp: SpacerOutcome) -> None:
-        nonlocal pending
-        extra.extend(sp.extra)
-        names = {t.name for t in pending}
-        for name, how in sp.proved.items():
-            if name in names:
-                verdicts[name] = Proved(how)
-        notes.update((n, why) for n, why in sp.unknown.items() if n not in notes)
-        for name in sp.violated:
-            notes[name] = "spacer: a violation is reachable"
-        pending = [t for t in pending if t.name not in verdicts]
-
-    def start_spacer() -> SpacerJob:
-        budget = spacer_budget if method == "auto" else solver_timeout
-        if method == "auto" and solver_timeout is not None:
-            budget = min(spacer_budget, solver_timeout)
-        if deadline is not None:
-            left = max(0.001, deadline - time.monotonic())
-            budget = left if budget is None else min(budget, left)
-        methods_tried.append("spacer")
-        return SpacerJob(enc, pending, budget)
-
-    if method == "spacer" and pending:
-        sp = start_spacer().result()
-        take_spacer(sp)
-        # Only the refuted ones go on to BMC, for their trace.
-        for t in pending:
-            if t.name not in sp.violated:
-                verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
-        pending = [t for t in pending if t.name in sp.violated]
-    if method in ("induction", "auto") and pending:
-        # Induction with the spec's lemmas first, on both cores: it settles the
-        # bundled models. What it leaves goes to induction with inferred
-        # lemmas, on both cores, and what that leaves to Spacer, which needs
-        # no lemma. (Spacer used to run beside the inferred lemmas' induction,
-        # a core each: it never converged on a bundled model, and the
-        # induction it slowed is what proves them.)
-        first = induction(enc, pending, 1, solver_timeout, deadline)
-        settle(first)
-        methods_tried.append("induction")
-        if infer_lemmas and any(name in first.ctis for name in (t.name for t in pending)):
-            # Inferred lemmas only where the spec's were not enough: each one
-            # makes every query bigger. What is proved already is a fact now.
-            widened, inferred = infer(instance)
-            if inferred:
-                facts = [p for p in model.invariants if p.name in first.proved]
-                settle(induction(Encoder(widened), pending, 1, solver_timeout, deadline,
-                                 facts=facts))
-                methods_tried.append("induction with inferred lemmas")
-        if method == "auto" and pending:
-            take_spacer(start_spacer().result())
-    if method in ("kinduction", "auto") and pending and (method == "kinduction" or k > 1):
-        settle(induction(enc, pending, max(k, 1), solver_timeout, deadline))
-        methods_tried.append(f"k-induction (k={k})")
-
-    # What is still pending: look for a real violation, else say why not proved.
-    if pending:
-        reach = [t for t in targets if t.name in {p.name for p in pending}]
-        # Deeper than the explicit search went, BMC looks for a violation.
-        if not searched.covers(depth):
-            search.targets = reach
-            for t in reach:
-                if isinstance(search.verdicts.get(t.name), Unknown):
-                    del search.verdicts[t.name]  # gave up early; try again
-            search.run(depth)
+        # One BMC run serves both ends: first the shallow violations, then (for
+        # what no method proves) a look deeper; each only where the explicit
+        # search did not already cover that depth.
+        base = k - 1 if method == "kinduction" else 0
+        depth = max(reach_depth, base)
+        search = Search(enc, Checker(solver_timeout, deadline=deadline), list(pending),
+                        Replayer(instance))
+        if not searched.covers(min(EARLY_DEPTH, depth)):
+            search.run(min(EARLY_DEPTH, depth))
             if search.error is not None:
                 raise search.error
-        for t in pending:
-            found = search.verdicts.get(t.name)
-            if isinstance(found, Violated):
-                verdicts[t.name] = found
-                continue
-            if method == "auto" and searched.bound is not None and searched.bound.complete:
-                # No method found an inductive invariant, but the search saw
-                # every reachable state: for this instance that is the proof.
-                verdicts[t.name] = Proved(
-                    "exhaustive search",
-                    detail=f"every reachable state; {searched.bound.states:,} states")
-                continue
-            if isinstance(found, Unknown):
-                rest = f"BMC: {found.reason}"
-            elif searched.covers(depth) and searched.bound is not None:
-                rest = f"no violation in {searched.bound.describe()} (explicit search)"
-            else:
-                rest = f"no violation within {depth} steps (bmc)"
-            cti = ctis.get(t.name)
-            if cti is not None:
-                # The CTI goes out as data: its values are worded (in front of
-                # the rest) by rmapcheck.render.proof, as every engine's are.
-                verdicts[t.name] = Unknown(rest, cti=cti)
-                continue
-            reason = notes.get(t.name, f"not proved by {', '.join(methods_tried)}")
-            verdicts[t.name] = Unknown(f"{reason}; {rest}")
+            for name, v in search.verdicts.items():
+                if isinstance(v, Violated):
+                    verdicts[name] = v
+            pending = [t for t in pending if t.name not in verdicts]
+
+        def take_spacer(sp: SpacerOutcome) -> None:
+            nonlocal pending
+            extra.extend(sp.extra)
+            names = {t.name for t in pending}
+            for name, how in sp.proved.items():
+                if name in names:
+                    verdicts[name] = Proved(how)
+            notes.update((n, why) for n, why in sp.unknown.items() if n not in notes)
+            for name in sp.violated:
+                notes[name] = "spacer: a violation is reachable"
+            pending = [t for t in pending if t.name not in verdicts]
+
+        def start_spacer() -> SpacerJob:
+            budget = spacer_budget if method == "auto" else solver_timeout
+            if method == "auto" and solver_timeout is not None:
+                budget = min(spacer_budget, solver_timeout)
+            if deadline is not None:
+                left = max(0.001, deadline - time.monotonic())
+                budget = left if budget is None else min(budget, left)
+            methods_tried.append("spacer")
+            activity.note("prove", method="spacer", properties=", ".join(t.name for t in pending),
+                          budget=None if budget is None else f"{budget:.0f} s")
+            return SpacerJob(enc, pending, budget)
+
+        if method == "spacer" and pending:
+            sp = start_spacer().result()
+            take_spacer(sp)
+            # Only the refuted ones go on to BMC, for their trace.
+            for t in pending:
+                if t.name not in sp.violated:
+                    verdicts[t.name] = Unknown(notes.get(t.name, "spacer gave no answer"))
+            pending = [t for t in pending if t.name in sp.violated]
+        if method in ("induction", "auto") and pending:
+            # Induction with the spec's lemmas first, on both cores: it settles the
+            # bundled models. What it leaves goes to induction with inferred
+            # lemmas, on both cores, and what that leaves to Spacer, which needs
+            # no lemma. (Spacer used to run beside the inferred lemmas' induction,
+            # a core each: it never converged on a bundled model, and the
+            # induction it slowed is what proves them.)
+            methods_tried.append("induction")
+            first = induction(enc, pending, 1, solver_timeout, deadline)
+            settle(first)
+            if infer_lemmas and any(name in first.ctis for name in (t.name for t in pending)):
+                # Inferred lemmas only where the spec's were not enough: each one
+                # makes every query bigger. What is proved already is a fact now.
+                activity.note("prove", method="looking for lemmas the spec does not state")
+                widened, inferred = infer(instance)
+                if inferred:
+                    facts = [p for p in model.invariants if p.name in first.proved]
+                    methods_tried.append("induction with inferred lemmas")
+                    settle(induction(Encoder(widened), pending, 1, solver_timeout, deadline,
+                                     facts=facts))
+            if method == "auto" and pending:
+                take_spacer(start_spacer().result())
+        if method in ("kinduction", "auto") and pending and (method == "kinduction" or k > 1):
+            methods_tried.append(f"k-induction (k={k})")
+            settle(induction(enc, pending, max(k, 1), solver_timeout, deadline))
+
+        # What is still pending: look for a real violation, else say why not proved.
+        if pending:
+            reach = [t for t in targets if t.name in {p.name for p in pending}]
+            # Deeper than the explicit search went, BMC looks for a violation.
+            if not searched.covers(depth):
+                search.targets = reach
+                for t in reach:
+                    if isinstance(search.verdicts.get(t.name), Unknown):
+                        del search.verdicts[t.name]  # gave up early; try again
+                search.run(depth)
+                if search.error is not None:
+                    raise search.error
+            for t in pending:
+                found = search.verdicts.get(t.name)
+                if isinstance(found, Violated):
+                    verdicts[t.name] = found
+                    continue
+                if method == "auto" and searched.bound is not None and searched.bound.complete:
+                    # No method found an inductive invariant, but the search saw
+                    # every reachable state: for this instance that is the proof.
+                    verdicts[t.name] = Proved(
+                        "exhaustive search",
+                        detail=f"every reachable state; {searched.bound.states:,} states")
+                    continue
+                if isinstance(found, Unknown):
+                    rest = f"BMC: {found.reason}"
+                elif searched.covers(depth) and searched.bound is not None:
+                    rest = f"no violation in {searched.bound.describe()} (explicit search)"
+                else:
+                    rest = f"no violation within {depth} steps (bmc)"
+                cti = ctis.get(t.name)
+                if cti is not None:
+                    # The CTI goes out as data: its values are worded (in front of
+                    # the rest) by rmapcheck.render.proof, as every engine's are.
+                    verdicts[t.name] = Unknown(rest, cti=cti)
+                    continue
+                reason = notes.get(t.name, f"not proved by {', '.join(methods_tried)}")
+                verdicts[t.name] = Unknown(f"{reason}; {rest}")
+
+    except KeyboardInterrupt:
+        # Ctrl-C: what is proved stays proved, and the rest is said to be
+        # open, so that minutes of proofs are not lost with the run.
+        tried = ", ".join(methods_tried)
+        when = f"during {tried}" if tried else "during the witness search"
+        for t in targets:
+            if t.name not in verdicts:
+                verdicts[t.name] = Unknown(f"interrupted {when}; not proved")
+        for p in model.witnesses:
+            witness.setdefault(p.name, Unknown("interrupted before it was witnessed"))
+        extra.append(("interrupted", True))
 
     # Vacuity: a proof counts only if every sometimes property is witnessed.
     unwitnessed = [n for n, v in witness.items() if not isinstance(v, Holds)]

@@ -142,7 +142,7 @@ class _Widths:
                 if iv is None:
                     return None
                 return self.note((min(iv[0], iv[0] - 1), iv[1]))
-            case ir.Unwrap(arg=arg):
+            case ir.Unwrap(arg=arg) | ir.HookValue(value=arg):
                 return self.expr(arg, env)
         raise AssertionError(e)
 
@@ -167,6 +167,8 @@ class _Widths:
                     env[var.name] = iv if isinstance(var.sort, ir.IntSort) else self.sort(var.sort)
                 case ir.Require(cond=cond) | ir.Assert(cond=cond):
                     self.expr(cond, env)
+                case ir.HookEntry():
+                    pass
                 case _:
                     raise AssertionError(s)
 

@@ -16,6 +16,12 @@ a reduced symmetric sort checks, while the search runs with the reduction,
 that every other value it could pick is a twin of the least one; a loop over
 one that may depend on its order iterates ``c->order``, which the runtime
 permutes to check that it does not.
+
+A coverage mark counts into the thread's ``c->cov`` (``Ctx``): a statement
+``c->cov[k]++;``, in an expression the comma ``(c->cov[k]++, value)``, which
+C evaluates exactly where the value is evaluated (a short-circuit operand
+that is skipped counts nothing). A symmetry check's second look at a
+``choose`` is printed without marks.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ from rmapcheck.core.nodes import (
     Let,
     LetIn,
     Lit,
+    Mark,
+    Marked,
     Member,
     Neg,
     Not,
@@ -312,6 +320,8 @@ class CEmitter:
                 fresh = Var(self.tmp("_let"), var.ty)
                 out.emit(f"V {self.cname(fresh.name)} = {self.ex(value, st, out)};")
                 return self.ex(fold.substitute(body, {var.name: fresh}), st, out)
+            case Marked(site=site, body=body):
+                return f"(c->cov[{site}]++, {self.ex(body, st, out)})"
             case _:
                 assert_never(e)
 
@@ -444,7 +454,7 @@ class CEmitter:
         blk = Block()
         body = self.ex(fold.substitute(q.body, {var.name: x_var}), st, blk)
         blk_y = Block()
-        body_y = self.ex(fold.substitute(q.body, {var.name: y_var}), st, blk_y)
+        body_y = self.ex(fold.substitute(fold.unmark(q.body), {var.name: y_var}), st, blk_y)
         r = self.tmp()
         ci = self.tmp("_ci")
         out.emit(f"V {r} = NONE_V;")
@@ -484,7 +494,7 @@ class CEmitter:
         local in ``scoped`` unchanged (``symmetry._fixed``)."""
         conds = []
         for local in scoped:
-            srcs = [self.ex(v, st, out) for v in local.slots]
+            srcs = [self.ex(fold.unmark(v), st, out) for v in local.slots]
             parts = []
             for src, slot_sort in zip(srcs, local.slot_sorts, strict=True):
                 inner = slot_sort.inner if isinstance(slot_sort, ir.OptionSort) else slot_sort
@@ -544,6 +554,8 @@ class CEmitter:
                 self.unless(c, disabled, out, st)
             case AssertStmt(index=index, cond=c):
                 self.unless(c, f"RC_FAIL({index});", out, st)
+            case Mark(site=site):
+                out.emit(f"c->cov[{site}]++;")
             case _:
                 assert_never(stmt)
 
@@ -687,6 +699,9 @@ class CEmitter:
             f"#define NSYM_ALLOC {max(nsym, 1)}",
             f"#define MAXN {max(sizes, default=1)}",
             f"#define NFAULTS {len(self.faults)}",
+            f"#define NCOV {len(self.core.coverage_sites)}",
+            f"#define NCOV_ALLOC {max(len(self.core.coverage_sites), 1)}",
+            f"#define NANTE {len(self.core.antecedents)}",
             f"typedef {L.slot_type} slot_t;",
         ]
         sym = SymmetryCode(self.instance, L, self.symmetric)
@@ -703,6 +718,10 @@ class CEmitter:
         parts.append("static int (*const PROPS[])(Ctx *, const slot_t *) = {" +
                      ", ".join(f"prop_{k}" for k in range(len(model.properties))) +
                      ("" if model.properties else "0") + "};")
+        # The antecedent sites, whose counts the search turns into states.
+        parts.append("static const int ANTE_SITES[] = {" +
+                     ",".join(str(k) for k in self.core.antecedents.values()) +
+                     ("" if self.core.antecedents else "0") + "};")
         parts.append("static const int ACTION_BASE[] = {" +
                      ",".join(str(b) for b in self.action_base + [len(self.instances)]) + "};")
         # order checks: per action, the sym sorts of its reorderable loops

@@ -10,7 +10,10 @@ recorded action instances on the Python machine from C's canonical
 representatives (``search.concretize`` with C's canonical form as the key),
 so every trace shown is a real run of the reference semantics. A run-time
 error is reproduced on the Python machine from the state where C met it; one
-the machine does not reproduce is an ``InternalError``.
+the machine does not reproduce is an ``InternalError``. What the C search
+counted for coverage (per thread, summed when its threads stop) is added to
+the machine's counts, which hold what Python counted (the initial state's
+properties), before the result is made.
 """
 
 from __future__ import annotations
@@ -137,6 +140,21 @@ class NativeInstance:
             out.append((iids[k], self.layout.decode(codes),  # type: ignore[arg-type]
                         tuple(failed[k * width + 1:k * width + 1 + nf])))
         return out
+
+    def coverage(self, ctx: int) -> tuple[list[int], list[int], list[int], list[int]]:
+        """What the search counted: marks per coverage site, successors and new
+        states per action instance, states per antecedent site."""
+        core = self.machine.core
+        arrays = [(ctypes.c_uint64 * max(n, 1))() for n in (
+            len(core.coverage_sites), core.num_instances, core.num_instances,
+            len(core.antecedents))]
+        self.lib.rc_coverage(ctx, *arrays)
+        marks, enabled, fresh, ante = (list(a) for a in arrays)
+        states = [0] * len(core.coverage_sites)
+        for j, site in enumerate(core.antecedents.values()):
+            states[site] = ante[j]
+        return marks[:len(core.coverage_sites)], enabled[:core.num_instances], \
+            fresh[:core.num_instances], states
 
     def prop(self, ctx: int, index: int, state: tuple[Any, ...]) -> bool:
         r = self.lib.rc_prop(ctx, index, self.encode(state))
@@ -268,6 +286,7 @@ def _attempt(machine: Machine, native: NativeInstance, limits: SearchLimits,
     active = native.active_mask(machine.symmetric_sorts) if run.symmetry else 0
     ctx = native.new_ctx(active, machine.guard.enabled and bool(active))
     lib.rc_set_workers(ctx, workers)
+    lib.rc_set_coverage(ctx, int(machine.core.coverage))
     run.native = native
     run.ctx = ctx
     codec = machine.codec
@@ -327,7 +346,7 @@ def _run(run: _NativeRun, native: NativeInstance, ctx: int, max_states: int | No
             status = lib.rc_run(ctx)
             harvest()
             if status in (ST_PAUSED, ST_TIMEOUT):
-                run.tick(stat(ctx, 0), stat(ctx, 2))
+                run.tick(stat(ctx, 0), stat(ctx, 2), stat(ctx, 0) - stat(ctx, 1))
                 continue
             if status == ST_COMPLETE:
                 complete = True
@@ -358,6 +377,10 @@ def _run(run: _NativeRun, native: NativeInstance, ctx: int, max_states: int | No
         run.stopped = "interrupted"
     count, depth, next_level = stat(ctx, 0), stat(ctx, 2), stat(ctx, 3)
     run.transitions = stat(ctx, 4)
+    marks, enabled, fresh, states = native.coverage(ctx)
+    run.counts.add(marks, states)
+    run.counts.enabled[:] = enabled
+    run.counts.fresh[:] = fresh
     run.depth = depth + (1 if count > next_level else 0)
     result = run.result(count, complete, depth, interrupted)
     table_bytes = stat(ctx, 6)

@@ -14,6 +14,7 @@ import hashlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -28,7 +29,7 @@ OPT = "-O1"
 def cflags() -> list[str]:
     """``RMAPCHECK_NATIVE_OPT`` (e.g. ``-O1``) trades search speed for compile time."""
     return [*os.environ.get("RMAPCHECK_NATIVE_OPT", OPT).split(), *CFLAGS]
-SOURCE_FORMAT = 1  # bump when the generated interface changes
+SOURCE_FORMAT = 2  # bump when the generated interface changes
 
 
 class CompileError(Exception):
@@ -101,6 +102,10 @@ def build(source: str) -> Library:
             out = Path(tmp) / f"rc_{key}.so"
             proc = subprocess.run([*cc, *flags, "-o", str(out), str(c_file)],
                                   capture_output=True, text=True, check=False)
+            if proc.returncode in (-signal.SIGINT, 128 + signal.SIGINT):
+                # Ctrl-C reaches the compiler too: the user stopped the run;
+                # the code is not at fault, and no fallback engine should start.
+                raise KeyboardInterrupt
             if proc.returncode != 0:
                 keep = directory / f"rc_{key}.failed.c"
                 keep.write_text(source)
@@ -127,6 +132,8 @@ def _prototypes(lib: ctypes.CDLL) -> None:
         "rc_set_workers": (None, [p, i]),
         "rc_set_limits": (None, [p, i64, i64, d, d]),
         "rc_set_memory": (None, [p, i64]),
+        "rc_set_coverage": (None, [p, i]),
+        "rc_coverage": (None, [p] + [ctypes.POINTER(ctypes.c_uint64)] * 4),
         "rc_set_props": (i, [p, i, ip, ip, i, ip, ip, ip, i, ctypes.c_char_p, i, i, i, i]),
         "rc_start": (i, [p, ctypes.c_void_p]),
         "rc_run": (i, [p]),

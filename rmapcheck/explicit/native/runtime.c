@@ -389,6 +389,7 @@ static void order_check(Ctx *c, const slot_t *s, int a, int start) {
   Succ *saved_out = c->out;
   int saved_n = c->nout;
   int expected = saved_n - start;
+  c->cov = c->cov_spare;
   for (;;) {
     int k = nchk - 1;
     for (; k >= 0; k--)
@@ -425,6 +426,7 @@ static void order_check(Ctx *c, const slot_t *s, int a, int start) {
     c->out = saved_out;
     c->nout = saved_n;
     if (!same) {
+      c->cov = c->cov_main;
       for (int q = 0; q < nchk; q++)
         for (int x = 0; x < SYM_N[sorts[q]]; x++) c->order[sorts[q]][x] = x + SYM_LO[sorts[q]];
       c->bk_kind = 2;
@@ -436,6 +438,7 @@ static void order_check(Ctx *c, const slot_t *s, int a, int start) {
   }
   for (int q = 0; q < nchk; q++)
     for (int x = 0; x < SYM_N[sorts[q]]; x++) c->order[sorts[q]][x] = x + SYM_LO[sorts[q]];
+  c->cov = c->cov_main;
 }
 
 static void expand_state(Ctx *c, const slot_t *s) {
@@ -580,6 +583,7 @@ static int process(Ctx *g, uint64_t sid, RSlot *r) {
     if (!r->res[k].dup) __builtin_prefetch(&g->tab->e[r->res[k].h & g->tab->mask]);
   for (int k = 0; k < n; k++) {
     Res *x = &r->res[k];
+    g->enabled[x->iid]++;
     if (x->nf) {
       for (int j = 0; j < x->nf; j++) {
         int name = g->assert_name[x->failed[j]];
@@ -597,6 +601,7 @@ static int process(Ctx *g, uint64_t sid, RSlot *r) {
     int64_t nid = insert(g, x->w, x->h, slot, (uint32_t)sid, x->iid);
     if (nid == -2) return ST_MEMLIMIT;
     if (nid < 0) return ST_NOMEM;
+    g->fresh[x->iid]++;
     /* the properties, on the new state's representative */
     rc_unpack(x->w, cs);
     g->phase = 2;
@@ -621,6 +626,14 @@ static int process(Ctx *g, uint64_t sid, RSlot *r) {
       }
     }
     g->phase = 0;
+    if (g->cov_states)
+      for (int j = 0; j < NANTE; j++) {
+        uint64_t now = g->cov[ANTE_SITES[j]];
+        if (now != g->ante_seen[j]) {
+          g->ante_states[j]++;
+          g->ante_seen[j] = now;
+        }
+      }
     if (done(g)) return ST_DONE;
     if (g->max_states >= 0 && nid + 1 >= g->max_states) return ST_MAXSTATES;
   }
@@ -637,9 +650,16 @@ static int ctx_init_thread(Ctx *c, Ctx *g) {
     for (int x = 0; x < SYM_N[a]; x++) c->order[a][x] = x + SYM_LO[a];
   c->buf = malloc(sizeof(Succ) * (NIIDS + 1));
   c->alt = malloc(sizeof(Succ) * (NIIDS + 1));
+  c->cov = c->cov_main = calloc(NCOV_ALLOC, sizeof(uint64_t));
+  c->cov_spare = calloc(NCOV_ALLOC, sizeof(uint64_t));
   c->fault_jb = &c->top;
   c->abort_jb = &c->top;
-  return c->buf && c->alt;
+  return c->buf && c->alt && c->cov && c->cov_spare;
+}
+
+static void ctx_free_thread(Ctx *c) {
+  free(c->buf); free(c->alt);
+  free(c->cov_main); free(c->cov_spare);
 }
 
 RC_EXPORT int64_t rc_info(int which) {
@@ -655,6 +675,8 @@ RC_EXPORT int64_t rc_info(int which) {
     case 8: return NFAULTS;
     case 9: return NWORDS;
     case 10: return RING;
+    case 11: return NCOV;
+    case 12: return NANTE;
   }
   return -1;
 }
@@ -669,13 +691,18 @@ RC_EXPORT Ctx *rc_new(void) {
   c->iid_chunks = calloc(MAX_CHUNKS, sizeof(uint32_t *));
   c->tab = table_new(1024);
   c->ring = calloc(RING, sizeof(RSlot));
+  c->enabled = calloc(NIIDS + 1, sizeof(uint64_t));
+  c->fresh = calloc(NIIDS + 1, sizeof(uint64_t));
+  c->ante_states = calloc(NANTE + 1, sizeof(uint64_t));
+  c->ante_seen = calloc(NANTE + 1, sizeof(uint64_t));
   c->workers = 1;
   c->max_states = -1;
   c->mem_budget = -1;
   c->max_depth = -1;
   c->pause_every = 0.1;
   for (int i = 0; i < NASSERTS; i++) c->assert_name[i] = -1;
-  if (!ok || !c->st_chunks || !c->par_chunks || !c->iid_chunks || !c->tab || !c->ring)
+  if (!ok || !c->st_chunks || !c->par_chunks || !c->iid_chunks || !c->tab || !c->ring ||
+      !c->enabled || !c->fresh || !c->ante_states || !c->ante_seen)
     return 0;
   return c;
 }
@@ -692,7 +719,8 @@ RC_EXPORT void rc_free(Ctx *c) {
   if (c->ring)
     for (int k = 0; k < RING; k++) free(c->ring[k].res);
   free(c->ring);
-  free(c->buf); free(c->alt);
+  ctx_free_thread(c);
+  free(c->enabled); free(c->fresh); free(c->ante_states); free(c->ante_seen);
   free(c->inv_prop); free(c->inv_name); free(c->wit_prop); free(c->wit_name);
   free(c->decided); free(c->events);
   free(c);
@@ -708,6 +736,19 @@ RC_EXPORT void rc_set_workers(Ctx *c, int workers) {
 }
 
 RC_EXPORT void rc_set_memory(Ctx *c, int64_t bytes) { c->mem_budget = bytes; }
+
+/* Count, per antecedent, the states whose property checks reach it. */
+RC_EXPORT void rc_set_coverage(Ctx *c, int states) { c->cov_states = states; }
+
+/* What the search counted so far: marks per site (NCOV), successors and new
+ * states per action instance (NIIDS), states per antecedent (NANTE). */
+RC_EXPORT void rc_coverage(Ctx *c, uint64_t *marks, uint64_t *enabled, uint64_t *fresh,
+                           uint64_t *states) {
+  memcpy(marks, c->cov, sizeof(uint64_t) * NCOV);
+  memcpy(enabled, c->enabled, sizeof(uint64_t) * NIIDS);
+  memcpy(fresh, c->fresh, sizeof(uint64_t) * NIIDS);
+  memcpy(states, c->ante_states, sizeof(uint64_t) * NANTE);
+}
 
 RC_EXPORT void rc_set_limits(Ctx *c, int64_t max_states, int64_t max_depth, double deadline,
                              double pause_every) {
@@ -815,9 +856,10 @@ RC_EXPORT int rc_run(Ctx *c) {
   c->stop = 0;
   for (int k = 1; k < c->workers; k++) {
     Ctx *w = calloc(1, sizeof(Ctx));
-    if (!w || !ctx_init_thread(w, c)) { free(w); break; }
+    if (!w) break;
+    if (!ctx_init_thread(w, c)) { ctx_free_thread(w); free(w); break; }
     if (pthread_create(&threads[nthreads], 0, worker_main, w)) {
-      free(w->buf); free(w->alt); free(w);
+      ctx_free_thread(w); free(w);
       break;
     }
     wctx[nthreads++] = w;
@@ -836,7 +878,8 @@ RC_EXPORT int rc_run(Ctx *c) {
     c->canon_images += wctx[k]->canon_images;
     c->canon_calls += wctx[k]->canon_calls;
     c->concrete_hits += wctx[k]->concrete_hits;
-    free(wctx[k]->buf); free(wctx[k]->alt); free(wctx[k]);
+    for (int s = 0; s < NCOV; s++) c->cov[s] += wctx[k]->cov_main[s];
+    ctx_free_thread(wctx[k]); free(wctx[k]);
   }
   table_free_retired(c->tab);
   return status;

@@ -82,6 +82,9 @@ typedef struct Ctx {
   Succ *buf;
   Succ *alt;
   uint64_t canon_images, canon_calls, concrete_hits;
+  /* coverage marks, per site: this thread's counts (cov), or while an order
+   * check re-runs an action, a spare array nobody reads (no step counts it) */
+  uint64_t *cov, *cov_main, *cov_spare;
   struct Ctx *g;      /* the search's context (itself for the main thread) */
   /* ---- the search (main thread) */
   uint8_t **st_chunks;
@@ -114,6 +117,12 @@ typedef struct Ctx {
   int pending, nviol, stop_at_first, norder;
   int64_t *events;    /* (kind, name, state, iid, assertion) */
   int nevents, cap_events;
+  /* per action instance: successors computed, and new states among them */
+  uint64_t *enabled, *fresh;
+  /* with cov_states: per antecedent (ANTE_SITES), the states whose property
+   * checks reached it, and its count after the last state's checks */
+  int cov_states;
+  uint64_t *ante_states, *ante_seen;
 } Ctx;
 
 static void rc_fault(Ctx *c, int site, V value) __attribute__((noreturn, cold, noinline));
