@@ -373,11 +373,14 @@ class Assert:
 
 @frozen
 class HookEntry:
-    """The start of an expanded call of a ``hook proc`` (after its arguments
-    are bound): nothing happens here; coverage counts how often a hook runs."""
+    """The start (``end``: the normal end) of an expanded call of a ``hook
+    proc``, after its arguments are bound: nothing happens here; coverage
+    counts how often a hook runs, and how often it runs to its end (a hook
+    that starts and never ends disables every step that calls it)."""
 
     hook: str
     span: Span = attrs.field(default=NOWHERE, eq=False)
+    end: bool = False
 
 
 Stmt = Assign | If | For | Let | Require | Assert | HookEntry

@@ -224,8 +224,8 @@ def format_stmt(stmt: ir.Stmt, indent: int = 0) -> str:
             return f"{pad}requires {format_expr(cond)}"
         case ir.Assert(name=name, cond=cond, doc=doc):
             return f"{pad}assert {name}{_doc(doc)}: {format_expr(cond)}"
-        case ir.HookEntry(hook=hook):
-            return f"{pad}# hook {hook}"
+        case ir.HookEntry(hook=hook, end=end):
+            return f"{pad}# hook {hook}{' ends' if end else ''}"
         case _:
             assert_never(stmt)
 

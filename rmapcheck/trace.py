@@ -201,7 +201,7 @@ class SiteCount:
     held for some instance. ``by_design``: the definition, or the ``if``, is
     in a file of the design (not a library)."""
 
-    kind: Literal["hook", "then", "else", "antecedent"]
+    kind: Literal["hook", "hook_end", "then", "else", "antecedent"]
     name: str
     count: int
     states: int | None = None

@@ -170,7 +170,7 @@ def test_every_engine_and_the_interpreter_agree_without_symmetry(small: Instance
 
 def test_default_marks_are_only_what_the_warnings_need(small: Instance) -> None:
     default = CoreModel(small)
-    assert {s.kind for s in default.coverage_sites} == {"hook", "antecedent"}
+    assert {s.kind for s in default.coverage_sites} == {"hook", "hook_end", "antecedent"}
     assert all(s.by_design for s in default.coverage_sites if s.kind == "hook")
     full = CoreModel(small, coverage=True)
     assert {s.name for s in full.coverage_sites if s.kind == "hook"} == set(EXPECTED_HOOKS)
@@ -249,6 +249,8 @@ def test_an_impossible_hook_is_warned_and_the_verdict_stands(
     assert err.splitlines() == [
         f"{lib}:14:1: warning: action map never fired {bounds}",
         f"{lib}:21:1: warning: action unmap never fired {bounds}",
+        (f"{design}:5:1: warning: hook on_map ran 2 times and never to its end: a requires "
+         f"in it disabled every step that called it {bounds}"),
         f"{design}:6:1: warning: hook may_unmap never ran {bounds}",
         (f"{design}:8:1: warning: invariant mapped_counted holds vacuously: the left side of "
          f"its '->' is never true {bounds}"),
@@ -333,3 +335,22 @@ def test_walks_and_fuzzing_count_what_they_ran(
              if line.split()[:1] in (["map"], ["unmap"])]
     steps_line = next(line for line in out.splitlines() if "fuzz:" in line)
     assert sum(taken) == int(steps_line.split("examples, ")[1].split(" steps")[0].replace(",", ""))
+
+
+def test_a_hook_whose_requires_never_holds_is_warned(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's example: a requires in the mremap hook that is never true
+    means mremap never moves a mapped page; every property still holds."""
+    spec = tmp_path / "nomove.spec"
+    spec.write_text("model nomove\nuse anon_vma\n"
+                    "override proc on_move_pte(p: Proc, v: VPage, w: VPage, f: Frame) {\n"
+                    "  requires v == w\n}\n")
+    code, out, err = run(capsys, "verify", str(spec), "--const", "PROCS=1", "--const",
+                         "VPAGES=2", "--const", "FRAMES=1", "--coverage", "--property",
+                         "rmap_complete")
+    assert code == 0
+    assert (f"{spec}:3:1: warning: hook on_move_pte ran 32 times and never to its end: a "
+            "requires in it disabled every step that called it at PROCS=1 VPAGES=2 FRAMES=1 "
+            "VMAS=2 ANON_VMAS=2 (the search finished)") in err.splitlines()
+    row = next(line for line in out.splitlines() if line.strip().startswith("on_move_pte"))
+    assert "ran 32 times, 0 to its end" in row

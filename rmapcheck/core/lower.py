@@ -126,10 +126,14 @@ class CoreModel:
         self.coverage_sites: list[CoverSite] = []
         self._marking = True
         self._hook_sites: dict[str, int] = {}
+        self._hook_end_sites: dict[str, int] = {}
         for hook in model.hooks:
             if coverage or hook.by_design:
                 self._hook_sites[hook.name] = self._site(CoverSite(
                     "hook", hook.name, hook.span, hook.by_design))
+                if hook.kind == "proc":  # a def's value has no end to reach
+                    self._hook_end_sites[hook.name] = self._site(CoverSite(
+                        "hook_end", hook.name, hook.span, hook.by_design))
         self._branch_sites: dict[ir.Span, tuple[int, int]] = {}
         self.antecedents: dict[str, int] = {}  # property -> its antecedent's site
         declared = [s for s in model.sorts if isinstance(s, ir.RangeSort) and s.symmetric
@@ -178,8 +182,9 @@ class CoreModel:
         self.coverage_sites.append(site)
         return len(self.coverage_sites) - 1
 
-    def _hook_site(self, hook: str) -> int | None:
-        return self._hook_sites.get(hook) if self._marking else None
+    def _hook_site(self, hook: str, end: bool = False) -> int | None:
+        sites = self._hook_end_sites if end else self._hook_sites
+        return sites.get(hook) if self._marking else None
 
     def _branches(self, stmt: ir.If) -> tuple[int, int] | None:
         """The sites of an ``if``'s two branches, when coverage counts them: one
@@ -614,8 +619,8 @@ class CoreModel:
                 c = self.scalar(cond, env)
                 if not (isinstance(c, Lit) and c.value):
                     out.append(AssertStmt(index, c, stmt.span))
-            case ir.HookEntry(hook=hook):
-                mark = self._hook_site(hook)
+            case ir.HookEntry(hook=hook, end=end):
+                mark = self._hook_site(hook, end)
                 if mark is not None:
                     out.append(Mark(mark, stmt.span))
             case _:

@@ -526,7 +526,7 @@ Stmt = Let | Store | Check | If | For | Require | AssertStmt | Mark
 
 # ---------------------------------------------------------------- coverage
 
-CoverKind = Literal["hook", "then", "else", "antecedent"]
+CoverKind = Literal["hook", "hook_end", "then", "else", "antecedent"]
 
 
 @frozen

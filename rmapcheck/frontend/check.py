@@ -857,6 +857,8 @@ class _Checker:
         if name in self.hooks:
             out.append(ir.HookEntry(name, span))
         out.extend(self.block(decl.body, inner))
+        if name in self.hooks:
+            out.append(ir.HookEntry(name, span, end=True))
 
     def lvalue(self, target: ast.LValue, env: _Env) -> ir.LValue:
         if target.name in env.locals:

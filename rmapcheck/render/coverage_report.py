@@ -52,10 +52,15 @@ def coverage_warnings(model: ir.Model, result: Result, consts: Mapping[str, int]
     kinds = {p.name: p.kind for p in model.properties}
     out = [f"{_where(a.span)}warning: action {a.name} never fired {scope}"
            for a in coverage.actions if a.enabled == 0]
+    started = {s.name: s.count for s in coverage.sites if s.kind == "hook"}
     for site in coverage.sites:
         if site.count:
             continue
-        if site.kind == "hook" and site.by_design:
+        if site.kind == "hook_end" and site.by_design and started.get(site.name):
+            out.append(f"{_where(site.span)}warning: hook {site.name} ran "
+                       f"{started[site.name]:,} times and never to its end: a requires in it "
+                       f"disabled every step that called it {scope}")
+        elif site.kind == "hook" and site.by_design:
             out.append(f"{_where(site.span)}warning: hook {site.name} never ran {scope}")
         elif site.kind == "antecedent" and site.name not in violated:
             out.append(f"{_where(site.span)}warning: {kinds.get(site.name, 'property')} "
@@ -88,6 +93,18 @@ def _table(rows: Iterable[tuple[str, ...]], indent: str = "  ",
     return out
 
 
+def _ends(coverage: Coverage) -> dict[str, int]:
+    """How often each hook proc ran to its end (a requires in it can stop it)."""
+    return {s.name: s.count for s in coverage.sites if s.kind == "hook_end"}
+
+
+def _ended(site: SiteCount, ends: dict[str, int]) -> str:
+    end = ends.get(site.name)
+    if end is None or end == site.count:
+        return ""
+    return f", {end:,} to its end"
+
+
 def _ran(site: SiteCount) -> str:
     if not site.count:
         return "never"
@@ -111,10 +128,11 @@ def format_coverage(coverage: Coverage, style: Style | None = None) -> list[str]
                 rows.append((f"  {action.name}({args})", _n(inst.enabled), _n(inst.new)))
     out.extend(_table(rows))
     hooks = [s for s in coverage.sites if s.kind == "hook"]
+    ends = _ends(coverage)
     if hooks:
         out.append("  hooks:")
-        out.extend(_table(((s.name, _ran(s), f"{s.span}" + ("" if s.by_design else
-                                                            " (library)"))
+        out.extend(_table(((s.name, _ran(s) + _ended(s, ends),
+                            f"{s.span}" + ("" if s.by_design else " (library)"))
                            for s in hooks), "    ", "lrl"))
     branches = _branches(coverage.sites)
     if branches:
@@ -153,6 +171,7 @@ def coverage_to_json(coverage: Coverage) -> dict[str, Any]:
     def where(span: ir.Span | None) -> str | None:
         return str(span) if span is not None else None
 
+    ends = _ends(coverage)
     return {
         "states": coverage.states,
         "complete": coverage.complete,
@@ -163,6 +182,7 @@ def coverage_to_json(coverage: Coverage) -> dict[str, Any]:
                                for i in a.instances]} if len(a.instances) > 1 else {})}
             for a in coverage.actions],
         "hooks": [{"name": s.name, "location": where(s.span), "ran": s.count,
+                   **({"ran_to_end": ends[s.name]} if s.name in ends else {}),
                    "by_design": s.by_design}
                   for s in coverage.sites if s.kind == "hook"],
         "branches": [{"location": where(span), "then": then, "else": else_}
