@@ -120,7 +120,7 @@ def _auto_search(machine: Machine, limits: SearchLimits) -> Result:
     # Fewer states: it finished, or another limit ended it; a violation is
     # the answer (the search stops at the first).
     if quick.stats.states < QUICK_STATES or quick.violations \
-            or dict(quick.stats.extra).get("interrupted"):
+            or quick.interrupted:
         return quick
     rest = limits
     if limits.timeout is not None:
@@ -290,7 +290,7 @@ def _search_before_proofs(instance: Instance, targets: Sequence[str],
         first = run([*targets, *witnesses], VIOLATION_STATES)
         if first is None:
             return nothing, None
-        if dict(first.stats.extra).get("interrupted"):
+        if first.interrupted:
             # A search stops at Ctrl-C and returns what it covered; the
             # proofs must stop with it, not start.
             raise KeyboardInterrupt
@@ -299,7 +299,7 @@ def _search_before_proofs(instance: Instance, targets: Sequence[str],
         if missing and not (explored.bound is not None and explored.bound.complete):
             # Only the witnesses now: the search stops once it has them all.
             more = run(missing, WITNESS_STATES)
-            if more is not None and dict(more.stats.extra).get("interrupted"):
+            if more is not None and more.interrupted:
                 raise KeyboardInterrupt
             if more is not None:
                 explored = explored.with_witnesses(Explored.of(more, (), missing))

@@ -249,6 +249,11 @@ class Result:
         return [(n, v) for n, v in self.verdicts if isinstance(v, Violated)]
 
     @property
+    def interrupted(self) -> bool:
+        """Ctrl-C stopped the run (the verdicts say what it covered)."""
+        return bool(dict(self.stats.extra).get("interrupted"))
+
+    @property
     def unknowns(self) -> list[tuple[str, Unknown]]:
         return [(n, v) for n, v in self.verdicts if isinstance(v, Unknown)]
 

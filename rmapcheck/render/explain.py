@@ -27,6 +27,7 @@ from __future__ import annotations
 import itertools
 import os
 import typing
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -97,6 +98,12 @@ def local_name(name: str) -> str:
 # for them (their internal names must never reach the output).
 TARGET_WORDS = {"__runtime_error__": "no run-time error in any step",
                 "__property_error__": "no run-time error evaluating a property"}
+
+
+def fails_for(bindings: Sequence[tuple[str, str]]) -> str:
+    """The failing instance of a property's ``forall`` variables, as every
+    output words it: ``fails for p = p0, v = 1``."""
+    return "fails for " + ", ".join(f"{n} = {v}" for n, v in bindings)
 
 
 def target_name(name: str) -> str:

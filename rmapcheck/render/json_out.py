@@ -6,7 +6,7 @@ from typing import Any
 
 from rmapcheck.instance import Instance
 from rmapcheck.render.coverage_report import coverage_to_json
-from rmapcheck.render.explain import Evaluator, explain, target_name, where
+from rmapcheck.render.explain import Evaluator, explain, fails_for, target_name, where
 from rmapcheck.render.itf import trace_to_itf
 from rmapcheck.trace import Holds, Proved, Result, Trace, Unknown, Violated
 
@@ -86,7 +86,7 @@ def _explained(machine: Evaluator, name: str, trace: Trace) -> dict[str, Any]:
         out["diagnosis"] = list(ex.diagnosis)
     parts = []
     if ex.bindings:
-        parts.append("fails for " + ", ".join(f"{n} = {v}" for n, v in ex.bindings))
+        parts.append(fails_for(ex.bindings))
     if ex.conjunct:
         parts.append(f"the conjunct that fails: {ex.conjunct}")
     if parts:

@@ -15,7 +15,13 @@ from typing import Any, Protocol
 
 from rmapcheck import ir
 from rmapcheck.instance import Instance
-from rmapcheck.render.explain import BlockedExplanation, explain, format_value, target_name
+from rmapcheck.render.explain import (
+    BlockedExplanation,
+    explain,
+    fails_for,
+    format_value,
+    target_name,
+)
 from rmapcheck.render.explain import where as where_of
 from rmapcheck.render.vmview import Vma, VmLayout, vm_layout, vm_view
 from rmapcheck.trace import Holds, Proved, Result, State, Trace, Unknown, Verdict, Violated
@@ -382,7 +388,7 @@ def format_explanation(machine: Evaluator, name: str, trace: Trace,
         last = trace.steps[-1]
         lines.append(f"  step {len(trace)} {last.action} fails the assertion")
     if ex.bindings:
-        lines.append("  fails for " + ", ".join(f"{n} = {v}" for n, v in ex.bindings))
+        lines.append("  " + fails_for(ex.bindings))
     if ex.conjunct:
         place = where_of(ex.conjunct_span)
         if ex.conjunct_in:
@@ -454,7 +460,7 @@ def format_blocked(ex: BlockedExplanation, style: Style | None = None,
     lines = [f"{indent}{style.red('blocked')} by {style.yellow(ex.text or 'a requires')}  "
              + style.dim(f"({where_of(ex.span)})")]
     if ex.bindings:
-        lines.append(f"{indent}fails for " + ", ".join(f"{n} = {v}" for n, v in ex.bindings))
+        lines.append(indent + fails_for(ex.bindings))
     if ex.conjunct:
         span = ex.conjunct_span
         # A part inside a def's body is elsewhere in the spec: say where.
