@@ -20,7 +20,7 @@ steps ran, and of the first one that does not, the ``requires`` that stops it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 from attrs import define, field, frozen
@@ -153,6 +153,20 @@ class ActionReplay:
     error: SpecRuntimeError | None = attrs.field(default=None, eq=False)
     # True: the error is the next step's; False: a property's, in the last state
     error_in_step: bool = False
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the run ended: the first of what happened along it."""
+        if self.violated:
+            return "violated"
+        if self.blocked is not None:
+            return "blocked"
+        if self.error is not None:
+            return "error in step" if self.error_in_step else "error in property"
+        return "end"
+
+
+Outcome = Literal["end", "violated", "blocked", "error in step", "error in property"]
 
 
 class _Explaining(Interpreter):

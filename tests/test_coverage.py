@@ -72,8 +72,8 @@ EXPECTED_HOOKS = {
     "finds": 2680, "can_merge": 1388, "on_new_vma": 198, "on_merge": 332, "on_split": 192,
     "on_move": 96, "on_move_pte": 32, "on_grow": 24, "on_vmas_removed": 4417,
     "on_fault": 528, "on_cow": 0, "on_reuse": 0, "on_fork": 0, "on_fork_pte": 0,
-    "on_unmap": 2152, "file_backed": 776, "in_page_cache": 0, "same_backing": 1388,
-    "cow_mapping": 0, "stack_may_grow": 24,
+    "on_unmap": 2152, "file_backed": 2776, "in_page_cache": 0, "same_backing": 1388,
+    "cow_mapping": 2000, "stack_may_grow": 24, "vma_has_anon_vma": 2000,
 }
 # anon_vma.spec's own ifs, by line: (then, else)
 EXPECTED_BRANCHES = {50: (120, 212), 54: (256, 272), 73: (5096, 3738), 74: (3720, 1376)}

@@ -58,7 +58,8 @@ def test_every_step(broken_fork: Path, capsys: pytest.CaptureFixture[str]) -> No
     ("rmap_complete", "3", "false"),  # a property by its name: its body
     ("count p: Proc. alive[p]", "3", "2"),
     ("exists a: VPage. vma[1, a] != none and vma[1, a].anon == none", "3", "true"),
-    ("vma[1, 0]", "3", "{end: 1, pgoff: 0, growsdown: false, writable: true, anon: none}"),
+    ("vma[1, 0]", "3",
+     "{end: 1, pgoff: 0, growsdown: false, writable: true, unaccounted: false, anon: none}"),
     ("vma[1, 1]", "3", "none"),
     ("page[0].mapping", "3", "av0"),
     ("choose f: Frame. not page[f].used", "3", "f1"),
@@ -171,7 +172,8 @@ def test_json(broken_fork: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = evaluate(capsys, BROKEN_FORK, broken_fork, "vma[1, 0]", "--json")
     assert (code, json.loads(out)) == (0, {
         "model": "anon_vma_fork_unlinked", "expr": "vma[1, 0]", "sort": "Vma?", "step": 3,
-        "value": "{end: 1, pgoff: 0, growsdown: false, writable: true, anon: none}"})
+        "value": ("{end: 1, pgoff: 0, growsdown: false, writable: true, unaccounted: false, "
+                  "anon: none}")})
     code, out, err = evaluate(capsys, BROKEN_FORK, broken_fork, "vma[1, 0].end", "--all",
                               "--json")
     assert code == 150 and out.count("\n") == 1

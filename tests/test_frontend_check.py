@@ -738,3 +738,54 @@ def test_optional_number_in_a_numeric_conditional_is_read_as_its_value(tmp_path:
     assert isinstance(total, ir.Binary) and isinstance(total.lhs, ir.Ite)
     assert total.lhs.sort == ir.INT
     assert isinstance(total.lhs.then, ir.Unwrap)
+
+
+# ---------------------------------------------------------------- a variant's properties
+
+PROPS = """
+invariant small "y stays small": y < 3
+lemma nonneg "y is a number": y >= 0
+sometimes moved "y moves": y > 0
+"""
+
+
+def test_a_variant_drops_and_replaces_inherited_properties(tmp_path: Path) -> None:
+    write(tmp_path, BASE.replace("model t", "library t") + PROPS, "t.spec")
+    model = load_model(write(tmp_path, """model v
+use t
+drop lemma nonneg "the variant does not need it"
+override sometimes small "now only a witness": y == 3
+action go(v: V) { y := v }
+""", "v.spec"))
+    # The override keeps the place of the property it replaces.
+    assert [(p.kind, p.name) for p in model.properties] == [("sometimes", "small"),
+                                                            ("sometimes", "moved")]
+
+
+@pytest.mark.parametrize(("extra", "message", "at", "note"), [
+    ("drop invariant nonneg\n", r"'nonneg' is a lemma \(at .*main\.spec:\d+:1\), not an invariant",
+     "drop invariant", "did you mean 'drop lemma nonneg'?"),
+    ("drop lemma nonnge\n", (r"'drop lemma nonnge' drops nothing: no property of that name is "
+     r"declared before it"), "drop lemma", "did you mean 'nonneg'?"),
+    ("drop lemma nonneg\ndrop lemma nonneg\n", (r"'drop lemma nonneg' drops nothing: it was "
+     r"dropped already at .*main\.spec:\d+:1"), "drop lemma nonneg\ndrop", None),
+    ("drop lemma nonneg\noverride lemma nonneg: true\n", (r"'override lemma nonneg' overrides "
+     r"nothing: it was dropped at .*main\.spec:\d+:1"), "override lemma", None),
+    ("override invariant smal: true\n", (r"'override invariant smal' overrides nothing: no "
+     r"property of that name is declared before it"), "override", "did you mean 'small'?"),
+    ("local lemma extra: true\n", (r"a property cannot be 'local'; a variant replaces an "
+     r"inherited one with 'override lemma extra' or removes it with 'drop lemma extra'"),
+     "local", None),
+    ("lemma small: true\n", (r"'small' is already declared at .*main\.spec:\d+:1; choose another "
+     r"name"), "lemma small", None),
+])
+def test_a_wrong_drop_or_override_of_a_property(tmp_path: Path, extra: str, message: str,
+                                                at: str, note: str | None) -> None:
+    err, text = error(tmp_path, PROPS + extra)
+    assert re.fullmatch(message, err.message), err.message
+    assert err.span is not None
+    line, col = where(text, at)
+    if at.startswith("drop lemma nonneg\n"):
+        line += 1
+    assert (err.span.line, err.span.col) == (line, col), err.render()
+    assert err.note == note

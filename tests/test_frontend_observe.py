@@ -49,7 +49,7 @@ def refused(tmp_path: Path, text: str) -> str:
 def test_vm_declares_what_conform_compares() -> None:
     model = load_model("anon_vma_chain")
     assert model.observed == ("process", "frame", "page_mapcount", "vma_end", "vma_writable",
-                              "vma_growsdown")
+                              "vma_growsdown", "vma_accounted")
     ops = {m.action: m.op for m in model.observe_actions}
     assert ops == {"mmap": "mmap", "munmap": "munmap", "mprotect": "mprotect",
                    "mremap": "mremap", "fork": "fork", "exit": "exit", "fault": "write",

@@ -37,6 +37,9 @@ BROKEN = {
     "anon_vma_stack_pgoff": ("anon_vma", ("mmap", "fault", "grow_stack"), 498, 604),
     "anon_vma_chain_split_unlinked": ("anon_vma_chain", ("mmap", "fault", "munmap"), 214, 261),
     "anon_vma_chain_fork_unlinked": ("anon_vma_chain", ("mmap", "fault", "fork"), 142, 167),
+    "anon_vma_chain_merge_no_dup": ("anon_vma_chain", ("mmap", "fault", "mmap"), 362, 458),
+    "anon_vma_chain_fork_new_unlinked": ("anon_vma_chain", ("mmap", "fault", "fork", "cow"),
+                                         822, 1207),
 }
 
 

@@ -60,14 +60,14 @@ VPAGES=4; replayed at the trace's
   the states are compared on the variables the designs share: alive, vma, pte, wp, page, av_used
 
   0. initial state
-  1. mmap(p=p0, s=0, n=1, growsdown=false)  ran  models/vm.spec:159:1
+  1. mmap(p=p0, s=0, n=1, growsdown=false)  ran  models/vm.spec:169:1
        p0: VMA [0,1) mapped, pgoff 0, writable
-  2. fault(p=p0, v=0)  ran  models/vm.spec:257:1
+  2. fault(p=p0, v=0)  ran  models/vm.spec:277:1
        p0: VMA [0,1) anon := av0
        pte[p0, 0] := f0
        page[f0] allocated: mapcount 1, mapping av0, index 0
        av_used[av0] := true
-  3. fork(parent=p0, child=p1)  ran  models/vm.spec:230:1
+  3. fork(parent=p0, child=p1)  ran  models/vm.spec:250:1
        mm p1 created
        p1: VMA [0,1) mapped, pgoff 0, writable, anon av0
        pte[p0, 0] -> f0 write-protected
@@ -108,11 +108,11 @@ def test_a_violation_on_the_other_design_is_printed_as_verify_prints_it(
                          ("exit", {"p": 1})], tmp_path / "fixed.itf.json")
     code, out, _ = replay(capsys, fixed, BROKEN_FORK, "--no-color")
     assert code == 12
-    assert "  3. fork(parent=p0, child=p1)  ran  models/vm.spec:230:1\n" in out
+    assert "  3. fork(parent=p0, child=p1)  ran  models/vm.spec:250:1\n" in out
     assert ("       differs from the trace: vma[p1, 0].anon is none in the spec but av0 in the "
             "trace\n") in out
     assert ("  violation at step 3: rmap_complete\n"
-            "  violated: rmap_complete  (invariant, models/vm.spec:313:1)\n") in out
+            "  violated: rmap_complete  (invariant, models/vm.spec:333:1)\n") in out
     assert "  the walk from f0 misses the pte of p1 at page 0 in p1's VMA [0,1)" in out
     assert out.endswith("  (the trace goes on for 1 more step, not replayed)\n")
     code, out, _ = replay(capsys, fixed, BROKEN_FORK, "--json")
@@ -134,8 +134,8 @@ def test_a_blocked_step_names_the_requires_that_stops_it(
     code, out, err = replay(capsys, twice, "anon_vma.spec")
     assert (code, err) == (11, "")
     assert out.endswith("""\
-  4. fork(parent=p0, child=p1)  not allowed  models/vm.spec:230:1
-       blocked by requires alive[parent] and not alive[child]  (models/vm.spec:232:3)
+  4. fork(parent=p0, child=p1)  not allowed  models/vm.spec:250:1
+       blocked by requires alive[parent] and not alive[child]  (models/vm.spec:252:3)
        the part that is false: not alive[child]
          where child = p1
                alive[p1] = true
@@ -148,7 +148,7 @@ def test_a_blocked_step_names_the_requires_that_stops_it(
     assert code == 11
     assert report["replays"] is False and report["ran"] == 3
     assert report["blocked"] == {
-        "step": 4, "action": "fork", "requires": "models/vm.spec:232:3",
+        "step": 4, "action": "fork", "requires": "models/vm.spec:252:3",
         "text": "requires alive[parent] and not alive[child]", "false_part": "not alive[child]",
         "values": {"child": "p1", "alive[p1]": "true"}}
 
@@ -176,7 +176,7 @@ replayed
 page, av_used
 """)
     assert out.endswith("""\
-  4. fault(p=p0, v=2)  not allowed  models/vm.spec:257:1
+  4. fault(p=p0, v=2)  not allowed  models/vm.spec:277:1
        blocked by requires x != none  (models/anon_vma.spec:56:5)
          where x = none
 
@@ -290,7 +290,7 @@ def test_a_quint_mbt_trace_is_replayed_by_its_actions(
         "  the states are compared on the variables the designs share: alive, vma, pte, wp, "
         "page, av_used\n")
     assert "differs" not in out
-    assert "  3. fork(parent=p0, child=p1)  ran  models/vm.spec:230:1\n" in out
+    assert "  3. fork(parent=p0, child=p1)  ran  models/vm.spec:250:1\n" in out
     assert "  violation at step 3: rmap_complete\n" in out
     code, out, _ = replay(capsys, trace, "anon_vma.spec")
     assert code == 0

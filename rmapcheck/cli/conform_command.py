@@ -11,14 +11,21 @@ kernel's observation side by side.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import random
 import sys
 from typing import TYPE_CHECKING, Any
 
 from rmapcheck import errors
-from rmapcheck.cli.options import add_quiet, const, fail, positive_whole, seed
+from rmapcheck.cli.options import (
+    add_actions,
+    add_quiet,
+    const,
+    fail,
+    parse_actions,
+    positive_whole,
+    seed,
+)
 
 if TYPE_CHECKING:
     from rmapcheck.conform.harness import ConformResult, Harness
@@ -54,10 +61,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=seed, metavar="S",
                    help="random seed (default: a fresh one, printed so the runs can be "
                    "repeated); run R of seed S is the same walk whatever --runs says")
-    p.add_argument("--actions", metavar="LIST",
-                   help="the actions walks take, and how often: 'mmap,fault,cow' (equal "
-                   "weights) or 'mmap=3,fault=1' (default: every action the kernel can run, "
-                   "equally)")
+    add_actions(p, "every action the kernel can run, equally")
     p.add_argument("--trace", metavar="FILE",
                    help="run the steps of this ITF trace (as rmapcheck verify --itf writes "
                    "it) once, instead of random walks")
@@ -72,30 +76,6 @@ def add_parser(sub: Any) -> None:
                    help="machine-readable result on stdout: one JSON document")
     p.add_argument("--no-color", action="store_true", help="plain text even on a terminal")
     add_quiet(p)
-
-
-def parse_actions(text: str | None, model: Model) -> dict[str, float]:
-    """``--actions``: each named action with its weight (1 when none is given)."""
-    if text is None:
-        return {}
-    known = [a.name for a in model.actions]
-    out: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, weight = part.strip().partition("=")
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f" (it has {', '.join(known)})"
-            fail(f"--actions: {model.name} has no action '{name}'{hint}")
-        try:
-            value = float(weight) if sep else 1.0
-        except ValueError:
-            fail(f"--actions {name}={weight}: a weight is a number")
-        if value < 0:
-            fail(f"--actions {name}={weight}: a weight must not be negative")
-        out[name] = value
-    if not any(out.values()):
-        fail("--actions: every weight is 0, so no walk can take a step")
-    return out
 
 
 def run(args: argparse.Namespace) -> int:

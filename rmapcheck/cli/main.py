@@ -28,6 +28,7 @@ from rmapcheck.cli import (
     prove_command,
     replay_command,
     report_command,
+    run_command,
     simulate_command,
     verify_command,
 )
@@ -36,8 +37,8 @@ from rmapcheck.cli.outcome import worse
 from rmapcheck.cli.progress import progress_lines
 from rmapcheck.errors import SpecError
 
-Command = Literal["verify", "replay", "eval", "simulate", "fuzz", "check", "prove", "report",
-                  "conform"]
+Command = Literal["verify", "replay", "run", "eval", "simulate", "fuzz", "check", "prove",
+                  "report", "conform"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,9 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     # In this order in ``rmapcheck --help``.
-    for command in (verify_command, replay_command, eval_command, simulate_command,
-                    fuzz_command, conform_command, check_command, prove_command,
-                    report_command):
+    for command in (verify_command, replay_command, run_command, eval_command,
+                    simulate_command, fuzz_command, conform_command, check_command,
+                    prove_command, report_command):
         command.add_parser(sub)
     return parser
 
@@ -163,6 +164,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return report_command.run(args)
         case "replay":
             return replay_command.run(args)
+        case "run":
+            return run_command.run(args)
         case "eval":
             return eval_command.run(args)
         case "conform":

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rmapcheck import errors
 
+if TYPE_CHECKING:
+    from rmapcheck.ir import Model
+
 USAGE_EPILOG = """exit codes:
   0    no property violated (holds to the stated bound, or proved)
-  11   replay: a step of the trace is not allowed by the spec (blocked)
+  11   replay, run: a step is not allowed by the spec (blocked)
   12   a property is violated; the counterexample is printed
   13   inconclusive: a limit was reached or Z3 answered unknown
   130  interrupted (Ctrl-C); what was covered so far is printed
@@ -203,3 +206,43 @@ def check_property_names(model: Any, names: list[str]) -> tuple[str, ...] | None
                 f"--property {name}: {model.name} has no property or assertion of that name",
                 None, f"did you mean {hint}?" if close else f"it has: {hint}")
     return tuple(dict.fromkeys(names))
+
+
+def did_you_mean(name: str, known: Sequence[str]) -> str:
+    """``; did you mean 'x'?`` for the closest of ``known`` to a misspelled
+    ``name``, else the list of ``known``: the end of a one-sentence error."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else f" (it has {', '.join(known)})"
+
+
+def add_actions(p: argparse.ArgumentParser, default: str) -> None:
+    """``--actions LIST``: which actions random walks take, and how often."""
+    p.add_argument("--actions", metavar="LIST",
+                   help="the actions walks take, and how often: 'mmap,fault,cow' (equal "
+                   "weights) or 'mmap=3,fault=1'; an action is chosen by weight among those "
+                   "enabled, then one of its enabled instances uniformly "
+                   f"(default: {default})")
+
+
+def parse_actions(text: str | None, model: Model) -> dict[str, float]:
+    """``--actions``: each named action with its weight (1 when none is given)."""
+    if text is None:
+        return {}
+    known = [a.name for a in model.actions]
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, weight = part.strip().partition("=")
+        if name not in known:
+            fail(f"--actions: {model.name} has no action '{name}'{did_you_mean(name, known)}")
+        try:
+            value = float(weight) if sep else 1.0
+        except ValueError:
+            fail(f"--actions {name}={weight}: a weight is a number")
+        if value < 0:
+            fail(f"--actions {name}={weight}: a weight must not be negative")
+        out[name] = value
+    if not any(out.values()):
+        fail("--actions: every weight is 0, so no walk can take a step")
+    return out

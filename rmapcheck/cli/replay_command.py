@@ -122,15 +122,10 @@ class _Run:
 
     @property
     def stop(self) -> Stop:
-        """Why the replay ended: the first of what happened along it."""
-        result = self.result
-        if result.violated:
-            return "violated"
-        if result.blocked is not None:
-            return "blocked"
-        if result.error is not None:
-            return "error in step" if result.error_in_step else "error in property"
-        return "unmatched" if self.unmatched is not None else "end"
+        """Why the replay ended: the first of what happened along it, and
+        after all the matched steps ran, a step that matched nothing."""
+        outcome = self.result.outcome
+        return "unmatched" if outcome == "end" and self.unmatched is not None else outcome
 
     @property
     def stop_step(self) -> int:
@@ -192,13 +187,11 @@ def _differences(run: _Run) -> dict[int, str]:
 
 
 def _blocked(run: _Run) -> BlockedExplanation:
-    from rmapcheck.render.explain import explain_blocked
+    from rmapcheck.render.explain import explain_stopped
 
     blocked = run.result.blocked
     assert blocked is not None
-    action = run.matched[len(run.result.trace)][0]
-    return explain_blocked(run.loaded.machine, action, blocked.require.span, dict(blocked.env),
-                           blocked.state)
+    return explain_stopped(run.loaded.machine, run.matched[len(run.result.trace)][0], blocked)
 
 
 def _raw_args(step: ItfAction) -> str:
@@ -213,6 +206,7 @@ def _text(run: _Run, args: argparse.Namespace) -> list[str]:
         format_args,
         format_blocked,
         format_explanation,
+        format_stopped_step,
         step_changes,
     )
 
@@ -255,10 +249,8 @@ def _text(run: _Run, args: argparse.Namespace) -> list[str]:
     stop, at = run.stop, run.stop_step
     if stop in ("blocked", "error in step"):
         name, values = run.matched[at - 1]
-        action = model.action(name)
         what = "not allowed" if stop == "blocked" else "fails with a run-time error (below)"
-        out.append(f"  {at}. {shown.bold(name)}({format_args(instance, action, values)})  "
-                   f"{shown.red(what)}  " + shown.dim(where(action.span)))
+        out.append(format_stopped_step(instance, at, name, values, what, shown))
         if stop == "blocked":
             out.extend(format_blocked(_blocked(run), shown))
     elif stop == "unmatched":
@@ -294,16 +286,14 @@ def _text(run: _Run, args: argparse.Namespace) -> list[str]:
 
 
 def _json(run: _Run) -> dict[str, Any]:
-    from rmapcheck.render.explain import where
+    from rmapcheck.render.json_out import blocked_to_json
 
     loaded, result = run.loaded, run.result
     stop, at = run.stop, run.stop_step
     stopped: dict[str, Any] | None = None
     if stop == "blocked":
-        ex = _blocked(run)
-        stopped = {"step": at, "action": run.matched[at - 1][0], "requires": where(ex.span),
-                   "text": ex.text, "false_part": ex.conjunct,
-                   "values": {f.text: f.value for f in ex.facts}}
+        stopped = {"step": at, "action": run.matched[at - 1][0],
+                   **blocked_to_json(_blocked(run))}
     elif stop == "unmatched":
         assert run.unmatched is not None
         stopped = {"step": at, "action": loaded.actions[at - 1].action,

@@ -1,6 +1,7 @@
 """``rmapcheck simulate FILE --steps N --seed S``: random walks from the
 initial state, each printed as a trace and stopped at the first violation: a
-way to explore a design by hand."""
+way to explore a design by hand. ``--actions mmap=3,fault`` keeps the walks to
+some actions, chosen by weight as ``rmapcheck conform``'s walks choose them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,14 @@ import random
 from typing import Any
 
 from rmapcheck import errors, ir
-from rmapcheck.cli.options import add_command, add_common, add_coverage, add_picture_options
+from rmapcheck.cli.options import (
+    add_actions,
+    add_command,
+    add_common,
+    add_coverage,
+    add_picture_options,
+    parse_actions,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -27,6 +35,7 @@ def add_parser(sub: Any) -> None:
     simulate.add_argument("--all-walks", action="store_true",
                           help="print every walk (default: the walk that violates a property, "
                           "else the last one, and a line on the others)")
+    add_actions(simulate, "every action, each enabled instance equally likely")
     add_coverage(simulate, "the walks")
     add_picture_options(simulate, "the last walk")
 
@@ -40,6 +49,8 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
     from rmapcheck.render.text import format_explanation, format_trace
     from rmapcheck.trace import Trace
 
+    # Before the machine is built: a misspelled action is one sentence, at once.
+    weights = parse_actions(args.actions, model) or None
     instance = Instance(model, consts)
     machine = Machine(instance, coverage=args.coverage)
     seen: set[tuple[Any, ...]] = set()
@@ -59,12 +70,13 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
             print()
             print("\n".join(format_explanation(machine, failed[0], trace, shown)))
         elif len(trace) < args.steps:
-            print(shown.dim("  (no action is enabled: the walk ends here)"))
+            which = "no action" if weights is None else "no action of --actions"
+            print(shown.dim(f"  ({which} is enabled: the walk ends here)"))
         print()
 
     for walk in range(1, args.runs + 1):
         taken = walk
-        trace, failed = random_walk(machine, rng, args.steps, seen)
+        trace, failed = random_walk(machine, rng, args.steps, seen, weights)
         last = (trace, failed)
         if args.json:
             from rmapcheck.render.itf import trace_to_itf
@@ -85,7 +97,8 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
                         f"{args.steps} steps, seed {seed}: {verdict}; {len(seen):,} distinct "
                         "states seen" + ("" if args.all_walks else
                                          " (--all-walks prints every walk)")))
-    document: dict[str, Any] = {"model": model.name, "seed": seed, "walks": walks}
+    document: dict[str, Any] = {"model": model.name, "seed": seed, "actions": weights,
+                                "walks": walks}
     if args.coverage:
         from rmapcheck.render.coverage_report import coverage_to_json, format_coverage
 

@@ -4,8 +4,8 @@ same ``Seen`` as the model's, and whether this kernel can be read at all.
 Per (process, page) the PFN comes from /proc/PID/pagemap (bit 63: present,
 bits 0-54: the PFN, bit 56: mapped by this process alone); per PFN the
 mapcount from /proc/kpagecount and the flags from /proc/kpageflags; the
-VMAs from /proc/PID/smaps (its VmFlags say growsdown, which /proc/PID/maps
-does not) or /proc/PID/maps when growsdown is not observed.
+VMAs from /proc/PID/smaps (its VmFlags say growsdown and VM_ACCOUNT, which
+/proc/PID/maps does not) or /proc/PID/maps when neither is observed.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ class KernelView:
 
     def vmas(self, pid: int) -> tuple[VmaSeen, ...]:
         """The VMAs of the process that meet the window."""
-        smaps = "vma_growsdown" in self.observed
+        smaps = "vma_growsdown" in self.observed or "vma_accounted" in self.observed
         text = Path(f"/proc/{pid}/{'smaps' if smaps else 'maps'}").read_text()
         window = self.window
         low, high = window.base, window.address(window.pages)
@@ -147,6 +147,7 @@ class KernelView:
         return VmaSeen(self.window.page_of(start), self.window.page_of(end),
                        writable if "vma_writable" in self.observed else None,
                        "gd" in flags.split() if "vma_growsdown" in self.observed else None,
+                       "ac" in flags.split() if "vma_accounted" in self.observed else None,
                        flags)
 
     def seen(self, procs: Mapping[int, DrivenProcess]) -> Seen:

@@ -29,7 +29,7 @@ PageAt = tuple[int, int]  # (process, page of the window)
 
 @frozen
 class VmaSeen:
-    """A VMA in the window, in pages; writability and growsdown are None
+    """A VMA in the window, in pages; writability, growsdown and accounting are None
     where the spec does not observe them. ``flags`` is the kernel's VmFlags,
     shown next to a mismatch and never compared."""
 
@@ -37,6 +37,7 @@ class VmaSeen:
     end: int
     writable: bool | None = None
     growsdown: bool | None = None
+    accounted: bool | None = None
     flags: str = attrs.field(default="", eq=False)
 
     def describe(self) -> str:
@@ -45,6 +46,8 @@ class VmaSeen:
             text += " rw" if self.writable else " r-"
         if self.growsdown:
             text += " stack"
+        if self.accounted is not None:
+            text += " ac" if self.accounted else " no-ac"
         return text
 
 
@@ -147,7 +150,9 @@ class ModelView:
                         bool(self._eval("vma_writable", state, p, a))
                         if has("vma_writable") else None,
                         bool(self._eval("vma_growsdown", state, p, a))
-                        if has("vma_growsdown") else None))
+                        if has("vma_growsdown") else None,
+                        bool(self._eval("vma_accounted", state, p, a))
+                        if has("vma_accounted") else None))
                 if found:
                     vmas[p] = tuple(found)
         zero = (frozenset((p, v) for p in procs for v in pages
@@ -232,9 +237,12 @@ def compare(model: Seen, kernel: Seen, model_pages: Mapping[PageAt, str],
                 continue
             bounds = [(v.start, v.end) for v in mine_vmas] != \
                 [(v.start, v.end) for v in theirs_vmas]
-            what = "vma_end" if bounds else (
-                "vma_writable" if [v.writable for v in mine_vmas]
-                != [v.writable for v in theirs_vmas] else "vma_growsdown")
+            what = "vma_end" if bounds else next(
+                name for name, field in (("vma_writable", "writable"),
+                                         ("vma_growsdown", "growsdown"),
+                                         ("vma_accounted", "accounted"))
+                if [getattr(v, field) for v in mine_vmas]
+                != [getattr(v, field) for v in theirs_vmas])
             out.append(Difference(what, f"{_proc(p)} VMAs", vmas_text(mine_vmas),
                                   vmas_text(theirs_vmas), p))
     for what, mine_set, theirs_set in (("zero_page", model.zero_page, kernel.zero_page),

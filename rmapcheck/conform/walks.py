@@ -2,9 +2,9 @@
 model's machine, or a given sequence, one step at a time.
 
 A walk picks an action first, by weight among those with an enabled
-instance, then one of its enabled instances uniformly: picking among all
-instances at once would let mprotect, with its many argument combinations,
-crowd out fork and exit.
+instance, then one of its enabled instances uniformly, as ``rmapcheck
+simulate --actions`` does (``explicit.simulate.pick_weighted``, which both
+call).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rmapcheck.explicit.machine import Machine
+from rmapcheck.explicit.simulate import pick_weighted
 
 State = tuple[Any, ...]
 Args = tuple[tuple[str, Any], ...]
@@ -28,16 +29,11 @@ def random_steps(machine: Machine, rng: random.Random,
                  weights: Mapping[str, float]) -> Chooser:
     """A random walk over the actions of ``weights`` (weight > 0)."""
     def choose(state: State, index: int) -> tuple[str, Args, State | None] | None:
-        by_action: dict[str, list[tuple[Args, State]]] = {}
-        for iid, after, _ in machine.expand(state):
-            name, args = machine.describe(iid)
-            if weights.get(name, 0) > 0:
-                by_action.setdefault(name, []).append((args, after))
-        if not by_action:
+        picked = pick_weighted(machine, rng, machine.expand(state), weights)
+        if picked is None:
             return None
-        names = sorted(by_action)
-        name = rng.choices(names, [weights[n] for n in names])[0]
-        args, after = rng.choice(by_action[name])
+        iid, after, _ = picked
+        name, args = machine.describe(iid)
         return name, args, after
     return choose
 

@@ -336,6 +336,17 @@ class PropertyDecl:
     doc: str
     expr: Expr
     span: Span
+    modifier: str | None = None  # None | "override" (replaces an inherited property)
+
+
+@frozen
+class DropDecl:
+    """``drop lemma NAME "why"``: a variant removes a property it inherited."""
+
+    kind: str  # invariant | lemma | sometimes, as the dropped property was declared
+    name: str
+    doc: str
+    span: Span
 
 
 @frozen
@@ -354,7 +365,7 @@ class ObserveActionDecl:
 
 
 Decl = (Use | ConstDecl | RangeType | EnumType | RecordDecl | ExtendDecl | VarDecl | InitDecl
-        | ActionDecl | DefDecl | ProcDecl | PropertyDecl | ObserveActionDecl)
+        | ActionDecl | DefDecl | ProcDecl | PropertyDecl | DropDecl | ObserveActionDecl)
 
 
 @frozen

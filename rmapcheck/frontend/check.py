@@ -44,6 +44,10 @@ def _fail(message: str, span: ir.Span | None, note: str | None = None) -> NoRetu
     raise SpecError(message, span, note)
 
 
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
 def _suggest(name: str, candidates: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
     if not close:
@@ -246,6 +250,7 @@ class _Checker:
         self.procs: dict[str, ast.ProcDecl] = {}
         self.actions: dict[str, ast.ActionDecl] = {}
         self.props: dict[str, ast.PropertyDecl] = {}
+        self.dropped: dict[str, ast.DropDecl] = {}
         self.hooks: dict[str, ast.DefDecl | ast.ProcDecl] = {}
         # The first ``observe def`` of each name (an override keeps it observed).
         self.observed: dict[str, ast.DefDecl] = {}
@@ -290,6 +295,38 @@ class _Checker:
         if previous is not None or name in ("Bool", "Int"):
             where = f" at {previous}" if previous is not None else " (a built-in sort)"
             _fail(f"'{name}' is already declared{where}; choose another name", span)
+
+    def _property_decl(self, item: ast.PropertyDecl) -> None:
+        if item.modifier in ("hook", "local"):
+            _fail(f"a property cannot be '{item.modifier}'; a variant replaces an inherited "
+                  f"one with 'override {item.kind} {item.name}' or removes it with "
+                  f"'drop {item.kind} {item.name}'", item.span)
+        if item.modifier != "override":
+            self._declare_unique(item.name, item.span)
+        elif item.name not in self.props:
+            dropped = self.dropped.get(item.name)
+            _fail(f"'override {item.kind} {item.name}' overrides nothing: "
+                  + (f"it was dropped at {dropped.span}" if dropped is not None else
+                     "no property of that name is declared before it"), item.span,
+                  None if dropped is not None else _suggest(item.name, self.props))
+        # An override keeps the place of the property it replaces, so the
+        # order in which properties are checked and reported stays the library's.
+        self.props[item.name] = item
+
+    def _drop(self, item: ast.DropDecl) -> None:
+        existing = self.props.get(item.name)
+        if existing is None:
+            dropped = self.dropped.get(item.name)
+            _fail(f"'drop {item.kind} {item.name}' drops nothing: "
+                  + (f"it was dropped already at {dropped.span}" if dropped is not None else
+                     "no property of that name is declared before it"), item.span,
+                  None if dropped is not None else _suggest(item.name, self.props))
+        if existing.kind != item.kind:
+            _fail(f"'{item.name}' is {_article(existing.kind)} {existing.kind} (at "
+                  f"{existing.span}), not {_article(item.kind)} {item.kind}", item.span,
+                  f"did you mean 'drop {existing.kind} {item.name}'?")
+        del self.props[item.name]
+        self.dropped[item.name] = item
 
     def _declare_callable(self, table: dict, decl: ast.DefDecl | ast.ProcDecl | ast.ActionDecl,
                           kind: str) -> None:
@@ -409,8 +446,9 @@ class _Checker:
                     case ast.ActionDecl():
                         self._declare_callable(self.actions, item, "action")
                     case ast.PropertyDecl():
-                        self._declare_unique(item.name, item.span)
-                        self.props[item.name] = item
+                        self._property_decl(item)
+                    case ast.DropDecl():
+                        self._drop(item)
                     case _:
                         assert_never(item)
         for name, hook in self.hooks.items():

@@ -59,6 +59,10 @@ OBSERVABLES: tuple[Observable, ...] = (
     Observable("vma_growsdown", (("p", "process"), ("a", "page")), "Bool",
                "/proc/PID/smaps: 'gd' in the VmFlags of the VMA that starts at a",
                "whether the VMA that starts at a is a stack (false where none starts)"),
+    Observable("vma_accounted", (("p", "process"), ("a", "page")), "Bool",
+               "/proc/PID/smaps: 'ac' (VM_ACCOUNT) in the VmFlags of the VMA that starts at a",
+               "whether the VMA that starts at a has its memory reserved (false where none "
+               "starts)"),
     Observable("zero_page", (("p", "process"), ("v", "page")), "Bool",
                "/proc/kpageflags: KPF_ZERO_PAGE (bit 24) of the page's PFN",
                "the page maps the shared zero page"),

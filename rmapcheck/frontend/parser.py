@@ -242,9 +242,16 @@ class _Build(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def property_decl(self, meta: Any, children: list[Any]) -> ast.PropertyDecl:
+        children, modifier = self._modifier(children)
         kind, name = children[0], str(children[1])
         doc = children[2] if len(children) == 4 else ""
-        return ast.PropertyDecl(kind, name, doc, children[-1], self._span(meta))
+        return ast.PropertyDecl(kind, name, doc, children[-1], self._span(meta), modifier)
+
+    @v_args(meta=True)
+    def drop_decl(self, meta: Any, children: list[Any]) -> ast.DropDecl:
+        kind, name = children[0], str(children[1])
+        doc = children[2] if len(children) == 3 else ""
+        return ast.DropDecl(kind, name, doc, self._span(meta))
 
     def params(self, children: list[ast.Param]) -> list[ast.Param]:
         return list(children)

@@ -201,6 +201,8 @@ class _ModuleIndexer:
                 self.declare(item.name, item.kind, f"{item.kind} {item.name}", item.doc,
                              start, stop)
                 self.expr(item.expr)
+            case ast.DropDecl():
+                pass
 
     def use(self, item: ast.Use, start: int, stop: int) -> None:
         token = self.source.name_after(start + len("use"), item.module, stop)

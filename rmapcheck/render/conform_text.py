@@ -171,7 +171,7 @@ def _seen_json(made: Harness, seen: Seen, letters: Mapping[PageAt, str]) -> dict
                             for key, letter in sorted(letters.items())}
     if seen.vmas is not None:
         doc["vmas"] = {name(p): [{"start": v.start, "end": v.end, "writable": v.writable,
-                                  "growsdown": v.growsdown,
+                                  "growsdown": v.growsdown, "accounted": v.accounted,
                                   **({"vmflags": v.flags} if v.flags else {})}
                                  for v in vmas]
                        for p, vmas in sorted(seen.vmas.items())}

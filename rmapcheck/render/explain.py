@@ -39,6 +39,9 @@ from rmapcheck.instance import Instance
 from rmapcheck.render.vmview import Vma, VmLayout, vm_layout, vm_view
 from rmapcheck.trace import State, Trace
 
+if typing.TYPE_CHECKING:
+    from rmapcheck.replay import Blocked
+
 
 class Evaluator(Protocol):
     instance: Instance
@@ -676,3 +679,10 @@ def explain_blocked(machine: Evaluator, action: str, span: ir.Span, env: dict[st
             out.facts.append(Fact(loc.text, format_value(instance, read.sort, value), loc))
         break
     return out
+
+
+def explain_stopped(machine: Evaluator, action: str, blocked: Blocked) -> BlockedExplanation:
+    """Why ``replay_actions`` found its next step, of ``action``, not allowed:
+    what ``rmapcheck replay`` and ``rmapcheck run`` both say of it."""
+    return explain_blocked(machine, action, blocked.require.span, dict(blocked.env),
+                           blocked.state)

@@ -6,7 +6,14 @@ from typing import Any
 
 from rmapcheck.instance import Instance
 from rmapcheck.render.coverage_report import coverage_to_json
-from rmapcheck.render.explain import Evaluator, explain, fails_for, target_name, where
+from rmapcheck.render.explain import (
+    BlockedExplanation,
+    Evaluator,
+    explain,
+    fails_for,
+    target_name,
+    where,
+)
 from rmapcheck.render.itf import trace_to_itf
 from rmapcheck.trace import Holds, Proved, Result, Trace, Unknown, Violated
 
@@ -30,7 +37,7 @@ def result_to_json(instance: Instance, result: Result,
                 verdicts[name] = {"verdict": "violated", "length": len(trace), "detail": detail,
                                   "trace": trace_to_itf(instance, trace, violated=internal)}
                 if machine is not None:
-                    verdicts[name].update(_explained(machine, internal, trace))
+                    verdicts[name].update(violation_to_json(machine, internal, trace))
             case Unknown(reason=reason):
                 verdicts[name] = {"verdict": "unknown", "reason": reason}
     stats = result.stats
@@ -62,7 +69,7 @@ def _plain(instance: Instance, key: str, value: Any) -> Any:
     return str(value)
 
 
-def _explained(machine: Evaluator, name: str, trace: Trace) -> dict[str, Any]:
+def violation_to_json(machine: Evaluator, name: str, trace: Trace) -> dict[str, Any]:
     """What fails, as the text says it: the values as the text writes them
     (p0, f1), the conjunct in the spec's own syntax, places as file:line:col."""
     try:
@@ -92,3 +99,11 @@ def _explained(machine: Evaluator, name: str, trace: Trace) -> dict[str, Any]:
     if parts:
         out["detail"] = "; ".join(parts)
     return out
+
+
+def blocked_to_json(ex: BlockedExplanation) -> dict[str, Any]:
+    """A step that is not allowed, as ``rmapcheck replay`` and ``rmapcheck run``
+    say it: the ``requires`` (file:line:col and its text), its false part and
+    the values that part reads, as the text writes them."""
+    return {"requires": where(ex.span), "text": ex.text, "false_part": ex.conjunct,
+            "values": {f.text: f.value for f in ex.facts}}

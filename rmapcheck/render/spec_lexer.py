@@ -40,7 +40,7 @@ _NAME = r"[A-Za-z_][A-Za-z_0-9]*"
 MODULE_KEYWORDS = ("model", "library", "use")
 DECLARATION_KEYWORDS = ("const", "type", "record", "extend", "var", "init", "action", "def",
                         "proc", "invariant", "lemma", "sometimes")
-MODIFIER_KEYWORDS = ("hook", "override", "local", "observe", "symmetric")
+MODIFIER_KEYWORDS = ("hook", "override", "local", "drop", "observe", "symmetric")
 SORT_KEYWORDS = ("enum", "set")
 STATEMENT_KEYWORDS = ("requires", "assert", "if", "then", "else", "for", "where", "let")
 QUANTIFIER_KEYWORDS = ("forall", "exists", "count", "choose")

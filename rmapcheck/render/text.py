@@ -354,6 +354,15 @@ def format_step_header(instance: Instance, number: int, step: Any, style: Style)
             f"({format_args(instance, action, step.args)}){where}")
 
 
+def format_stopped_step(instance: Instance, number: int, action: str,
+                        args: Iterable[tuple[str, Any]], what: str, style: Style) -> str:
+    """The line of a step that did not run, as a trace's step line with
+    ``what`` became of it: ``4. fork(parent=p0, child=p1)  not allowed  vm.spec:230:1``."""
+    act = instance.model.action(action)
+    return (f"  {number}. {style.bold(action)}({format_args(instance, act, args)})  "
+            f"{style.red(what)}  " + style.dim(where_of(act.span)))
+
+
 def format_trace(instance: Instance, trace: Trace, style: Style | None = None) -> list[str]:
     style = style or Style(False)
     lines = [style.dim("  0. initial state")]
