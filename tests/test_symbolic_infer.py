@@ -43,7 +43,7 @@ def test_anon_vma_candidates() -> None:
         "fixed_page_mapcount_if_no_used", "fixed_page_mapping_if_no_used",
         "fixed_page_index_if_no_used", "fixed_page_used_if_no_mapping",
         "fixed_page_mapcount_if_no_mapping", "fixed_page_index_if_no_mapping",
-        "fixed_page_used_if_mapping", "implies_wp_pte",
+        "fixed_page_used_if_mapping", "implies_wp_pte", "fixed_vma_unaccounted",
     ))
     assert found["inferred_ref_vma_anon_av_used"].text == (
         'lemma inferred_ref_vma_anon_av_used "what vma.anon refers to has av_used":\n'
