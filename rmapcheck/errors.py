@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from attrs import frozen
+
 if TYPE_CHECKING:
     from rmapcheck.ir import Span
 
@@ -67,6 +69,52 @@ def source_line(span: Span) -> str | None:
     if 1 <= span.line <= len(lines):
         return lines[span.line - 1]
     return None
+
+
+@frozen
+class TextKind:
+    """What a file the user names is meant to be, as its errors say it:
+    ``name`` ("a spec"), ``file`` ("a spec file"), ``read_as`` ("specs are
+    read as UTF-8")."""
+
+    name: str
+    file: str
+    read_as: str
+
+
+def read_user_text(path: Path, shown: str, kind: TextKind, used_at: Span | None = None) -> str:
+    """The text of a file the user named, shown as ``shown``; else one
+    SpecError: a directory, a file that cannot be read (both at ``used_at``),
+    a binary file (a NUL byte), or one that is not UTF-8 (at its first
+    undecodable byte, whose line is kept so that the error can quote it)."""
+    if path.is_dir():
+        raise SpecError(f"{shown} is a directory, not {kind.file}", used_at)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise SpecError(f"cannot read {shown}: {err.strerror}", used_at) from None
+    remember_source(shown, data.decode("utf-8", "replace"))
+    nul = data.find(b"\0")
+    if nul >= 0:
+        where = _byte_span(shown, data, nul)
+        # No span: quoting a line of a binary file would only garble the terminal.
+        raise SpecError(f"{shown} is a binary file, not {kind.name} (a NUL byte at line "
+                        f"{where.line}, column {where.col})", None)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{shown} is not UTF-8 text: byte 0x{data[err.start]:02x} cannot be "
+                        f"decoded ({kind.read_as})", _byte_span(shown, data, err.start)) from None
+
+
+def _byte_span(shown: str, data: bytes, offset: int) -> Span:
+    """The line and column (in characters) of byte ``offset`` of ``data``."""
+    from rmapcheck.ir import Span
+
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    col = len(data[start:offset].decode("utf-8", "replace")) + 1
+    return Span(shown, line, col)
 
 
 def render_message(kind: str, message: str, span: Span | None, source: str | None = None,

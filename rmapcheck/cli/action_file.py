@@ -26,7 +26,7 @@ from attrs import frozen
 
 from rmapcheck import ir
 from rmapcheck.cli.options import did_you_mean
-from rmapcheck.errors import SpecError, remember_source
+from rmapcheck.errors import SpecError, TextKind, read_user_text, remember_source
 from rmapcheck.instance import Instance
 from rmapcheck.render.explain import format_value
 
@@ -45,26 +45,15 @@ class ActionLine:
     span: ir.Span
 
 
+ACTION_FILE_TEXT = TextKind("an action file", "an action file",
+                            "an action file is read as UTF-8")
+
+
 def read_text(path: str) -> tuple[str, str]:
     """The file's name as reports give it, and its text."""
     if path == "-":
         return STDIN, sys.stdin.read()
-    if Path(path).is_dir():
-        raise SpecError(f"{path} is a directory, not an action file", None)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise SpecError(f"cannot read {path}: {err.strerror}", None) from None
-    try:
-        return path, data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        # The line as best it reads, so the caret can point at the byte.
-        remember_source(path, data.decode("utf-8", "replace"))
-        line = data.count(b"\n", 0, err.start) + 1
-        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise SpecError(f"{path} is not UTF-8 text: byte {data[err.start]:#04x} cannot be "
-                        "decoded (an action file is read as UTF-8)",
-                        ir.Span(path, line, col)) from None
+    return path, read_user_text(Path(path), path, ACTION_FILE_TEXT)
 
 
 def read_actions(path: str, instance: Instance) -> tuple[ActionLine, ...]:

@@ -21,7 +21,7 @@ from typing import NoReturn, assert_never
 import attrs
 
 from rmapcheck import ir
-from rmapcheck.errors import SpecError, remember_source
+from rmapcheck.errors import SpecError, TextKind, read_user_text
 from rmapcheck.frontend import ast
 from rmapcheck.frontend.observables import (
     KERNEL_OPS,
@@ -114,36 +114,12 @@ def resolve_spec_path(name: str, relative_to: Path | None = None) -> Path:
                     f"(bundled: {', '.join(bundled)})", None)
 
 
+SPEC_TEXT = TextKind("a spec", "a spec file", "specs are read as UTF-8")
+
+
 def read_spec_text(path: Path, used_at: ir.Span | None = None) -> str:
     """The text of a spec file, or one sentence on why it is not one."""
-    shown = _display_path(path)
-    if path.is_dir():
-        _fail(f"{shown} is a directory, not a spec file", used_at)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        _fail(f"cannot read {shown}: {err.strerror}", used_at)
-    # Kept with the undecodable bytes replaced, so that the error below can
-    # quote the line it points at.
-    remember_source(shown, data.decode("utf-8", "replace"))
-    nul = data.find(b"\0")
-    if nul >= 0:
-        where = _byte_span(shown, data, nul)
-        # No span: quoting a line of a binary file would only garble the terminal.
-        _fail(f"{shown} is a binary file, not a spec (a NUL byte at line {where.line}, "
-              f"column {where.col})", None)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        _fail(f"{shown} is not UTF-8 text: byte 0x{data[err.start]:02x} cannot be decoded "
-              "(specs are read as UTF-8)", _byte_span(shown, data, err.start))
-
-
-def _byte_span(shown: str, data: bytes, offset: int) -> ir.Span:
-    line = data.count(b"\n", 0, offset) + 1
-    start = data.rfind(b"\n", 0, offset) + 1
-    col = len(data[start:offset].decode("utf-8", "replace")) + 1
-    return ir.Span(shown, line, col)
+    return read_user_text(path, _display_path(path), SPEC_TEXT, used_at)
 
 
 def bundled_models(include_broken: bool = True) -> list[Path]:
@@ -304,23 +280,24 @@ class _Checker:
         if item.modifier != "override":
             self._declare_unique(item.name, item.span)
         elif item.name not in self.props:
-            dropped = self.dropped.get(item.name)
-            _fail(f"'override {item.kind} {item.name}' overrides nothing: "
-                  + (f"it was dropped at {dropped.span}" if dropped is not None else
-                     "no property of that name is declared before it"), item.span,
-                  None if dropped is not None else _suggest(item.name, self.props))
+            self._no_such_property(f"'override {item.kind} {item.name}' overrides", item)
         # An override keeps the place of the property it replaces, so the
         # order in which properties are checked and reported stays the library's.
         self.props[item.name] = item
 
+    def _no_such_property(self, what: str, item: ast.PropertyDecl | ast.DropDecl) -> NoReturn:
+        """``what`` (an override or a drop) finds no property of its name."""
+        dropped = self.dropped.get(item.name)
+        if dropped is not None:
+            again = "already " if isinstance(item, ast.DropDecl) else ""
+            _fail(f"{what} nothing: it was dropped {again}at {dropped.span}", item.span)
+        _fail(f"{what} nothing: no property of that name is declared before it", item.span,
+              _suggest(item.name, self.props))
+
     def _drop(self, item: ast.DropDecl) -> None:
         existing = self.props.get(item.name)
         if existing is None:
-            dropped = self.dropped.get(item.name)
-            _fail(f"'drop {item.kind} {item.name}' drops nothing: "
-                  + (f"it was dropped already at {dropped.span}" if dropped is not None else
-                     "no property of that name is declared before it"), item.span,
-                  None if dropped is not None else _suggest(item.name, self.props))
+            self._no_such_property(f"'drop {item.kind} {item.name}' drops", item)
         if existing.kind != item.kind:
             _fail(f"'{item.name}' is {_article(existing.kind)} {existing.kind} (at "
                   f"{existing.span}), not {_article(item.kind)} {item.kind}", item.span,
