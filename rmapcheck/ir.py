@@ -383,7 +383,16 @@ class HookEntry:
     end: bool = False
 
 
-Stmt = Assign | If | For | Let | Require | Assert | HookEntry
+@frozen
+class Stop:
+    """The step ends here, with the state as the statements before left it:
+    the end of a failpoint's error path (the checker turns ``failpoint NAME
+    { ... }`` into ``if fail == NAME { ...; stop }``)."""
+
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+Stmt = Assign | If | For | Let | Require | Assert | HookEntry | Stop
 
 
 # ---------------------------------------------------------------- declarations
@@ -412,11 +421,16 @@ class StateVar:
 
 @frozen
 class Action:
+    """``failure``: the parameter the checker adds, last, to an action with
+    failpoints: an enum of ``nothing`` and one member per failpoint, saying
+    where the step fails (``nothing``: it does not)."""
+
     name: str
     params: tuple[Local, ...]
     body: tuple[Stmt, ...]
     doc: str = ""
     span: Span = attrs.field(default=NOWHERE, eq=False)
+    failure: Local | None = None
 
 
 PropertyKind = Literal["invariant", "lemma", "sometimes"]

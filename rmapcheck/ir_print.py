@@ -226,6 +226,8 @@ def format_stmt(stmt: ir.Stmt, indent: int = 0) -> str:
             return f"{pad}assert {name}{_doc(doc)}: {format_expr(cond)}"
         case ir.HookEntry(hook=hook, end=end):
             return f"{pad}# hook {hook}{' ends' if end else ''}"
+        case ir.Stop():
+            return f"{pad}stop"
         case _:
             assert_never(stmt)
 

@@ -60,7 +60,7 @@ def stmt_exprs(stmt: ir.Stmt) -> Iterable[ir.Expr]:
             yield value
         case ir.Require(cond=cond) | ir.Assert(cond=cond):
             yield cond
-        case ir.HookEntry():
+        case ir.HookEntry() | ir.Stop():
             pass
         case _:
             assert_never(stmt)
@@ -75,7 +75,7 @@ def walk_stmts(stmts: Iterable[ir.Stmt]) -> Iterable[ir.Stmt]:
                 yield from walk_stmts(else_)
             case ir.For(body=body):
                 yield from walk_stmts(body)
-            case ir.Assign() | ir.Let() | ir.Require() | ir.Assert() | ir.HookEntry():
+            case ir.Assign() | ir.Let() | ir.Require() | ir.Assert() | ir.HookEntry() | ir.Stop():
                 pass
             case _:
                 assert_never(stmt)

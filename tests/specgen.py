@@ -194,6 +194,7 @@ class Routine:
     redefined: list[str] | None = None  # the model's definition of the hook, or override
     model_params: list[tuple[str, Sort]] = field(default_factory=list)
     may_require: bool = False  # a proc whose body may contain `requires` (not callable in init)
+    fails: bool = False  # a body of the proc reaches a failpoint (not callable where none may be)
 
 
 
@@ -252,6 +253,9 @@ class Scope:
     procs: int = 1 << 30  # likewise for procs
     requires: bool = False  # statements may say `requires` (an action, or a proc for actions)
     loose: frozenset[str] = frozenset()  # locals whose own sort is not the declared one
+    # a failpoint may be written here (not in an error path, nor in a loop
+    # over a symmetric sort; only where `requires` may be)
+    failpoints: bool = True
 
     @property
     def state(self) -> bool:
@@ -595,6 +599,10 @@ class Generator:
                            "plain": f"override_{kind}"}[role])
             elif role == "hook_default":
                 self.note(f"hook_{kind}_default_kept")
+            if not is_def:
+                lines = (routine.default or []) + (routine.redefined or [])
+                routine.fails = any(line.lstrip().startswith("failpoint ") for line in lines) \
+                    or any(f"{p.name}(" in line for p in self.procs if p.fails for line in lines)
             self.note(kind)
             if any(isinstance(s, IntSort) for _, s in params):
                 self.note(f"{kind}_int_param")
@@ -678,7 +686,8 @@ class Generator:
     def callable_procs(self, scope: Scope) -> list[Routine]:
         return [p for i, p in enumerate(self.procs)
                 if i < scope.procs and self.visible(p.module, scope)
-                and (scope.requires or not p.may_require)]
+                and (scope.requires or not p.may_require)
+                and (scope.failpoints or not p.fails)]
 
     def statement(self, scope: Scope, depth: int) -> tuple[list[str], Scope]:
         procs = self.callable_procs(scope)
@@ -691,8 +700,21 @@ class Generator:
             (2, lambda: (self.assertion(scope), scope)),
             (3 if procs else 0, lambda: (self.call(scope, procs), scope)),
             (1, lambda: (self.empty_statement(), scope)),
+            (1 if scope.requires and scope.failpoints else 0,
+             lambda: (self.failpoint(scope, depth), scope)),
         ]
         return self.weighted(options)
+
+    def failpoint(self, scope: Scope, depth: int) -> list[str]:
+        """A failpoint: the step may end here, after its error path."""
+        head = f"failpoint {self.fresh('fp')}{self.doc()}"
+        if self.chance(30):
+            self.note("failpoint_without_error_path")
+            return [head]
+        self.note("failpoint" if scope.where == "action" else "failpoint_in_proc")
+        inner = replace(scope, failpoints=False)
+        return [head + " {", *indent(self.block(inner, self.integer(0, 2), max(depth - 1, 0))),
+                "}"]
 
     def empty_statement(self) -> list[str]:
         self.note("empty_statement")
@@ -743,6 +765,8 @@ class Generator:
         sort = self.pick(self.finite_sorts(scope))
         name = self.fresh("i")
         inner = scope.bind(name, sort)
+        if isinstance(sort, RangeSort) and sort.symmetric:
+            inner = replace(inner, failpoints=False)
         head = f"for {name} in {sort}"
         self.note("for")
         if self.chance(50):
@@ -1505,5 +1529,6 @@ EXPECTED_FEATURES = frozenset({
     "none", "set_literal", "empty_set", "set_union_plus", "set_union", "set_diff",
     "set_inter", "record_literal", "record_literal_omits", "record_with", "with_on_option",
     "symmetric_literal", "literal_out_of_range", "proc_no_params", "wrapping_update",
-    "set_element_may_be_outside",
+    "set_element_may_be_outside", "failpoint", "failpoint_in_proc",
+    "failpoint_without_error_path",
 })

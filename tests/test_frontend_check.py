@@ -17,6 +17,7 @@ from rmapcheck import ir
 from rmapcheck.errors import SpecError
 from rmapcheck.frontend import bundled_models, load_model, resolve_spec_path
 from rmapcheck.instance import MAX_SORT_SIZE, Instance
+from rmapcheck.ir_walk import walk_stmts
 from rmapcheck.resources import models_dir
 
 # A small model that most tests add a line or two to.
@@ -789,3 +790,49 @@ def test_a_wrong_drop_or_override_of_a_property(tmp_path: Path, extra: str, mess
         line += 1
     assert (err.span.line, err.span.col) == (line, col), err.render()
     assert err.note == note
+
+
+# ---------------------------------------------------------------- failpoints
+
+FAILING = """
+proc take(v: V) {
+  failpoint alloc "the allocation fails" { y := 0 }
+  y := v
+}
+action go(v: V) {
+  take(v)
+  for w in V { if w == v { failpoint alloc } }
+}
+"""
+
+
+def test_failpoints_add_a_last_parameter_naming_where_the_step_fails(tmp_path: Path) -> None:
+    model = load(tmp_path, FAILING)
+    go = model.action("go")
+    assert [p.name for p in go.params] == ["v", "fail"] and go.failure == go.params[-1]
+    sort = go.failure.sort
+    assert isinstance(sort, ir.EnumSort)
+    # In the order the expanded body reaches them; a name met twice is numbered.
+    assert (sort.name, sort.members) == ("Failure_go", ("nothing", "alloc", "alloc_2"))
+    stops = [s for s in walk_stmts(go.body) if isinstance(s, ir.Stop)]
+    assert len(stops) == 2
+
+
+@pytest.mark.parametrize(("extra", "message", "at"), [
+    ("init { failpoint f }\n", r"a failpoint belongs in an action: the init block cannot fail",
+     "failpoint"),
+    ("action go() { failpoint f { failpoint g } }\n", (r"a failpoint inside an error path: a "
+     r"step fails once, at one failpoint, and its error path then runs to the end of the step"),
+     "failpoint g"),
+    ("proc inner() { failpoint g }\naction go() { failpoint f { inner() } }\n",
+     r"a failpoint inside an error path: .*", "failpoint g"),
+    ("action go() { for p in P { failpoint f } }\n", (r"a failpoint inside a loop over the "
+     r"symmetric sort P: it would fail at whichever P comes first, and the values of a "
+     r"symmetric sort have no order that means anything; put it outside the loop"), "failpoint"),
+    ("action go() { failpoint nothing }\n", (r"a failpoint cannot be named 'nothing': a step "
+     r"that does not fail says fail=nothing"), "failpoint"),
+    ("action go(fail: V) { failpoint f }\n", (r"action go has failpoints, which add a parameter "
+     r"named 'fail'; rename its own"), "action go"),
+])
+def test_a_misplaced_failpoint(tmp_path: Path, extra: str, message: str, at: str) -> None:
+    check(tmp_path, extra, message, at)

@@ -10,6 +10,8 @@ breaks it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rmapcheck.explicit import bfs
@@ -26,6 +28,10 @@ from rmapcheck.trace import Violated
 search = bfs.search
 BOUNDS = dict(PROCS=2, VPAGES=3, FRAMES=2)
 
+# The fix of the variant whose error path is wrong: the same failpoint, with
+# the kernel's error path (anon_vma_chain itself has no failpoint to replay).
+FORK_FAIL_FIXED = str(Path(__file__).parent / "specs" / "failpoints" / "fork_fail_fixed.spec")
+
 # variant: (correct design, actions of the shortest counterexample,
 #           states explored with symmetry, without)
 BROKEN = {
@@ -38,6 +44,8 @@ BROKEN = {
     "anon_vma_chain_split_unlinked": ("anon_vma_chain", ("mmap", "fault", "munmap"), 214, 261),
     "anon_vma_chain_fork_unlinked": ("anon_vma_chain", ("mmap", "fault", "fork"), 142, 167),
     "anon_vma_chain_merge_no_dup": ("anon_vma_chain", ("mmap", "fault", "mmap"), 362, 458),
+    "anon_vma_chain_fork_fail_unlinks_parent": (FORK_FAIL_FIXED, ("mmap", "fault", "fork"),
+                                                143, 168),
     "anon_vma_chain_fork_new_unlinked": ("anon_vma_chain", ("mmap", "fault", "fork", "cow"),
                                          822, 1207),
 }

@@ -72,6 +72,8 @@ PINNED = {
         90, 180, ("chain_has_own", ("mmap", "fault", "munmap"))),
     "broken/anon_vma_chain_fork_unlinked": Pinned(
         59, 105, ("rmap_complete", ("mmap", "fault", "fork"))),
+    "broken/anon_vma_chain_fork_fail_unlinks_parent": Pinned(
+        60, 106, ("rmap_complete", ("mmap", "fault", "fork"))),
     "broken/anon_vma_chain_merge_no_dup": Pinned(
         128, 259, ("rmap_complete", ("mmap", "fault", "mmap"))),
     # the unlinked anon_vma breaks chain_has_own at the fork, a step before a

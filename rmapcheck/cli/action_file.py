@@ -212,13 +212,17 @@ def _checked(instance: Instance, call: _Call) -> ActionLine:
         if label.text in given:
             raise _error(label, f"{name}'s parameter {label.text} is given twice")
         given[label.text] = value
-    missing = [p for p in params if p not in given]
+    # A step that does not fail need not say so: fail=nothing.
+    failure = action.failure
+    missing = [p for p in params if p not in given
+               and not (failure is not None and p == failure.name)]
     if missing:
         if all(label is None for label, _ in call.args):
             raise _error(call.span, f"{takes}, and the line gives {len(call.args)}")
         raise _error(call.close, f"{takes}; the line gives no value for "
                      f"{', '.join(missing)}")
-    args = tuple((p.name, _value(instance, action, p, given[p.name])) for p in action.params)
+    args = tuple((p.name, _value(instance, action, p, given[p.name]) if p.name in given
+                  else instance.values(p.sort)[0]) for p in action.params)
     return ActionLine(name, args, call.span)
 
 

@@ -102,7 +102,11 @@ def kernel_call(machine: Machine, mapping: ir.ObserveAction, state: tuple[Any, .
     """The kernel operation of the step ``mapping.action(args)`` from ``state``."""
     op = kernel_op(mapping.op)
     assert op is not None
-    bindings = {local.name: value for local, (_, value) in zip(mapping.params, args,
+    # The failure parameter of an action with failpoints comes last, and no
+    # observe action names it: the kernel's allocations are not made to fail.
+    failure = machine.model.action(mapping.action).failure
+    shown = args[:-1] if failure is not None else args
+    bindings = {local.name: value for local, (_, value) in zip(mapping.params, shown,
                                                                   strict=True)}
     values = []
     for expr, (name, _) in zip(mapping.args, op.params, strict=True):

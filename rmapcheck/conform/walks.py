@@ -27,9 +27,11 @@ Chooser = Callable[[State, int], "tuple[str, Args, State | None] | None"]
 
 def random_steps(machine: Machine, rng: random.Random,
                  weights: Mapping[str, float]) -> Chooser:
-    """A random walk over the actions of ``weights`` (weight > 0)."""
+    """A random walk over the actions of ``weights`` (weight > 0). A step
+    never takes a failpoint: the kernel's allocations are not made to fail."""
     def choose(state: State, index: int) -> tuple[str, Args, State | None] | None:
-        picked = pick_weighted(machine, rng, machine.expand(state), weights)
+        options = [o for o in machine.expand(state) if not machine.fails(o[0])]
+        picked = pick_weighted(machine, rng, options, weights)
         if picked is None:
             return None
         iid, after, _ = picked

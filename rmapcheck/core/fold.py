@@ -58,6 +58,7 @@ from rmapcheck.core.nodes import (
     SlotKind,
     Some,
     Stmt,
+    Stop,
     Store,
     Test,
     Ty,
@@ -517,7 +518,7 @@ class _Subst:
                 return Require(x(c), span)
             case AssertStmt(index=index, cond=c, span=span):
                 return AssertStmt(index, x(c), span)
-            case Mark():
+            case Mark() | Stop():
                 return s
             case _:
                 assert_never(s)

@@ -60,6 +60,7 @@ from rmapcheck.core.nodes import (
     SetOp,
     Some,
     Stmt,
+    Stop,
     Store,
     Var,
 )
@@ -70,6 +71,11 @@ State = tuple[Any, ...]
 
 class _Disabled(Exception):
     """A false ``requires``: the step does not happen."""
+
+
+class _Stopped(Exception):
+    """A ``stop``: the step ends with the state as it is (a failpoint's error
+    path has run)."""
 
 
 class Interpreter:
@@ -109,6 +115,8 @@ class Interpreter:
             self.stmts(plan.body, env, t, failed)
         except _Disabled:
             return None
+        except _Stopped:
+            pass
         return tuple(t), tuple(failed)
 
     def successors(self, state: State) -> list[tuple[int, State, tuple[int, ...]]]:
@@ -144,6 +152,8 @@ class Interpreter:
             self.stmts(plan.rest, env, t, failed)
         except _Disabled:
             return
+        except _Stopped:
+            pass
         iid = plan.iid_base
         for p, domain, mult in zip(plan.params, plan.domains, plan.multipliers, strict=True):
             iid += position(domain, env[p.name]) * mult
@@ -191,6 +201,8 @@ class Interpreter:
             case Mark(site=site):
                 if self.counts is not None:
                     self.counts[site] += 1
+            case Stop():
+                raise _Stopped
             case _:
                 assert_never(stmt)
 

@@ -75,6 +75,7 @@ from rmapcheck.core.nodes import (
     ScopedLocal,
     SlotKind,
     Stmt,
+    Stop,
     Store,
     Ty,
     Var,
@@ -623,6 +624,8 @@ class CoreModel:
                 mark = self._hook_site(hook, end)
                 if mark is not None:
                     out.append(Mark(mark, stmt.span))
+            case ir.Stop():
+                out.append(Stop(stmt.span))
             case _:
                 assert_never(stmt)
 
@@ -816,7 +819,7 @@ def stmt_count(s: Stmt) -> int:
             return 1 + node_count(c) + sum(map(stmt_count, then)) + sum(map(stmt_count, else_))
         case For(values=values, body=body):
             return 1 + len(values) * sum(map(stmt_count, body))
-        case Mark():
+        case Mark() | Stop():
             return 1
         case _:
             assert_never(s)
@@ -851,7 +854,7 @@ def stmt_free_vars(s: Stmt) -> set[str]:
             return free_vars(c).union(*(stmt_free_vars(x) for x in then + else_))
         case For(var=var, body=body):
             return set().union(*(stmt_free_vars(x) for x in body)) - {var.name}
-        case Mark():
+        case Mark() | Stop():
             return set()
         case _:
             assert_never(s)

@@ -521,7 +521,16 @@ class Mark:
     span: ir.Span = attrs.field(default=ir.NOWHERE, eq=False)
 
 
-Stmt = Let | Store | Check | If | For | Require | AssertStmt | Mark
+@frozen
+class Stop:
+    """The step ends here: its successor is the state as the statements
+    before left it (a failpoint's error path has run). Later statements,
+    their requires and assertions included, do not run."""
+
+    span: ir.Span = attrs.field(default=ir.NOWHERE, eq=False)
+
+
+Stmt = Let | Store | Check | If | For | Require | AssertStmt | Mark | Stop
 
 
 # ---------------------------------------------------------------- coverage

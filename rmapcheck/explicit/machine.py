@@ -240,6 +240,13 @@ class Machine:
     def action_of(self, iid: int) -> ir.Action:
         return self.model.actions[self.instances[iid][0]]
 
+    def fails(self, iid: int) -> bool:
+        """Instance ``iid`` fails at a failpoint: its action's failure
+        parameter (the last) is not ``nothing``, the first of its values."""
+        a, values = self.instances[iid]
+        failure = self.model.actions[a].failure
+        return failure is not None and values[-1] != self.instance.values(failure.sort)[0]
+
     def run(self, state: State, iid: int) -> tuple[State, tuple[int, ...]] | None:
         """Runs instance ``iid``: ``(next state, failed assert indices)``, or
         None when it is not enabled."""

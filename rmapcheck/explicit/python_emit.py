@@ -71,6 +71,7 @@ from rmapcheck.core.nodes import (
     SetOp,
     Some,
     Stmt,
+    Stop,
     Store,
     Var,
 )
@@ -144,10 +145,12 @@ def _join(a: Copied, b: Copied) -> Copied:
 class _Body:
     """Lines of one generated function, and whether ``t`` is still ``s``."""
 
-    def __init__(self, indent: int, copied: Copied) -> None:
+    def __init__(self, indent: int, copied: Copied, stop: str = "") -> None:
         self.lines: list[str] = []
         self.indent = indent
         self.copied: Copied = copied
+        # What a ``stop`` does here, with {state} for the state so far.
+        self.stop = stop
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
@@ -449,6 +452,9 @@ class PythonEmitter:
                 self.unless(c, f"_f += ({index},)", out, st)
             case Mark(site=site):
                 out.emit(f"_COV[{site}] += 1")
+            case Stop():
+                assert out.stop, "a stop outside an action's body"
+                out.emit(out.stop.format(state=self.final_state(out)))
             case _:
                 assert_never(stmt)
 
@@ -549,7 +555,7 @@ class PythonEmitter:
         carried = "".join(f", {self.pyname(v.name)}" for v in plan.carried)
 
         # rest_<name>(s, _out, _iid, params..., carried lets...)
-        body = _Body(1, "no")
+        body = _Body(1, "no", "_out.append((_iid, {state}, _f)); return")
         body.emit("t = s")
         body.emit("_f = ()")
         self.stmts(plan.rest, body, "return")
@@ -567,7 +573,7 @@ class PythonEmitter:
         src += [f"def expand_{ident}(s, _out):"] + loop.lines
 
         # one_<name>(s, params...) -> (state, failed) | None
-        one = _Body(1, "no")
+        one = _Body(1, "no", "return {state}, _f")
         one.emit("t = s")
         one.emit("_f = ()")
         self.stmts(plan.body, one, "return None")
@@ -692,7 +698,7 @@ def _writes(stmts: Iterable[Stmt]) -> bool:
             case For(body=body):
                 if _writes(body):
                     return True
-            case Let() | Check() | Require() | AssertStmt() | Mark():
+            case Let() | Check() | Require() | AssertStmt() | Mark() | Stop():
                 pass
             case _:
                 assert_never(s)

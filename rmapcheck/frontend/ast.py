@@ -211,7 +211,20 @@ class CallStmt:
     span: Span
 
 
-Stmt = Assign | IfStmt | ForStmt | LetStmt | RequireStmt | AssertStmt | CallStmt
+@frozen
+class FailpointStmt:
+    """``failpoint NAME "doc" { error path }``: where an allocation may fail.
+    A step of the action may fail here (the first time it gets here): the
+    error path runs and the step ends."""
+
+    name: str
+    doc: str
+    body: tuple[Stmt, ...]
+    span: Span
+
+
+Stmt = (Assign | IfStmt | ForStmt | LetStmt | RequireStmt | AssertStmt | CallStmt
+        | FailpointStmt)
 
 
 # ---------------------------------------------------------------- declarations

@@ -44,6 +44,12 @@ def _fail(message: str, span: ir.Span | None, note: str | None = None) -> NoRetu
     raise SpecError(message, span, note)
 
 
+# The parameter an action with failpoints gets, and its value when the step
+# does not fail.
+FAILURE_PARAM = "fail"
+NO_FAILURE = "nothing"
+
+
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
 
@@ -206,6 +212,8 @@ class _Env:
     in_init: bool = False
     in_action: bool = False
     calls: tuple[str, ...] = ()
+    loops: tuple[ir.Sort, ...] = ()  # the sorts of the enclosing for loops
+    in_error_path: bool = False  # inside a failpoint's error path
 
     def bind(self, name: str, value: ir.Expr) -> _Env:
         return attrs.evolve(self, locals={**self.locals, name: value})
@@ -233,6 +241,10 @@ class _Checker:
         self.observe_actions: dict[str, ast.ObserveActionDecl] = {}
         self.inits: list[ast.InitDecl] = []
         self.counter = itertools.count(1)
+        # The action being checked, while it has failpoints: its failure
+        # parameter and the members of its sort not yet given to a failpoint.
+        self.failure: ir.Local | None = None
+        self.failure_members: list[str] = []
         # Every def and proc a body names: a declaration no one calls that is
         # named like a hook is almost always a misspelled hook definition.
         self.called: set[str] = set()
@@ -780,8 +792,71 @@ class _Checker:
             env = env.bind(param.name, local)
         if len({p.name for p in params}) != len(params):
             _fail(f"action {decl.name} has two parameters of the same name", decl.span)
-        return ir.Action(decl.name, tuple(params), self.block(decl.body, env), decl.doc,
-                         decl.span)
+        failure = self._failure_param(decl)
+        if failure is None:
+            return ir.Action(decl.name, tuple(params), self.block(decl.body, env), decl.doc,
+                             decl.span)
+        self.failure = failure
+        assert isinstance(failure.sort, ir.EnumSort)
+        self.failure_members = list(failure.sort.members[1:])
+        body = self.block(decl.body, env)
+        # The scan and the expansion visit the failpoints in the same order.
+        assert not self.failure_members, self.failure_members
+        self.failure = None
+        return ir.Action(decl.name, (*params, failure), body, decl.doc, decl.span, failure)
+
+    def _failure_param(self, decl: ast.ActionDecl) -> ir.Local | None:
+        """The parameter ``fail`` an action with failpoints gets (None without):
+        of an enum of ``nothing`` and the failpoints, in the order the
+        expanded body reaches them, a name that comes twice numbered."""
+        found = self._failpoints(decl.body, (decl.name,))
+        if not found:
+            return None
+        if any(p.name == FAILURE_PARAM for p in decl.params):
+            _fail(f"action {decl.name} has failpoints, which add a parameter named "
+                  f"'{FAILURE_PARAM}'; rename its own", decl.span)
+        members: list[str] = []
+        for point in found:
+            if point.name == NO_FAILURE:
+                _fail(f"a failpoint cannot be named '{NO_FAILURE}': a step that does not fail "
+                      f"says fail={NO_FAILURE}", point.span)
+            name, n = point.name, 1
+            while name in members:
+                n += 1
+                name = f"{point.name}_{n}"
+            members.append(name)
+        sort = ir.EnumSort(f"Failure_{decl.name}", (NO_FAILURE, *members), decl.span)
+        taken = self._taken(sort.name)
+        if taken is not None or sort.name in self.sorts:
+            _fail(f"action {decl.name} has failpoints, whose sort is named {sort.name}, "
+                  f"already declared at {taken}; rename that", decl.span)
+        self.sorts[sort.name] = sort
+        return ir.Local(FAILURE_PARAM, sort, decl.span)
+
+    def _failpoints(self, stmts: Iterable[ast.Stmt],
+                    calls: tuple[str, ...]) -> list[ast.FailpointStmt]:
+        """The failpoints of a body, procs expanded, in the order of the
+        expansion (a proc's, at each call; not those of an error path, which
+        is an error the expansion reports)."""
+        out: list[ast.FailpointStmt] = []
+        for stmt in stmts:
+            match stmt:
+                case ast.FailpointStmt():
+                    out.append(stmt)
+                case ast.IfStmt(then=then, else_=else_):
+                    out += self._failpoints(then, calls) + self._failpoints(else_, calls)
+                case ast.ForStmt(body=body):
+                    out += self._failpoints(body, calls)
+                case ast.CallStmt(name=name):
+                    decl = self.procs.get(name)
+                    if decl is not None and decl.body is not None and name not in calls:
+                        out += self._failpoints(decl.body, calls + (name,))
+                case (ast.Assign() | ast.LetStmt() | ast.RequireStmt()
+                      | ast.AssertStmt()):
+                    pass
+                case _:
+                    assert_never(stmt)
+        return out
 
     def _property(self, decl: ast.PropertyDecl) -> ir.Property:
         expr = self.coerce(self.expr(decl.expr, _Env(), ir.BOOL), ir.BOOL, decl.expr.span)
@@ -824,7 +899,7 @@ class _Checker:
             case ast.ForStmt(var=var, sort=sort_name, where=where, body=body):
                 sort = self._finite_sort(sort_name, stmt.sort_span)
                 local = ir.Local(self.fresh(var), sort, stmt.span)
-                inner_env = env.bind(var, local)
+                inner_env = attrs.evolve(env.bind(var, local), loops=env.loops + (sort,))
                 inner = self.block(body, inner_env)
                 if where is not None:
                     inner = (ir.If(self.cond(where, inner_env), inner, (), where.span),)
@@ -843,9 +918,34 @@ class _Checker:
                 out.append(ir.Assert(name, self.cond(cond, env), doc, stmt.span))
             case ast.CallStmt(name=name, args=args):
                 self.call_proc(name, args, stmt.span, env, out)
+            case ast.FailpointStmt():
+                self._failpoint(stmt, env, out)
             case _:
                 assert_never(stmt)
         return env
+
+    def _failpoint(self, stmt: ast.FailpointStmt, env: _Env, out: list[ir.Stmt]) -> None:
+        """``if fail == NAME { error path; stop }``: the step fails here when
+        its failure parameter names this failpoint."""
+        if env.in_init:
+            _fail("a failpoint belongs in an action: the init block cannot fail", stmt.span)
+        if env.in_error_path:
+            _fail("a failpoint inside an error path: a step fails once, at one failpoint, "
+                  "and its error path then runs to the end of the step", stmt.span)
+        symmetric = [s for s in env.loops if isinstance(s, ir.RangeSort) and s.symmetric]
+        if symmetric:
+            _fail(f"a failpoint inside a loop over the symmetric sort {symmetric[0]}: it would "
+                  f"fail at whichever {symmetric[0]} comes first, and the values of a "
+                  "symmetric sort have no order that means anything; put it outside the loop",
+                  stmt.span)
+        error_path = self.block(stmt.body, attrs.evolve(env, in_error_path=True))
+        if self.failure is None:
+            return  # a proc that nothing calls, checked on its own
+        assert isinstance(self.failure.sort, ir.EnumSort)
+        member = self.failure_members.pop(0)
+        test = ir.Binary("eq", self.failure, ir.EnumLit(self.failure.sort, member, stmt.span),
+                         ir.BOOL, stmt.span)
+        out.append(ir.If(test, (*error_path, ir.Stop(stmt.span)), (), stmt.span))
 
     def call_proc(self, name: str, args: tuple[ast.Expr, ...], span: ir.Span, env: _Env,
                   out: list[ir.Stmt]) -> None:
@@ -861,7 +961,9 @@ class _Checker:
                   "expanded at each call, so they cannot recurse", span)
         if len(args) != len(decl.params):
             _fail(f"proc '{name}' takes {_arguments(len(decl.params))}, not {len(args)}", span)
-        inner = _Env(in_init=env.in_init, in_action=env.in_action, calls=env.calls + (name,))
+        # The body sees its parameters, not the caller's names; where it is
+        # (init, action, loops, an error path) it shares with the caller.
+        inner = attrs.evolve(env, locals={}, calls=env.calls + (name,))
         for param, arg in zip(decl.params, args, strict=True):
             sort = self._sort(param.sort)
             value = self.coerce(self.expr(arg, env, sort), sort, arg.span)

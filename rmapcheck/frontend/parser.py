@@ -326,6 +326,12 @@ class _Build(Transformer[Token, Any]):
         args = tuple(children[1]) if len(children) > 1 else ()
         return ast.CallStmt(str(children[0]), args, self._span(meta))
 
+    @v_args(meta=True)
+    def failpoint_stmt(self, meta: Any, children: list[Any]) -> ast.FailpointStmt:
+        doc = next((c for c in children[1:] if isinstance(c, str)), "")
+        body = next((c for c in children[1:] if isinstance(c, tuple)), ())
+        return ast.FailpointStmt(str(children[0]), doc, body, self._span(meta))
+
     # ------------------------------------------------------------ expressions
 
     def args(self, children: list[ast.Expr]) -> list[ast.Expr]:

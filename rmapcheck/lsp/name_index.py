@@ -290,6 +290,8 @@ class _ModuleIndexer:
                 case ast.CallStmt():
                     for arg in stmt.args:
                         self.expr(arg)
+                case ast.FailpointStmt():
+                    self.block(stmt.body)
 
     def expr(self, node: ast.Expr) -> None:
         """The quantified variables in ``node``: each names its binder over the

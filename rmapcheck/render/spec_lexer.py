@@ -42,7 +42,8 @@ DECLARATION_KEYWORDS = ("const", "type", "record", "extend", "var", "init", "act
                         "proc", "invariant", "lemma", "sometimes")
 MODIFIER_KEYWORDS = ("hook", "override", "local", "drop", "observe", "symmetric")
 SORT_KEYWORDS = ("enum", "set")
-STATEMENT_KEYWORDS = ("requires", "assert", "if", "then", "else", "for", "where", "let")
+STATEMENT_KEYWORDS = ("requires", "assert", "if", "then", "else", "for", "where", "let",
+                      "failpoint")
 QUANTIFIER_KEYWORDS = ("forall", "exists", "count", "choose")
 OPERATOR_KEYWORDS = ("not", "and", "or", "in", "with", "as")
 CONSTANT_KEYWORDS = ("true", "false", "none")

@@ -167,7 +167,7 @@ class _Widths:
                     env[var.name] = iv if isinstance(var.sort, ir.IntSort) else self.sort(var.sort)
                 case ir.Require(cond=cond) | ir.Assert(cond=cond):
                     self.expr(cond, env)
-                case ir.HookEntry():
+                case ir.HookEntry() | ir.Stop():
                     pass
                 case _:
                     raise AssertionError(s)

@@ -102,6 +102,7 @@ from rmapcheck.core.nodes import (
     SlotKind,
     Some,
     Stmt,
+    Stop,
     Store,
     Ty,
     Var,
@@ -391,6 +392,22 @@ class Acc:
     run: z3.BoolRef = TRUE
     error: z3.BoolRef = FALSE
     failed: dict[str, z3.BoolRef] = field(default_factory=dict)
+    # ``stopped``: a ``stop`` ended the step before the current point; each
+    # stop's path condition with the store it ended with (at most one holds).
+    stopped: z3.BoolRef = FALSE
+    stops: list[tuple[z3.BoolRef, list[z3.ExprRef]]] = field(default_factory=list)
+
+    def stop(self, pc: z3.BoolRef, store: list[z3.ExprRef]) -> None:
+        self.stops.append((pc, list(store)))
+        self.stopped = or_(self.stopped, pc)
+
+    def final(self, store: list[z3.ExprRef]) -> list[z3.ExprRef]:
+        """The step's successor: the store a stop ended with where it held,
+        else ``store``, the end of the body's."""
+        for pc, at_stop in reversed(self.stops):
+            store = [a if a.eq(b) else ite(pc, a, b)  # type: ignore[arg-type]
+                     for a, b in zip(at_stop, store, strict=True)]
+        return store
 
     def runtime_error(self, pc: z3.BoolRef, bad: z3.BoolRef) -> None:
         cond = and_(pc, bad)
@@ -989,7 +1006,12 @@ class Encoder:
         for stmt in stmts:
             if is_f(acc.run):
                 break
-            store = self.exec_stmt(stmt, env, store, pc, acc)
+            # After a stop that may have happened, the statements run (their
+            # requires, assertions and errors count) only where it did not.
+            live = pc if is_f(acc.stopped) else and_(pc, not_(acc.stopped))
+            if is_f(live):
+                break
+            store = self.exec_stmt(stmt, env, store, live, acc)  # type: ignore[arg-type]
         return store
 
     def exec_stmt(self, stmt: Stmt, env: Env, store: list[z3.ExprRef], pc: z3.BoolRef,
@@ -1051,6 +1073,9 @@ class Encoder:
                 acc.assertion(self.core.asserts[index].name, pc, test)  # type: ignore[arg-type]
                 return store
             case Mark():
+                return store
+            case Stop():
+                acc.stop(pc, store)
                 return store
             case _:
                 assert_never(stmt)
@@ -1135,7 +1160,7 @@ class Encoder:
         if any(not d for d in plan.domains):
             domain = FALSE  # an empty parameter sort: the action never fires
         acc = Acc()
-        store = self.exec_block(plan.body, env, list(cur), TRUE, acc)
+        store = acc.final(self.exec_block(plan.body, env, list(cur), TRUE, acc))
         return ActionEncoding(action, index, params, leaves, domain, acc.run, acc.fails(),
                               store)
 

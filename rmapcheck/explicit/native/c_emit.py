@@ -72,6 +72,7 @@ from rmapcheck.core.nodes import (
     SlotKind,
     Some,
     Stmt,
+    Stop,
     Store,
     Var,
 )
@@ -136,6 +137,7 @@ class CEmitter:
 
     def __init__(self, core: CoreModel, symmetric: list[ir.RangeSort]) -> None:
         self.core = core
+        self.stops = 0  # the stops of the action being emitted
         self.instance: Instance = core.instance
         self.model = core.model
         self.layout = Layout(core.instance, symmetric)
@@ -556,6 +558,10 @@ class CEmitter:
                 self.unless(c, f"RC_FAIL({index});", out, st)
             case Mark(site=site):
                 out.emit(f"c->cov[{site}]++;")
+            case Stop():
+                # The end of rest_<a>: the step's successor is the state so far.
+                self.stops += 1
+                out.emit("goto stopped;")
             case _:
                 assert_never(stmt)
 
@@ -617,6 +623,7 @@ class CEmitter:
 
         # rest_<a>(c, s, iid, params..., carried lets...)
         body = Block()
+        self.stops = 0
         self.stmts(plan.rest, body, "return;")
         sig = "".join(f", V {self.cname(p.name)}" for p in plan.params) + \
             "".join(f", V {self.cname(v.name)}" for v in plan.carried)
@@ -624,6 +631,8 @@ class CEmitter:
                "  slot_t t[NSLOTS_ALLOC]; memcpy(t, s, sizeof(slot_t) * NSLOTS);",
                "  RC_FAILED_DECL;"]
         src += ["  " + line for line in body.lines]
+        if self.stops:
+            src.append("stopped:")
         src.append("  rc_emit(c, iid, t, RC_FAILED_ARGS);")
         src.append("}")
 
