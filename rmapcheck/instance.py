@@ -20,6 +20,7 @@ engine would reach, and a trace from either replays on the other.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ from attrs import frozen
 
 from rmapcheck import ir
 from rmapcheck.errors import SpecError
+from rmapcheck.waits_for import with_deadlock_property
 
 # A bound beyond this is a mistake, not a model: the explicit engine would
 # never finish, and the Z3 encoding would not fit in memory.
@@ -102,6 +104,10 @@ class Instance:
         for sort in model.sorts:
             if ir.is_finite_scalar(sort):
                 self.values(sort)
+        if model.threads:
+            count = sum(math.prod(len(self.values(p.sort)) for p in t.params)
+                        for t in model.threads)
+            self.model = model = with_deadlock_property(model, count)
         self.layout: dict[str, SlotRange] = {}
         offset = 0
         for var in model.state:

@@ -420,10 +420,25 @@ class StateVar:
 
 
 @frozen
+class ThreadStep:
+    """Which thread runs an action, and which step of which operation it is:
+    the checker turns a threaded action into one action per step.
+    ``keys`` are the names of the action's parameters that say which thread
+    (the thread's own parameters, in order); ``step`` is None for the call,
+    the operation's first step, whose action takes all its parameters."""
+
+    thread: str
+    keys: tuple[str, ...]
+    operation: str
+    step: str | None = None
+
+
+@frozen
 class Action:
     """``failure``: the parameter the checker adds, last, to an action with
     failpoints: an enum of ``nothing`` and one member per failpoint, saying
-    where the step fails (``nothing``: it does not)."""
+    where the step fails (``nothing``: it does not). ``thread``: the thread
+    and step, for an action that is one step of a threaded operation."""
 
     name: str
     params: tuple[Local, ...]
@@ -431,6 +446,60 @@ class Action:
     doc: str = ""
     span: Span = attrs.field(default=NOWHERE, eq=False)
     failure: Local | None = None
+    thread: ThreadStep | None = None
+
+
+LockKind = Literal["mutex", "rwsem", "spinlock"]
+
+
+@frozen
+class Lock:
+    """A ``lock`` declaration: one lock per key. Who holds it lives in one
+    state variable per thread kind, ``holders[thread]``: a map from the lock's
+    keys and the thread's keys to a ``LockHold`` (unheld, reader, writer; a
+    mutex or spinlock is held as writer)."""
+
+    name: str
+    keys: tuple[Sort, ...]
+    kind: LockKind
+    holders: tuple[tuple[str, str], ...]  # (thread, state variable)
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+    def holder_var(self, thread: str) -> str:
+        return dict(self.holders)[thread]
+
+
+@frozen
+class LockWait:
+    """A step that begins by acquiring a lock, seen from the thread: while
+    ``when`` holds, the thread waits there for ``lock[keys]`` (``when`` and
+    ``keys`` are over the thread's parameters, ``Thread.params``)."""
+
+    step: str
+    when: Expr
+    lock: str
+    keys: tuple[Expr, ...]
+    exclusive: bool
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+@frozen
+class Thread:
+    """A ``thread`` declaration: one thread of control per value of
+    ``params``. ``pc``: the state variable of its program counter (an enum
+    of ``idle`` and ``operation.step``), None when every operation it runs
+    is one step. ``waits``: the steps where it can wait for a lock."""
+
+    name: str
+    params: tuple[Local, ...]
+    pc: str | None
+    waits: tuple[LockWait, ...] = ()
+    doc: str = ""
+    span: Span = attrs.field(default=NOWHERE, eq=False)
+
+
+DEADLOCK_PROPERTY = "deadlock_free"
 
 
 PropertyKind = Literal["invariant", "lemma", "sometimes"]
@@ -511,6 +580,12 @@ class Model:
     # ``observe action``s.
     observed: tuple[str, ...] = ()
     observe_actions: tuple[ObserveAction, ...] = ()
+    # Threads of control and locks (races): threaded actions are already
+    # split into one action per step; the property DEADLOCK_PROPERTY, when
+    # there are locks, is completed by ``Instance`` at fixed bounds (a cycle of
+    # waiting threads is as long as the number of threads).
+    threads: tuple[Thread, ...] = ()
+    locks: tuple[Lock, ...] = ()
 
     def action(self, name: str) -> Action:
         for action in self.actions:
@@ -528,6 +603,12 @@ class Model:
         for var in self.state:
             if var.name == name:
                 return var
+        raise KeyError(name)
+
+    def thread(self, name: str) -> Thread:
+        for thread in self.threads:
+            if thread.name == name:
+                return thread
         raise KeyError(name)
 
     def function(self, name: str) -> Function:

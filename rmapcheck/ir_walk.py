@@ -3,8 +3,10 @@ symmetry analysis."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import assert_never
+from collections.abc import Iterable, Mapping
+from typing import Literal, assert_never
+
+import attrs
 
 from rmapcheck import ir
 
@@ -44,6 +46,51 @@ def walk_expr(expr: ir.Expr) -> Iterable[ir.Expr]:
                 yield from walk_expr(elem)
         case _:
             assert_never(expr)
+
+
+def substitute(expr: ir.Expr, values: Mapping[str, ir.Expr]) -> ir.Expr:
+    """``expr`` with the locals named in ``values`` replaced (binders are
+    unique names, so nothing is captured)."""
+    def sub(e: ir.Expr) -> ir.Expr:
+        return substitute(e, values)
+
+    match expr:
+        case ir.Local(name=name):
+            return values.get(name, expr)
+        case ir.BoolLit() | ir.IntLit() | ir.EnumLit() | ir.NoneLit() | ir.ConstRef():
+            return expr
+        case ir.StateRead(keys=keys):
+            return attrs.evolve(expr, keys=tuple(sub(k) for k in keys))
+        case ir.Field(base=base):
+            return attrs.evolve(expr, base=sub(base))
+        case ir.Unary(arg=arg):
+            return attrs.evolve(expr, arg=sub(arg))
+        case ir.Wrap(arg=arg):
+            return attrs.evolve(expr, arg=sub(arg))
+        case ir.Unwrap(arg=arg):
+            return attrs.evolve(expr, arg=sub(arg))
+        case ir.HookValue(value=value):
+            return attrs.evolve(expr, value=sub(value))
+        case ir.Binary(lhs=lhs, rhs=rhs):
+            return attrs.evolve(expr, lhs=sub(lhs), rhs=sub(rhs))
+        case ir.Ite(cond=cond, then=then, else_=else_):
+            return attrs.evolve(expr, cond=sub(cond), then=sub(then), else_=sub(else_))
+        case ir.Quant(body=body):
+            return attrs.evolve(expr, body=sub(body))
+        case ir.RecordLit(fields=fields):
+            return attrs.evolve(expr, fields=tuple((n, sub(v)) for n, v in fields))
+        case ir.SetLit(elems=elems):
+            return attrs.evolve(expr, elems=tuple(sub(e) for e in elems))
+        case _:
+            assert_never(expr)
+
+
+def fold_bool(op: Literal["and", "or"], parts: Iterable[ir.Expr], span: ir.Span) -> ir.Expr:
+    """``parts`` joined by ``and`` (true when there are none) or ``or`` (false)."""
+    out: ir.Expr | None = None
+    for part in parts:
+        out = part if out is None else ir.Binary(op, out, part, ir.BOOL, span)
+    return out if out is not None else ir.BoolLit(op == "and", span)
 
 
 def stmt_exprs(stmt: ir.Stmt) -> Iterable[ir.Expr]:

@@ -34,7 +34,9 @@ class SearchLimits:
     ``None`` means no limit. ``max_memory`` is in bytes, ``timeout`` in
     seconds. ``workers``: processes (Python) or threads (native) for the
     search; None lets the engine choose. ``properties``: the names to check
-    (every property and assertion when None). ``progress`` is called with
+    (every property and assertion when None). ``partial_order``: the ample
+    sets of ``explicit.partial_order`` (the Python breadth-first search
+    only). ``progress`` is called with
     the search's progress; it takes no part in comparing two limits."""
 
     max_states: int | None = attrs.field(default=None, validator=_not_negative)
@@ -43,6 +45,7 @@ class SearchLimits:
     max_memory: int | None = attrs.field(default=None, validator=_not_negative)
     workers: int | None = None
     symmetry: bool = True
+    partial_order: bool = False
     stop_at_first: bool = True
     properties: tuple[str, ...] | None = attrs.field(default=None, converter=_names)
     progress: Progress | None = attrs.field(default=None, eq=False)

@@ -82,9 +82,15 @@ def fastest_engine() -> SearchEngine:
     return "native" if native.available() else "explicit"
 
 
-def choose_engine(requested: Engine, depth_first: bool) -> tuple[Engine, str | None]:
-    """The engine for ``--engine requested`` and ``--dfs``, and a note to
-    show the user when the two disagree."""
+def choose_engine(requested: Engine, depth_first: bool,
+                  partial_order: bool = False) -> tuple[Engine, str | None]:
+    """The engine for ``--engine requested``, ``--dfs`` and ``--por``, and a
+    note to show the user when they disagree."""
+    if partial_order and requested != "bmc":
+        # The ample sets are chosen in the Python breadth-first search only.
+        note = None if requested in ("auto", "explicit") and not depth_first else \
+            "partial-order reduction runs in the Python breadth-first search, which is used"
+        return "explicit", note
     if requested == "bmc" or not depth_first:
         return requested, None
     # Only the Python engine searches depth first.

@@ -55,9 +55,13 @@ def machine(name: str) -> Machine:
     return Machine(Instance(load_model(name), BOUNDS))
 
 
+# Races, not variants of the VM library: pinned in tests/test_threads.py.
+RACES = {"mremap_move_ptes_unlocked"}
+
+
 def test_every_broken_variant_is_pinned() -> None:
     broken = {p.stem for p in bundled_models() if p.parent.name == "broken"}
-    assert broken == set(BROKEN)
+    assert broken == set(BROKEN) | RACES
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))

@@ -58,6 +58,13 @@ PINNED = {
     "anon_vma": Pinned(964_094, 2_184_745, depth=6),
     # (610,681 and 3,784,840 before VM_ACCOUNT split read-only VMAs from their neighbours)
     "anon_vma_chain": Pinned(630_224, 3_892_582, depth=8),
+    # a race: mremap moving ptes beside an rmap walk (one walker and one
+    # page, so no symmetric sort has two values to swap)
+    "mremap_move_ptes": Pinned(13_707, 13_707),
+    "broken/mremap_move_ptes_unlocked": Pinned(1_007, 1_007, ("unmap_complete", (
+        "fault", "mremap", "mremap.move", "mremap.unmap", "mremap", "try_to_unmap",
+        "try_to_unmap.visit", "mremap.move", "try_to_unmap.visit", "try_to_unmap.visit",
+        "try_to_unmap.unlock"))),
     # broken variants
     "broken/anon_vma_merge_any_anon": Pinned(
         4_991, 8_413, ("rmap_complete", ("mmap", "mmap", "fault", "fault", "mremap"))),

@@ -109,7 +109,8 @@ def _designs() -> list[str]:
 
 @pytest.mark.parametrize("path", _designs(), ids=lambda p: p.rsplit("/", 2)[-1])
 def test_models_agree_with_the_python_engine(path: str) -> None:
-    consts = {"VPAGES": 1}
+    # One page for the VM library's designs; a race model at its own bounds.
+    consts = {"VPAGES": 1} if "VPAGES" in {c.name for c in load_model(path).consts} else {}
     model = load_model(path, consts)
     try:
         Machine(Instance(model, consts))

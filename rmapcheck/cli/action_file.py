@@ -96,9 +96,11 @@ class _Call:
         return _across(self.name.span, self.close.span)
 
 
-# A word is a name or a value (p0, true, 12, -1); nothing in a line needs quotes.
-_TOKEN = re.compile(r"\s*(?:(?P<word>-?\w+)|(?P<punct>[(),=])|(?P<other>\S))")
+# A word is a name or a value (p0, true, 12, -1); nothing in a line needs
+# quotes. A step of a threaded operation is named operation.step.
+_TOKEN = re.compile(r"\s*(?:(?P<word>-?\w+(?:\.\w+)?)|(?P<punct>[(),=])|(?P<other>\S))")
 _NAME = re.compile(r"[A-Za-z_]\w*")
+_ACTION = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)?")
 _KINDS: tuple[TokenKind, ...] = ("word", "punct", "other")
 
 
@@ -143,7 +145,7 @@ def _parse(file: str, number: int, line: str) -> _Call | None:
     name = tokens[0]
     if name.kind == "end":
         return None
-    if name.kind != "word" or not _NAME.fullmatch(name.text):
+    if name.kind != "word" or not _ACTION.fullmatch(name.text):
         raise _error(name, f"expected an action's name, not {_shown(name)}: a line is an "
                      "action as a trace prints it, such as fault(p=p0, v=0)")
     if not _is(at(1), "("):

@@ -31,6 +31,16 @@ def add_parser(sub: Any) -> None:
     verify.add_argument("--dfs", action="store_true", help="depth-first (explicit engine)")
     verify.add_argument("--no-symmetry", action="store_true",
                         help="explore every state, not one per symmetry class")
+    verify.add_argument("--cluster", metavar="ADDRESS",
+                        help="breadth-first search on a Dask cluster, the visited set "
+                        "partitioned by state hash over its workers: local:N starts N "
+                        "workers on this machine, else the scheduler's address "
+                        "(tcp://host:8786); the same states, verdicts and traces")
+    verify.add_argument("--por", action="store_true",
+                        help="partial-order reduction: where a thread's next step is "
+                        "independent of every other thread and invisible to the properties, "
+                        "take it alone (Python breadth-first search; counterexamples may "
+                        "then not be the shortest)")
     verify.add_argument("--max-states", type=positive(int), metavar="N",
                         help="stop the search after N distinct states (what it covered is "
                         "said; exit 13 if nothing was violated)")
@@ -62,7 +72,7 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
     instance = Instance(model, consts)
     selected = check_property_names(model, args.property)
     machine = Machine(instance, coverage=args.coverage)
-    engine, note = portfolio.choose_engine(args.engine, args.dfs)
+    engine, note = portfolio.choose_engine(args.engine, args.dfs, args.por)
     if note:
         sys.stderr.write(f"rmapcheck: note: {note}\n")
     # ``--workers 1`` leaves the choice to the engine (the native engine's
@@ -71,9 +81,12 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
     limits = portfolio.SearchLimits(
         max_states=args.max_states, max_depth=args.max_depth, timeout=args.timeout,
         max_memory=args.max_memory * 2**20 if args.max_memory else None, workers=workers,
-        symmetry=not args.no_symmetry, properties=selected)
-    result = portfolio.verify(machine, limits, engine, bmc_depth=args.depth,
-                              solver_timeout=args.solver_timeout)
+        symmetry=not args.no_symmetry, partial_order=args.por, properties=selected)
+    if args.cluster:
+        result = _on_cluster(machine, limits, args)
+    else:
+        result = portfolio.verify(machine, limits, engine, bmc_depth=args.depth,
+                                  solver_timeout=args.solver_timeout)
     fallback = dict(result.stats.extra).get("native_fallback")
     if fallback:
         sys.stderr.write(f"rmapcheck: note: the Python engine ran instead of the native "
@@ -84,3 +97,18 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
     print_result(machine, result, args)
     report_coverage(machine, result, args)
     return exit_code(result)
+
+
+def _on_cluster(machine: Any, limits: Any, args: argparse.Namespace) -> Any:
+    from rmapcheck.errors import SpecError
+    from rmapcheck.explicit import cluster
+    from rmapcheck.explicit.search import restarting
+
+    clash = [flag for flag, given in (("--engine", args.engine != "auto"), ("--dfs", args.dfs),
+                                      ("--por", args.por), ("--workers", args.workers),
+                                      ("--coverage", args.coverage)) if given]
+    if clash:
+        raise SpecError(f"--cluster runs its own breadth-first search; it does not take "
+                        f"{', '.join(clash)}", None)
+    with cluster.connect(args.cluster) as client:
+        return restarting(machine, limits, lambda left: cluster.search(machine, left, client))

@@ -126,12 +126,7 @@ def search(machine: Machine, limits: SearchLimits) -> Result:
     depth = 0
     complete = interrupted = False
     try:
-        run.check_initial()
-        run.check_state(0, initial)
-        if run.done:
-            raise Stop(done_reason(run))
-        if max_states is not None and len(visited) >= max_states:
-            raise Stop(f"state limit of {max_states:,} reached")
+        run.begin(initial, len(visited))
         while level:
             if max_depth is not None and depth >= max_depth:
                 raise Stop(f"depth limit of {max_depth} reached")

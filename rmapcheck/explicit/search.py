@@ -33,12 +33,13 @@ hashing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import sys
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -126,6 +127,7 @@ class Run:
         self.witnessed: dict[str, int] = {}  # sometimes property -> state number
         self.pending = len(self.order)
         self.stopped: str | None = None
+        self.interrupted = False
         self.counts = machine.counts
         self.counts.reset()
         self.per_state = machine.core.coverage
@@ -211,6 +213,27 @@ class Run:
             if stmt.doc:
                 detail += f": {stmt.doc}"
             self._violated(name, Violated(trace, detail), sid)
+
+    @contextlib.contextmanager
+    def searching(self) -> Iterator[None]:
+        """Ends the search at a ``Stop`` (saying why) or at Ctrl-C."""
+        try:
+            yield
+        except Stop as stop:
+            self.stopped = stop.reason
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.stopped = "interrupted"
+
+    def begin(self, initial: State, states: int) -> None:
+        """Checks the initial state (``states``: how many the search holds);
+        raises ``Stop`` when that already ends the search."""
+        self.check_initial()
+        self.check_state(0, initial)
+        if self.done:
+            raise Stop(done_reason(self))
+        if self.max_states is not None and states >= self.max_states:
+            raise Stop(f"state limit of {self.max_states:,} reached")
 
     def check_initial(self) -> None:
         for stmt in self.machine.init_failures:

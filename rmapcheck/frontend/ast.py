@@ -223,8 +223,63 @@ class FailpointStmt:
     span: Span
 
 
+@frozen
+class LockRef:
+    """``name`` or ``name[keys]``: one lock of a ``lock`` declaration."""
+
+    name: str
+    keys: tuple[Expr, ...]
+    span: Span
+
+
+@frozen
+class AcquireStmt:
+    """``acquire LOCK [as reader|as writer]``: the first statement of a step of a
+    threaded action; the step waits until the lock can be taken."""
+
+    lock: LockRef
+    mode: str | None  # "reader" | "writer" for an rwsem; None for a mutex or spinlock
+    span: Span
+
+
+@frozen
+class ReleaseStmt:
+    lock: LockRef
+    span: Span
+
+
+@frozen
+class GotoStmt:
+    """``goto STEP``: the thread's next step is STEP; this step ends here."""
+
+    step: str
+    span: Span
+
+
 Stmt = (Assign | IfStmt | ForStmt | LetStmt | RequireStmt | AssertStmt | CallStmt
-        | FailpointStmt)
+        | FailpointStmt | AcquireStmt | ReleaseStmt | GotoStmt)
+
+
+@frozen
+class LocalVarDecl:
+    """``var NAME: Sort = init`` at the top of a threaded action: the thread's
+    own variable, kept between the operation's steps."""
+
+    name: str
+    sort: SortRef
+    init: Expr | None
+    span: Span
+    doc: str = ""
+
+
+@frozen
+class StepDecl:
+    """``step NAME "doc" { ... }``: one atomic step of a threaded action."""
+
+    name: str
+    doc: str
+    body: tuple[Stmt, ...]
+    span: Span
 
 
 # ---------------------------------------------------------------- declarations
@@ -312,6 +367,15 @@ class InitDecl:
 
 
 @frozen
+class ThreadClause:
+    """``in THREAD(args)`` after an action's parameters: the thread that runs it."""
+
+    thread: str
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@frozen
 class ActionDecl:
     modifier: str | None  # None | "hook" | "override"
     name: str
@@ -319,6 +383,10 @@ class ActionDecl:
     doc: str
     body: tuple[Stmt, ...]
     span: Span
+    thread: ThreadClause | None = None
+    # A threaded action's own variables and its steps (none: the body is one step).
+    locals: tuple[LocalVarDecl, ...] = ()
+    steps: tuple[StepDecl, ...] = ()
 
 
 @frozen
@@ -377,8 +445,32 @@ class ObserveActionDecl:
     override: bool = False  # replaces the observe action of a library
 
 
+@frozen
+class ThreadDecl:
+    """``thread NAME(params) "doc"``: threads of control, one per value of the
+    parameters; a threaded action runs in one of them, one at a time."""
+
+    name: str
+    params: tuple[Param, ...]
+    doc: str
+    span: Span
+
+
+@frozen
+class LockDecl:
+    """``lock NAME: K1, K2 -> kind "doc"`` (kind: mutex, rwsem or spinlock)."""
+
+    name: str
+    keys: tuple[SortRef, ...]
+    kind: str
+    kind_span: Span
+    doc: str
+    span: Span
+
+
 Decl = (Use | ConstDecl | RangeType | EnumType | RecordDecl | ExtendDecl | VarDecl | InitDecl
-        | ActionDecl | DefDecl | ProcDecl | PropertyDecl | DropDecl | ObserveActionDecl)
+        | ActionDecl | DefDecl | ProcDecl | PropertyDecl | DropDecl | ObserveActionDecl
+        | ThreadDecl | LockDecl)
 
 
 @frozen

@@ -31,6 +31,7 @@ from rmapcheck.frontend.observables import (
     observable,
 )
 from rmapcheck.frontend.parser import MAX_EXPR_DEPTH, parse_text
+from rmapcheck.ir_walk import fold_bool
 from rmapcheck.resources import models_dir
 
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod"}
@@ -204,6 +205,30 @@ def _load_modules(top: Path) -> list[ast.SpecFile]:
 # ---------------------------------------------------------------- checking
 
 
+@attrs.frozen
+class _ThreadCtx:
+    """The thread a step runs in: its keys (expressions over the step's
+    parameters), the operation and its steps, the thread's own variables
+    (name -> state variable, read and written at ``keys``; none inside a
+    proc), and the statements that end the operation (for a failpoint)."""
+
+    thread: str
+    keys: tuple[ir.Expr, ...]
+    operation: str
+    steps: tuple[str, ...]
+    vars: Mapping[str, str]
+    end: tuple[ir.Stmt, ...]
+
+
+LOCK_HOLD = "LockHold"
+_HOLDS = ("unheld", "reader", "writer")
+_LOCK_KINDS = ("mutex", "rwsem", "spinlock")
+_IDLE = "idle"
+_BALANCED = "locks_balanced"
+_BALANCED_DOC = ("a thread releases only the locks it holds, and ends each operation "
+                 "holding none")
+
+
 @attrs.define
 class _Env:
     """Names bound inside a body: parameters, lets and quantified variables."""
@@ -214,6 +239,7 @@ class _Env:
     calls: tuple[str, ...] = ()
     loops: tuple[ir.Sort, ...] = ()  # the sorts of the enclosing for loops
     in_error_path: bool = False  # inside a failpoint's error path
+    thread: _ThreadCtx | None = None  # inside a step of a threaded action
 
     def bind(self, name: str, value: ir.Expr) -> _Env:
         return attrs.evolve(self, locals={**self.locals, name: value})
@@ -240,6 +266,12 @@ class _Checker:
         self.observed: dict[str, ast.DefDecl] = {}
         self.observe_actions: dict[str, ast.ObserveActionDecl] = {}
         self.inits: list[ast.InitDecl] = []
+        self.threads: dict[str, ast.ThreadDecl] = {}
+        self.locks: dict[str, ast.LockDecl] = {}
+        self.thread_ir: dict[str, ir.Thread] = {}
+        self.lock_ir: dict[str, ir.Lock] = {}
+        self.thread_waits: dict[str, list[ir.LockWait]] = {}
+        self.hold_sort: ir.EnumSort | None = None
         self.counter = itertools.count(1)
         # The action being checked, while it has failpoints: its failure
         # parameter and the members of its sort not yet given to a failpoint.
@@ -255,7 +287,7 @@ class _Checker:
 
     def _taken(self, name: str) -> ir.Span | None:
         for table in (self.consts, self.sort_decls, self.vars, self.defs, self.procs,
-                      self.actions, self.props):
+                      self.actions, self.props, self.threads, self.locks):
             if name in table:
                 return table[name].span  # type: ignore[attr-defined, no-any-return]
         return None
@@ -438,6 +470,16 @@ class _Checker:
                         self._property_decl(item)
                     case ast.DropDecl():
                         self._drop(item)
+                    case ast.ThreadDecl():
+                        self._declare_unique(item.name, item.span)
+                        self.threads[item.name] = item
+                    case ast.LockDecl():
+                        self._declare_unique(item.name, item.span)
+                        if item.kind not in _LOCK_KINDS:
+                            _fail(f"a lock is a mutex, an rwsem or a spinlock, not "
+                                  f"'{item.kind}'", item.kind_span,
+                                  _suggest(item.kind, _LOCK_KINDS))
+                        self.locks[item.name] = item
                     case _:
                         assert_never(item)
         for name, hook in self.hooks.items():
@@ -549,9 +591,18 @@ class _Checker:
                       "such as 0 .. N", decl.value.span)
             self._check_finite_record(value, decl.value.span)
             self.state[name] = ir.StateVar(name, keys, value, decl.doc, decl.span)
+        self._threads_and_locks()
         init = self._init()
-        actions = tuple(self._action(decl) for decl in self.actions.values())
+        actions = tuple(action for decl in self.actions.values()
+                        for action in self._actions_of(decl))
         props = tuple(self._property(decl) for decl in self.props.values())
+        threads = tuple(attrs.evolve(t, waits=tuple(self.thread_waits[t.name]))
+                        for t in self.thread_ir.values())
+        if any(t.waits for t in threads):
+            # Completed by Instance, where the number of threads is known.
+            props += (ir.Property(ir.DEADLOCK_PROPERTY, "invariant", ir.BoolLit(True),
+                                  "no threads wait in a cycle, each at the start of a step for "
+                                  "a lock that the next one holds", threads[0].span),)
         functions = tuple(self._function(decl) for decl in self.defs.values()
                           if decl.body is not None)
         sorts = tuple(s for n, s in self.sorts.items() if n not in ("Bool", "Int"))
@@ -564,7 +615,7 @@ class _Checker:
         return ir.Model(self.top.name, self.top.doc, tuple(self.consts.values()), sorts,
                         tuple(self.state.values()), init, actions, props, functions,
                         self.top.span, self._hooks(design_files), design_files,
-                        observed, observe_actions)
+                        observed, observe_actions, threads, tuple(self.lock_ir.values()))
 
     # ------------------------------------------------------------ observations
 
@@ -779,37 +830,64 @@ class _Checker:
             out.extend(self.block(block.body, env))
         return tuple(out)
 
-    def _action(self, decl: ast.ActionDecl) -> ir.Action:
+    def _finite_param(self, param: ast.Param) -> ir.Local:
+        sort = self._sort(param.sort)
+        if not ir.is_finite_scalar(sort):
+            _fail(f"parameter {param.name} must be of a finite sort (a range, an enum or "
+                  f"Bool), not {sort}", param.sort.span)
+        return ir.Local(param.name, sort, param.span)
+
+    def _params(self, decl: ast.ActionDecl) -> tuple[list[ir.Local], _Env]:
         env = _Env(in_action=True)
         params = []
         for param in decl.params:
-            sort = self._sort(param.sort)
-            if not ir.is_finite_scalar(sort):
-                _fail(f"parameter {param.name} must be of a finite sort (a range, an enum or "
-                      f"Bool), not {sort}", param.sort.span)
-            local = ir.Local(param.name, sort, param.span)
+            local = self._finite_param(param)
             params.append(local)
             env = env.bind(param.name, local)
         if len({p.name for p in params}) != len(params):
             _fail(f"action {decl.name} has two parameters of the same name", decl.span)
-        failure = self._failure_param(decl)
+        return params, env
+
+    def _actions_of(self, decl: ast.ActionDecl) -> list[ir.Action]:
+        if decl.thread is not None:
+            return self._threaded_actions(decl, decl.thread)
+        if decl.steps or decl.locals:
+            what = decl.steps[0].span if decl.steps else decl.locals[0].span
+            _fail(f"action {decl.name} has steps or a thread's vars, which need a thread: "
+                  f"'action {decl.name}(...) in THREAD(...)'", what)
+        params, env = self._params(decl)
+        return [self._action(decl, decl.name, params, env, decl.body)]
+
+    def _action(self, decl: ast.ActionDecl, name: str, params: list[ir.Local], env: _Env,
+                body_ast: tuple[ast.Stmt, ...], prefix: tuple[ir.Stmt, ...] = (),
+                suffix: tuple[ir.Stmt, ...] = (), thread: ir.ThreadStep | None = None,
+                doc: str | None = None, span: ir.Span | None = None) -> ir.Action:
+        """One action: ``prefix``, the body, ``suffix``; with the failure
+        parameter, last, when the body reaches failpoints."""
+        doc = decl.doc if doc is None else doc
+        span = span or decl.span
+        failure = self._failure_param(decl, name, body_ast)
         if failure is None:
-            return ir.Action(decl.name, tuple(params), self.block(decl.body, env), decl.doc,
-                             decl.span)
+            body = self.block(body_ast, env)
+            return ir.Action(name, tuple(params), (*prefix, *body, *suffix), doc, span,
+                             thread=thread)
         self.failure = failure
         assert isinstance(failure.sort, ir.EnumSort)
         self.failure_members = list(failure.sort.members[1:])
-        body = self.block(decl.body, env)
+        body = self.block(body_ast, env)
         # The scan and the expansion visit the failpoints in the same order.
         assert not self.failure_members, self.failure_members
         self.failure = None
-        return ir.Action(decl.name, (*params, failure), body, decl.doc, decl.span, failure)
+        return ir.Action(name, (*params, failure), (*prefix, *body, *suffix), doc, span,
+                         failure, thread)
 
-    def _failure_param(self, decl: ast.ActionDecl) -> ir.Local | None:
+    def _failure_param(self, decl: ast.ActionDecl, action_name: str,
+                       body: tuple[ast.Stmt, ...]) -> ir.Local | None:
         """The parameter ``fail`` an action with failpoints gets (None without):
         of an enum of ``nothing`` and the failpoints, in the order the
-        expanded body reaches them, a name that comes twice numbered."""
-        found = self._failpoints(decl.body, (decl.name,))
+        expanded body reaches them, a name that comes twice numbered. ``name``
+        and ``body`` are the action's, or one step's of a threaded action."""
+        found = self._failpoints(body, (decl.name,))
         if not found:
             return None
         if any(p.name == FAILURE_PARAM for p in decl.params):
@@ -825,10 +903,10 @@ class _Checker:
                 n += 1
                 name = f"{point.name}_{n}"
             members.append(name)
-        sort = ir.EnumSort(f"Failure_{decl.name}", (NO_FAILURE, *members), decl.span)
+        sort = ir.EnumSort(f"Failure_{action_name}", (NO_FAILURE, *members), decl.span)
         taken = self._taken(sort.name)
         if taken is not None or sort.name in self.sorts:
-            _fail(f"action {decl.name} has failpoints, whose sort is named {sort.name}, "
+            _fail(f"action {action_name} has failpoints, whose sort is named {sort.name}, "
                   f"already declared at {taken}; rename that", decl.span)
         self.sorts[sort.name] = sort
         return ir.Local(FAILURE_PARAM, sort, decl.span)
@@ -852,7 +930,8 @@ class _Checker:
                     if decl is not None and decl.body is not None and name not in calls:
                         out += self._failpoints(decl.body, calls + (name,))
                 case (ast.Assign() | ast.LetStmt() | ast.RequireStmt()
-                      | ast.AssertStmt()):
+                      | ast.AssertStmt() | ast.AcquireStmt() | ast.ReleaseStmt()
+                      | ast.GotoStmt()):
                     pass
                 case _:
                     assert_never(stmt)
@@ -920,9 +999,377 @@ class _Checker:
                 self.call_proc(name, args, stmt.span, env, out)
             case ast.FailpointStmt():
                 self._failpoint(stmt, env, out)
+            case ast.AcquireStmt():
+                _fail("'acquire' is the first statement of a step (of a threaded action, or "
+                      "the body of a one-step one): a step waits for one lock, before it does "
+                      "anything; split the step here", stmt.span)
+            case ast.ReleaseStmt(lock=lock):
+                thread = self._in_thread(env, "'release'", stmt.span)
+                out.extend(self._release(lock, thread, env))
+            case ast.GotoStmt(step=step):
+                thread = self._in_thread(env, "'goto'", stmt.span)
+                if env.calls:
+                    _fail("'goto' belongs in a step's own body, not in a proc it calls",
+                          stmt.span)
+                if step not in thread.steps:
+                    _fail(f"'goto {step}': operation {thread.operation} has no step {step}",
+                          stmt.span, _suggest(step, thread.steps))
+                pc = self.thread_ir[thread.thread].pc
+                assert pc is not None
+                out.append(self._set_pc(thread, f"{thread.operation}.{step}", stmt.span))
+                out.append(ir.Stop(stmt.span))
             case _:
                 assert_never(stmt)
         return env
+
+    # ------------------------------------------------------------ threads and locks
+
+    def _threads_and_locks(self) -> None:
+        """The state that threads and locks add: who holds each lock, each
+        thread's program counter, and each stepped operation's parameters and
+        variables, kept per thread between its steps."""
+        if self.locks:
+            self.hold_sort = self._generated_sort(ir.EnumSort(LOCK_HOLD, _HOLDS))
+        stepped: dict[str, list[ast.ActionDecl]] = {t: [] for t in self.threads}
+        for decl in self.actions.values():
+            if decl.thread is not None and decl.steps and decl.thread.thread in stepped:
+                stepped[decl.thread.thread].append(decl)
+        for name, tdecl in self.threads.items():
+            params = [self._finite_param(param) for param in tdecl.params]
+            keys = tuple(p.sort for p in params)
+            pc = None
+            if stepped[name]:
+                members = [_IDLE] + [f"{d.name}.{st.name}" for d in stepped[name]
+                                     for st in d.steps]
+                sort = self._generated_sort(ir.EnumSort(f"Pc_{name}", tuple(members),
+                                                        tdecl.span))
+                pc = f"{name}.pc"
+                self._generated_var(ir.StateVar(pc, keys, sort, f"the next step of each "
+                                                f"{name} thread ({_IDLE}: between operations)",
+                                                tdecl.span))
+                for decl in stepped[name]:
+                    self._operation_storage(decl, keys)
+            self.thread_ir[name] = ir.Thread(name, tuple(params), pc, (), tdecl.doc, tdecl.span)
+            self.thread_waits[name] = []
+        for name, ldecl in self.locks.items():
+            lkeys = tuple(self._finite_sort(k.name, k.span) for k in ldecl.keys)
+            holders = []
+            assert self.hold_sort is not None
+            for thread in self.thread_ir.values():
+                var = f"{name}.{thread.name}"
+                self._generated_var(ir.StateVar(
+                    var, (*lkeys, *(p.sort for p in thread.params)), self.hold_sort,
+                    f"how each {thread.name} thread holds {name}", ldecl.span))
+                holders.append((thread.name, var))
+            self.lock_ir[name] = ir.Lock(name, lkeys, ldecl.kind,  # type: ignore[arg-type]
+                                         tuple(holders), ldecl.doc, ldecl.span)
+
+    def _operation_storage(self, decl: ast.ActionDecl, keys: tuple[ir.Sort, ...]) -> None:
+        assert decl.thread is not None
+        key_names = {a.id for a in decl.thread.args if isinstance(a, ast.Name)}
+        for param in decl.params:
+            if param.name not in key_names:
+                self._generated_var(ir.StateVar(
+                    f"{decl.name}.{param.name}", keys, self._sort(param.sort),
+                    f"parameter {param.name} of {decl.name}, kept between its steps",
+                    param.span))
+        seen: set[str] = {p.name for p in decl.params}
+        for local in decl.locals:
+            if local.name in seen:
+                _fail(f"operation {decl.name} already has a parameter or var named "
+                      f"'{local.name}'", local.span)
+            seen.add(local.name)
+            sort = self._sort(local.sort)
+            if isinstance(_unopt(sort), ir.IntSort):
+                _fail(f"a thread's var is kept in the state, so it needs a finite sort, not "
+                      f"{sort}", local.sort.span)
+            self._check_finite_record(sort, local.sort.span)
+            doc = local.doc or f"var {local.name} of {decl.name}"
+            self._generated_var(ir.StateVar(f"{decl.name}.{local.name}", keys, sort, doc,
+                                            local.span))
+
+    def _generated_sort(self, sort: ir.EnumSort) -> ir.EnumSort:
+        if sort.name in self.sorts or self._taken(sort.name) is not None:
+            _fail(f"threads and locks need a sort named {sort.name}, and the spec declares "
+                  f"one at {self._taken(sort.name)}; rename that", self._taken(sort.name))
+        self.sorts[sort.name] = sort
+        return sort
+
+    def _generated_var(self, var: ir.StateVar) -> None:
+        assert var.name not in self.state, var.name  # dotted names cannot be declared
+        self.state[var.name] = var
+
+    def _in_thread(self, env: _Env, what: str, span: ir.Span) -> _ThreadCtx:
+        if env.thread is None:
+            _fail(f"{what} belongs in a threaded action: 'action NAME(...) in THREAD(...)'",
+                  span)
+        return env.thread
+
+    def _set_pc(self, thread: _ThreadCtx, member: str, span: ir.Span) -> ir.Assign:
+        pc = self.thread_ir[thread.thread].pc
+        assert pc is not None
+        var = self.state[pc]
+        assert isinstance(var.value, ir.EnumSort)
+        return ir.Assign(ir.LValue(pc, thread.keys, (), var.value, span),
+                         ir.EnumLit(var.value, member, span), span)
+
+    def _lock(self, ref: ast.LockRef, env: _Env) -> tuple[ir.Lock, tuple[ir.Expr, ...]]:
+        lock = self.lock_ir.get(ref.name)
+        if lock is None:
+            _fail(f"unknown lock '{ref.name}'", ref.span, _suggest(ref.name, self.lock_ir))
+        if len(ref.keys) != len(lock.keys):
+            _fail(f"lock {lock.name} takes {len(lock.keys)} index"
+                  f"{'' if len(lock.keys) == 1 else 'es'}, not {len(ref.keys)}", ref.span)
+        keys = tuple(self.coerce(self.expr(k, env, sort), sort, k.span)
+                     for k, sort in zip(ref.keys, lock.keys, strict=True))
+        return lock, keys
+
+    def _hold(self, lock: ir.Lock, thread: str, lkeys: tuple[ir.Expr, ...],
+              tkeys: tuple[ir.Expr, ...], span: ir.Span) -> ir.StateRead:
+        assert self.hold_sort is not None
+        return ir.StateRead(lock.holder_var(thread), (*lkeys, *tkeys), self.hold_sort, span)
+
+    def _hold_is(self, read: ir.Expr, member: str, op: ir.BinaryOp = "eq") -> ir.Expr:
+        assert self.hold_sort is not None
+        return ir.Binary(op, read, ir.EnumLit(self.hold_sort, member, read.span), ir.BOOL,
+                         read.span)
+
+    def _conflicts(self, lock: ir.Lock, lkeys: tuple[ir.Expr, ...], thread: ir.Thread,
+                   tkeys: tuple[ir.Expr, ...], exclusive: bool, span: ir.Span) -> ir.Expr:
+        """Whether the thread at ``tkeys`` holds ``lock[lkeys]`` in a way that
+        keeps a taker out (any way for a writer, as writer for a reader)."""
+        hold = self._hold(lock, thread.name, lkeys, tkeys, span)
+        return self._hold_is(hold, "unheld", "ne") if exclusive else self._hold_is(hold, "writer")
+
+    def _nobody(self, lock: ir.Lock, lkeys: tuple[ir.Expr, ...], exclusive: bool,
+                span: ir.Span) -> ir.Expr:
+        """No thread holds ``lock[lkeys]`` in a way that keeps a taker out."""
+        parts: list[ir.Expr] = []
+        for thread in self.thread_ir.values():
+            binders = tuple(ir.Local(self.fresh(p.name), p.sort, span) for p in thread.params)
+            inner = ir.Unary("not", self._conflicts(lock, lkeys, thread, binders, exclusive,
+                                                    span), ir.BOOL, span)
+            parts.append(ir.Quant("forall", binders, inner, ir.BOOL, span))
+        return fold_bool("and", parts, span)
+
+    def _acquire(self, stmt: ast.AcquireStmt, thread: _ThreadCtx,
+                 env: _Env) -> tuple[ir.Lock, tuple[ir.Expr, ...], bool, list[ir.Stmt]]:
+        lock, lkeys = self._lock(stmt.lock, env)
+        if lock.kind == "rwsem":
+            if stmt.mode not in ("reader", "writer"):
+                _fail(f"{lock.name} is an rwsem: say how it is taken, 'acquire ... as reader' "
+                      "(down_read) or 'as writer' (down_write)", stmt.span)
+        elif stmt.mode is not None:
+            _fail(f"{lock.name} is a {lock.kind}, which has one holder: 'acquire "
+                  f"{lock.name}' without 'as {stmt.mode}'", stmt.span)
+        exclusive = stmt.mode != "reader"
+        hold = self._hold(lock, thread.thread, lkeys, thread.keys, stmt.span)
+        assert self.hold_sort is not None
+        taken = ir.EnumLit(self.hold_sort, "writer" if exclusive else "reader", stmt.span)
+        return lock, lkeys, exclusive, [
+            ir.Require(self._nobody(lock, lkeys, exclusive, stmt.span), stmt.span),
+            ir.Assign(ir.LValue(hold.var, hold.keys, (), self.hold_sort, stmt.span), taken,
+                      stmt.span)]
+
+    def _release(self, ref: ast.LockRef, thread: _ThreadCtx, env: _Env) -> list[ir.Stmt]:
+        lock, lkeys = self._lock(ref, env)
+        hold = self._hold(lock, thread.thread, lkeys, thread.keys, ref.span)
+        assert self.hold_sort is not None
+        return [ir.Assert(_BALANCED, self._hold_is(hold, "unheld", "ne"), _BALANCED_DOC,
+                          ref.span),
+                ir.Assign(ir.LValue(hold.var, hold.keys, (), self.hold_sort, ref.span),
+                          ir.EnumLit(self.hold_sort, "unheld", ref.span), ref.span)]
+
+    def _holds_none(self, thread: str, tkeys: tuple[ir.Expr, ...], span: ir.Span) -> ir.Expr:
+        parts: list[ir.Expr] = []
+        for lock in self.lock_ir.values():
+            binders = tuple(ir.Local(self.fresh("k"), k, span) for k in lock.keys)
+            held = self._hold_is(self._hold(lock, thread, binders, tkeys, span), "unheld")
+            parts.append(ir.Quant("forall", binders, held, ir.BOOL, span) if binders else held)
+        return fold_bool("and", parts, span)
+
+    def _threaded_actions(self, decl: ast.ActionDecl,
+                          clause: ast.ThreadClause) -> list[ir.Action]:
+        """A threaded action as one action per step: the call (its first step,
+        from idle, with every parameter) and each later step (with the
+        thread's keys only; the parameters and vars come from the state)."""
+        thread = self.thread_ir.get(clause.thread)
+        if thread is None:
+            _fail(f"unknown thread '{clause.thread}'", clause.span,
+                  _suggest(clause.thread, self.thread_ir))
+        params, env = self._params(decl)
+        by_name = {p.name: p for p in params}
+        if len(clause.args) != len(thread.params):
+            _fail(f"thread {thread.name} takes {_arguments(len(thread.params))}, not "
+                  f"{len(clause.args)}", clause.span)
+        keys: list[ir.Local] = []
+        for arg, tparam in zip(clause.args, thread.params, strict=True):
+            if not isinstance(arg, ast.Name) or arg.id not in by_name:
+                _fail(f"say which thread with the action's own parameters: 'in "
+                      f"{thread.name}(p)' with p a parameter of {decl.name}", arg.span)
+            key = by_name[arg.id]
+            if key.sort != tparam.sort:
+                _fail(f"thread {thread.name}'s {tparam.name} is a {tparam.sort}, and "
+                      f"{key.name} is a {key.sort}", arg.span)
+            if key in keys:
+                _fail(f"'{key.name}' names two of the thread's parameters", arg.span)
+            keys.append(key)
+        key_names = tuple(k.name for k in keys)
+        tkeys = tuple(keys)
+        end = tuple(self._end_of_operation(decl, thread, tkeys))
+        if not decl.steps:
+            ctx = _ThreadCtx(thread.name, tkeys, decl.name, (), {}, end)
+            body, prefix = self._step_start(decl.body, ctx, attrs.evolve(env, thread=ctx),
+                                            None, thread)
+            if thread.pc is not None:
+                prefix = [self._at_pc(thread, tkeys, _IDLE, decl.span), *prefix]
+            return [self._action(decl, decl.name, params, attrs.evolve(env, thread=ctx), body,
+                                 tuple(prefix), end,
+                                 ir.ThreadStep(thread.name, key_names, decl.name))]
+        steps = tuple(st.name for st in decl.steps)
+        if len(set(steps)) != len(steps):
+            _fail(f"operation {decl.name} has two steps of the same name", decl.span)
+        vars_ = {loc.name: f"{decl.name}.{loc.name}" for loc in decl.locals}
+        ctx = _ThreadCtx(thread.name, tkeys, decl.name, steps, vars_, end)
+        targets = {decl.steps[0].name} if self._goto_targets(decl, decl.steps[0].name) else set()
+        out: list[ir.Action] = []
+        for i, step in enumerate(decl.steps):
+            last = i == len(decl.steps) - 1
+            nxt = None if last else f"{decl.name}.{decl.steps[i + 1].name}"
+            suffix = end if last else ()
+            if i == 0:
+                step_env = attrs.evolve(env, thread=ctx)
+                setup: list[ir.Stmt] = [self._at_pc(thread, tkeys, _IDLE, decl.span)]
+                for p in params:
+                    if p.name not in key_names:
+                        setup.append(self._store(f"{decl.name}.{p.name}", tkeys, p, p.span))
+                for loc in decl.locals:
+                    var = self.state[vars_[loc.name]]
+                    value = _default_expr(var.value, loc.span) if loc.init is None else \
+                        self.coerce(self.expr(loc.init, step_env, var.value), var.value,
+                                    loc.init.span)
+                    setup.append(self._store(var.name, tkeys, value, loc.span))
+                body, acquire = self._step_start(step.body, ctx, step_env, None, thread)
+                prefix = [*setup, *acquire]
+                if nxt is not None:
+                    prefix.append(self._set_pc(ctx, nxt, step.span))
+                out.append(self._action(decl, decl.name, params, step_env, body, tuple(prefix),
+                                        suffix, ir.ThreadStep(thread.name, key_names,
+                                                              decl.name),
+                                        step.doc or decl.doc))
+                if step.name not in targets:
+                    continue
+            # A later step (or the first, when a goto comes back to it): the
+            # thread's keys are its parameters, the rest is read from the state.
+            member = f"{decl.name}.{step.name}"
+            step_env = _Env(in_action=True)
+            binds: list[ir.Stmt] = [self._at_pc(thread, tkeys, member, step.span)]
+            for p in params:
+                if p.name in key_names:
+                    step_env = step_env.bind(p.name, p)
+                else:
+                    var = self.state[f"{decl.name}.{p.name}"]
+                    local = ir.Local(self.fresh(p.name), p.sort, p.span)
+                    binds.append(ir.Let(local, ir.StateRead(var.name, tkeys, var.value, p.span),
+                                        p.span))
+                    step_env = step_env.bind(p.name, local)
+            step_env = attrs.evolve(step_env, thread=ctx)
+            body, acquire = self._step_start(step.body, ctx, step_env, member, thread)
+            prefix = [*binds, *acquire]
+            if nxt is not None:
+                prefix.append(self._set_pc(ctx, nxt, step.span))
+            out.append(self._action(decl, member, list(keys), step_env, body, tuple(prefix),
+                                    suffix, ir.ThreadStep(thread.name, key_names, decl.name,
+                                                          step.name),
+                                    step.doc or f"step {step.name} of {decl.name}",
+                                    step.span))
+        return out
+
+    def _goto_targets(self, decl: ast.ActionDecl, step: str) -> bool:
+        def visit(stmts: Iterable[ast.Stmt]) -> bool:
+            for stmt in stmts:
+                match stmt:
+                    case ast.GotoStmt(step=target) if target == step:
+                        return True
+                    case ast.IfStmt(then=then, else_=else_):
+                        if visit(then) or visit(else_):
+                            return True
+                    case ast.ForStmt(body=body) | ast.FailpointStmt(body=body):
+                        if visit(body):
+                            return True
+            return False
+        return any(visit(st.body) for st in decl.steps)
+
+    def _at_pc(self, thread: ir.Thread, tkeys: tuple[ir.Expr, ...], member: str,
+               span: ir.Span) -> ir.Require:
+        assert thread.pc is not None
+        var = self.state[thread.pc]
+        assert isinstance(var.value, ir.EnumSort)
+        read = ir.StateRead(thread.pc, tkeys, var.value, span)
+        return ir.Require(ir.Binary("eq", read, ir.EnumLit(var.value, member, span), ir.BOOL,
+                                    span), span)
+
+    def _store(self, var: str, keys: tuple[ir.Expr, ...], value: ir.Expr,
+               span: ir.Span) -> ir.Assign:
+        sort = self.state[var].value
+        return ir.Assign(ir.LValue(var, keys, (), sort, span), self.coerce(value, sort, span),
+                         span)
+
+    def _step_start(self, body: tuple[ast.Stmt, ...], ctx: _ThreadCtx, env: _Env,
+                    member: str | None, thread: ir.Thread
+                    ) -> tuple[tuple[ast.Stmt, ...], list[ir.Stmt]]:
+        """A step's leading ``acquire``, as a guard and a store; where the
+        thread can wait at it (``member``, its pc), the wait is recorded for
+        the deadlock property."""
+        if not body or not isinstance(body[0], ast.AcquireStmt):
+            return body, []
+        stmt = body[0]
+        lock, _, exclusive, stmts = self._acquire(stmt, ctx, env)
+        if member is not None:
+            # The same keys over the thread's own parameters, for the property.
+            assert thread.pc is not None
+            wait_env = _Env(in_action=True)
+            action = self.actions[ctx.operation]
+            assert action.thread is not None
+            names = [a.id for a in action.thread.args if isinstance(a, ast.Name)]
+            own = dict(zip(names, thread.params, strict=True))
+            for p in action.params:
+                if p.name in own:
+                    wait_env = wait_env.bind(p.name, own[p.name])
+                else:
+                    var = self.state[f"{ctx.operation}.{p.name}"]
+                    wait_env = wait_env.bind(p.name, ir.StateRead(var.name, thread.params,
+                                                                  var.value, p.span))
+            wait_ctx = attrs.evolve(ctx, keys=thread.params)
+            _, wkeys = self._lock(stmt.lock, attrs.evolve(wait_env, thread=wait_ctx))
+            pc = self.state[thread.pc]
+            assert isinstance(pc.value, ir.EnumSort)
+            when = ir.Binary("eq", ir.StateRead(thread.pc, thread.params, pc.value, stmt.span),
+                             ir.EnumLit(pc.value, member, stmt.span), ir.BOOL, stmt.span)
+            self.thread_waits[thread.name].append(
+                ir.LockWait(member, when, lock.name, wkeys, exclusive, stmt.span))
+        return body[1:], stmts
+
+    def _end_of_operation(self, decl: ast.ActionDecl, thread: ir.Thread,
+                          tkeys: tuple[ir.Expr, ...]) -> list[ir.Stmt]:
+        """The thread is idle again, its operation's state back to defaults,
+        and it holds no lock."""
+        out: list[ir.Stmt] = []
+        span = decl.span
+        if decl.steps:
+            key_names = {a.id for a in decl.thread.args if isinstance(a, ast.Name)} \
+                if decl.thread else set()
+            names = [p.name for p in decl.params if p.name not in key_names] + \
+                [loc.name for loc in decl.locals]
+            for name in names:
+                var = self.state[f"{decl.name}.{name}"]
+                out.append(self._store(var.name, tkeys, _default_expr(var.value, span), span))
+            ctx = _ThreadCtx(thread.name, tkeys, decl.name, (), {}, ())
+            out.append(self._set_pc(ctx, _IDLE, span))
+        if self.lock_ir:
+            out.append(ir.Assert(_BALANCED, self._holds_none(thread.name, tkeys, span),
+                                 _BALANCED_DOC, span))
+        return out
 
     def _failpoint(self, stmt: ast.FailpointStmt, env: _Env, out: list[ir.Stmt]) -> None:
         """``if fail == NAME { error path; stop }``: the step fails here when
@@ -945,7 +1392,10 @@ class _Checker:
         member = self.failure_members.pop(0)
         test = ir.Binary("eq", self.failure, ir.EnumLit(self.failure.sort, member, stmt.span),
                          ir.BOOL, stmt.span)
-        out.append(ir.If(test, (*error_path, ir.Stop(stmt.span)), (), stmt.span))
+        # In a threaded operation a failure ends the operation, unless its
+        # error path went to a step of its own (a goto stops first).
+        end = env.thread.end if env.thread is not None else ()
+        out.append(ir.If(test, (*error_path, *end, ir.Stop(stmt.span)), (), stmt.span))
 
     def call_proc(self, name: str, args: tuple[ast.Expr, ...], span: ir.Span, env: _Env,
                   out: list[ir.Stmt]) -> None:
@@ -963,7 +1413,8 @@ class _Checker:
             _fail(f"proc '{name}' takes {_arguments(len(decl.params))}, not {len(args)}", span)
         # The body sees its parameters, not the caller's names; where it is
         # (init, action, loops, an error path) it shares with the caller.
-        inner = attrs.evolve(env, locals={}, calls=env.calls + (name,))
+        inner = attrs.evolve(env, locals={}, calls=env.calls + (name,),
+                             thread=attrs.evolve(env.thread, vars={}) if env.thread else None)
         for param, arg in zip(decl.params, args, strict=True):
             sort = self._sort(param.sort)
             value = self.coerce(self.expr(arg, env, sort), sort, arg.span)
@@ -981,11 +1432,19 @@ class _Checker:
         if target.name in env.locals:
             _fail(f"'{target.name}' is a local name (a parameter, let or loop variable); only "
                   "state variables can be assigned", target.span)
-        var = self.state.get(target.name)
-        if var is None:
+        thread_var = env.thread.vars.get(target.name) if env.thread is not None else None
+        var = self.state.get(thread_var or target.name)
+        if var is None or ("." in var.name and thread_var is None):
             _fail(f"unknown state variable '{target.name}'", target.span,
-                  _suggest(target.name, self.state))
-        keys = self.keys(var, target.keys, target.span, env)
+                  _suggest(target.name, self.vars))
+        if thread_var is not None:
+            assert env.thread is not None
+            if target.keys:
+                _fail(f"'{target.name}' is the thread's own var: it takes no index",
+                      target.span)
+            keys = env.thread.keys
+        else:
+            keys = self.keys(var, target.keys, target.span, env)
         sort: ir.Sort = var.value
         for field in target.path:
             record = _unopt(sort)
@@ -1216,6 +1675,9 @@ class _Checker:
         if name in env.locals:
             local = env.locals[name]
             return attrs.evolve(local, span=span) if isinstance(local, ir.Local) else local
+        if env.thread is not None and name in env.thread.vars:
+            own = self.state[env.thread.vars[name]]
+            return ir.StateRead(own.name, env.thread.keys, own.value, span)
         if name in self.consts:
             return ir.ConstRef(name, span)
         if name in self.enum_members:
@@ -1245,6 +1707,8 @@ class _Checker:
             return self._record(sort, (), None, env, expr.span)
         decl = self.defs.get(func)
         self.called.add(func)
+        if decl is None and func in _THREAD_BUILTINS and (self.threads or self.locks):
+            return self._thread_builtin(expr, func, args, env)
         if decl is None:
             if func in self.procs:
                 _fail(f"'{func}' is a proc, which changes the state; only a def can be used "
@@ -1268,6 +1732,73 @@ class _Checker:
             # Kept apart so that coverage can count how often the hook runs.
             return ir.HookValue(func, value, value.sort, value.span)
         return value
+
+    def _thread_builtin(self, expr: ast.Call, func: str, args: tuple[ast.Expr, ...],
+                        env: _Env) -> ir.Expr:
+        """``holds(T(k), L[j])``, ``locked(L[j])``, ``at(T(k), op.step)`` and
+        ``running(T(k), op)``: what properties say of threads and locks."""
+        want = {"holds": 2, "locked": 1, "at": 2, "running": 2}[func]
+        if len(args) != want:
+            _fail(f"{func}(...) takes {_arguments(want)}, not {len(args)}: "
+                  f"{_THREAD_BUILTINS[func]}", expr.span)
+        span = expr.span
+        if func == "locked":
+            lock, lkeys = self._lock(self._lock_ref(args[0]), env)
+            return ir.Unary("not", self._nobody(lock, lkeys, True, span), ir.BOOL, span)
+        thread, tkeys = self._thread_ref(args[0], env)
+        if func == "holds":
+            lock, lkeys = self._lock(self._lock_ref(args[1]), env)
+            return self._hold_is(self._hold(lock, thread.name, lkeys, tkeys, span), "unheld",
+                                 "ne")
+        where = args[1]
+        op, step = (where.base, where.name) if isinstance(where, ast.FieldAccess) \
+            else (where, None)
+        decl = self.actions.get(op.id) if isinstance(op, ast.Name) else None
+        if decl is None or decl.thread is None or decl.thread.thread != thread.name:
+            _fail(f"{func}'s second argument is an operation of thread {thread.name}"
+                  f"{' and one of its steps (op.step)' if func == 'at' else ''}", where.span,
+                  _suggest(op.id, [d.name for d in self.actions.values()
+                                   if d.thread is not None]) if isinstance(op, ast.Name)
+                  else None)
+        steps = [st.name for st in decl.steps]
+        if func == "at" and step is None:
+            _fail(f"at(thread, op.step) names a step: one of {', '.join(steps) or 'none'}",
+                  where.span)
+        if func == "running" and step is not None:
+            _fail("running(thread, op) names an operation, not a step; at(thread, op.step) "
+                  "says which step is next", where.span)
+        if step is not None and step not in steps:
+            _fail(f"operation {decl.name} has no step {step}", where.span, _suggest(step, steps))
+        if thread.pc is None:
+            return ir.BoolLit(False, span)  # every operation of this thread is one step
+        pc = self.state[thread.pc]
+        assert isinstance(pc.value, ir.EnumSort)
+        members = [f"{decl.name}.{step}"] if step is not None else \
+            [m for m in pc.value.members if m.startswith(f"{decl.name}.")]
+        read = ir.StateRead(thread.pc, tkeys, pc.value, span)
+        tests: list[ir.Expr] = [ir.Binary("eq", read, ir.EnumLit(pc.value, m, span), ir.BOOL,
+                                          span) for m in members]
+        return fold_bool("or", tests, span)
+
+    def _lock_ref(self, expr: ast.Expr) -> ast.LockRef:
+        match expr:
+            case ast.Name(id=name) if name in self.lock_ir:
+                return ast.LockRef(name, (), expr.span)
+            case ast.Index(base=ast.Name(id=name), args=args) if name in self.lock_ir:
+                return ast.LockRef(name, tuple(args), expr.span)
+        _fail("a lock here: a lock's name, with its indexes (mmap_lock[p])", expr.span,
+              _suggest(expr.id, self.lock_ir) if isinstance(expr, ast.Name) else None)
+
+    def _thread_ref(self, expr: ast.Expr, env: _Env) -> tuple[ir.Thread, tuple[ir.Expr, ...]]:
+        if not isinstance(expr, ast.Call) or expr.func not in self.thread_ir:
+            _fail("a thread here: a thread's name with its parameters (walker(w))", expr.span,
+                  _suggest(expr.func, self.thread_ir) if isinstance(expr, ast.Call) else None)
+        thread = self.thread_ir[expr.func]
+        if len(expr.args) != len(thread.params):
+            _fail(f"thread {thread.name} takes {_arguments(len(thread.params))}, not "
+                  f"{len(expr.args)}", expr.span)
+        return thread, tuple(self.coerce(self.expr(a, env, p.sort), p.sort, a.span)
+                             for a, p in zip(expr.args, thread.params, strict=True))
 
     def _record(self, sort: ir.RecordSort, fields: tuple[tuple[str, ast.Expr, ir.Span], ...],
                 base: ir.Expr | None, env: _Env, span: ir.Span) -> ir.Expr:
@@ -1347,6 +1878,15 @@ class _Checker:
         else:
             sort = ir.OptionSort(locals_[0].sort)
         return ir.Quant(kind, tuple(locals_), lowered, sort, expr.span)  # type: ignore[arg-type]
+
+
+_THREAD_BUILTINS = {
+    "holds": "holds(THREAD(keys), LOCK[keys]) says whether the thread holds the lock",
+    "locked": "locked(LOCK[keys]) says whether any thread holds the lock",
+    "at": "at(THREAD(keys), op.step) says whether the thread's next step is op.step",
+    "running": "running(THREAD(keys), op) says whether the thread is inside op, between "
+               "two of its steps",
+}
 
 
 def _default_expr(sort: ir.Sort, span: ir.Span) -> ir.Expr:

@@ -8,12 +8,19 @@ holds the table, and the test suite parses every example in it.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from rmapcheck.errors import SpecError, remember_source
 from rmapcheck.frontend import ast
@@ -49,6 +56,23 @@ def _unquote(text: str) -> str:
             return ""
         return "\n".join([lines[0].strip()] + [ln[cut:] for ln in lines[1:]]).strip()
     return bytes(text[1:-1], "utf-8").decode("unicode_escape")
+
+
+def _misplaced(span: Span | None, message: str) -> None:
+    raise SpecError(message, span)
+
+
+def _only_statements(body: tuple[Any, ...] | None) -> None:
+    """Steps and a thread's vars belong at the top of an action's body only."""
+    for stmt in body or ():
+        if isinstance(stmt, ast.StepDecl):
+            _misplaced(stmt.span, "a step belongs at the top of a threaded action's body "
+                       "('action NAME(...) in THREAD(...) { step ... }'), not inside another "
+                       "block")
+        if isinstance(stmt, ast.LocalVarDecl):
+            _misplaced(stmt.span, "'var' inside a body declares a thread's own variable: it "
+                       "belongs at the top of a threaded action's body; use 'let' for a "
+                       "name in a block")
 
 
 class _Build(Transformer[Token, Any]):
@@ -168,6 +192,7 @@ class _Build(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def init_decl(self, meta: Any, children: list[Any]) -> ast.InitDecl:
+        _only_statements(children[0])
         return ast.InitDecl(children[0], self._span(meta))
 
     def modifier(self, children: list[Token]) -> tuple[str, str]:
@@ -189,9 +214,48 @@ class _Build(Transformer[Token, Any]):
     def action_decl(self, meta: Any, children: list[Any]) -> ast.ActionDecl:
         children, modifier = self._modifier(children)
         children, params = self._params(children)
+        thread = next((c for c in children if isinstance(c, ast.ThreadClause)), None)
+        children = [c for c in children if not isinstance(c, ast.ThreadClause)]
         body = children[-1]
         doc = children[1] if len(children) == 3 else ""
-        return ast.ActionDecl(modifier, str(children[0]), params, doc, body, self._span(meta))
+        locals_: list[ast.LocalVarDecl] = []
+        steps: list[ast.StepDecl] = []
+        plain: list[ast.Stmt] = []
+        for stmt in body:
+            if isinstance(stmt, ast.LocalVarDecl):
+                if steps or plain:
+                    _misplaced(stmt.span, "a thread's 'var' comes first in the action's body, "
+                               "before its steps")
+                locals_.append(stmt)
+            elif isinstance(stmt, ast.StepDecl):
+                if plain:
+                    _misplaced(stmt.span, "an action with steps has only 'var's and steps at "
+                               "the top of its body; put this statement in a step")
+                steps.append(stmt)
+            else:
+                if steps:
+                    _misplaced(getattr(stmt, "span", None), "an action with steps has only "
+                               "'var's and steps at the top of its body; put this statement "
+                               "in a step")
+                plain.append(stmt)
+        return ast.ActionDecl(modifier, str(children[0]), params, doc, tuple(plain),
+                              self._span(meta), thread, tuple(locals_), tuple(steps))
+
+    @v_args(meta=True)
+    def thread_clause(self, meta: Any, children: list[Any]) -> ast.ThreadClause:
+        return ast.ThreadClause(str(children[0]), tuple(children[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def thread_decl(self, meta: Any, children: list[Any]) -> ast.ThreadDecl:
+        doc = children[2] if len(children) == 3 else ""
+        return ast.ThreadDecl(str(children[0]), tuple(children[1]), doc, self._span(meta))
+
+    @v_args(meta=True)
+    def lock_decl(self, meta: Any, children: list[Any]) -> ast.LockDecl:
+        children, doc = self._split_doc(children)
+        name, *keys, kind = children
+        return ast.LockDecl(str(name), tuple(ast.SortRef(str(k), self._tok_span(k)) for k in keys),
+                            str(kind), self._tok_span(kind), doc, self._span(meta))
 
     @v_args(meta=True)
     def def_decl(self, meta: Any, children: list[Any]) -> ast.DefDecl:
@@ -211,6 +275,7 @@ class _Build(Transformer[Token, Any]):
         children, modifier = self._modifier(children)
         children, params = self._params(children)
         body = children.pop() if isinstance(children[-1], tuple) else None
+        _only_statements(body)
         doc = children[1] if len(children) > 1 else ""
         return ast.ProcDecl(modifier, str(children[0]), params, doc, body, self._span(meta))
 
@@ -296,6 +361,9 @@ class _Build(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def if_stmt(self, meta: Any, children: list[Any]) -> ast.IfStmt:
+        for child in children[1:]:
+            if isinstance(child, tuple):
+                _only_statements(child)
         else_: tuple[ast.Stmt, ...] = ()
         if len(children) == 3:
             other = children[2]
@@ -304,6 +372,7 @@ class _Build(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def for_stmt(self, meta: Any, children: list[Any]) -> ast.ForStmt:
+        _only_statements(children[-1])
         where = children[2] if len(children) == 4 else None
         return ast.ForStmt(str(children[0]), str(children[1]), where, children[-1],
                            self._span(meta), self._tok_span(children[1]))
@@ -330,7 +399,38 @@ class _Build(Transformer[Token, Any]):
     def failpoint_stmt(self, meta: Any, children: list[Any]) -> ast.FailpointStmt:
         doc = next((c for c in children[1:] if isinstance(c, str)), "")
         body = next((c for c in children[1:] if isinstance(c, tuple)), ())
+        _only_statements(body)
         return ast.FailpointStmt(str(children[0]), doc, body, self._span(meta))
+
+    @v_args(meta=True)
+    def lock_ref(self, meta: Any, children: list[Any]) -> ast.LockRef:
+        keys = tuple(children[1]) if len(children) > 1 else ()
+        return ast.LockRef(str(children[0]), keys, self._span(meta))
+
+    @v_args(meta=True)
+    def acquire_stmt(self, meta: Any, children: list[Any]) -> ast.AcquireStmt:
+        mode = str(children[1]) if len(children) > 1 else None
+        return ast.AcquireStmt(children[0], mode, self._span(meta))
+
+    @v_args(meta=True)
+    def release_stmt(self, meta: Any, children: list[Any]) -> ast.ReleaseStmt:
+        return ast.ReleaseStmt(children[0], self._span(meta))
+
+    @v_args(meta=True)
+    def goto_stmt(self, meta: Any, children: list[Any]) -> ast.GotoStmt:
+        return ast.GotoStmt(str(children[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def step_stmt(self, meta: Any, children: list[Any]) -> ast.StepDecl:
+        doc = children[1] if len(children) == 3 else ""
+        _only_statements(children[-1])
+        return ast.StepDecl(str(children[0]), doc, children[-1], self._span(meta))
+
+    @v_args(meta=True)
+    def local_var_stmt(self, meta: Any, children: list[Any]) -> ast.LocalVarDecl:
+        children, doc = self._split_doc(children)
+        init = children[2] if len(children) == 3 else None
+        return ast.LocalVarDecl(str(children[0]), children[1], init, self._span(meta), doc)
 
     # ------------------------------------------------------------ expressions
 
@@ -471,7 +571,13 @@ def parse_text(text: str, path: str) -> ast.SpecFile:
     except UnexpectedInput as err:
         raise _syntax_error(err, text, path) from None
     _check_depth(tree, path)
-    result = _Build(path).transform(tree)
+    try:
+        result = _Build(path).transform(tree)
+    except VisitError as err:
+        # A misplaced step or var, found as the tree is built.
+        if isinstance(err.orig_exc, SpecError):
+            raise err.orig_exc from None
+        raise
     assert isinstance(result, ast.SpecFile)
     return result
 
@@ -561,6 +667,24 @@ def _match_known(err: UnexpectedInput, text: str) -> str | None:
     return found
 
 
+@functools.cache
+def _keywords() -> frozenset[str]:
+    grammar = re.sub(r"//[^\n]*", "", grammar_path().read_text())
+    return frozenset(re.findall(r'"([A-Za-z_]+)"', grammar))
+
+
+def _keyword_used_as_name(err: UnexpectedInput, text: str) -> str | None:
+    """The keyword just before a '(', ':=', '[' or '.' that fails: a proc,
+    state variable or def named like a keyword (``step(v)``)."""
+    if not isinstance(err, UnexpectedToken) or str(err.token) not in ("(", ":=", "[", "."):
+        return None
+    if err.pos_in_stream is None:
+        return None
+    words = re.findall(r"[A-Za-z_]\w*\s*$", text[:err.pos_in_stream])
+    word = words[0].strip() if words else ""
+    return word if word in _keywords() else None
+
+
 def _syntax_error(err: UnexpectedInput, text: str, path: str,
                   expression: bool = False) -> SpecError:
     line, col = err.line, err.column
@@ -576,6 +700,10 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str,
     span = Span(path, line, col, line, col + width)
     if known:
         return SpecError(str(known), span)
+    keyword = _keyword_used_as_name(err, text)
+    if keyword is not None:
+        return SpecError(f"'{keyword}' is a keyword of the spec language, so it cannot name a "
+                         "proc, a def or a state variable; rename it", span)
     if isinstance(err, UnexpectedCharacters):
         pos = err.pos_in_stream
         char = text[pos] if pos is not None and pos < len(text) else "?"

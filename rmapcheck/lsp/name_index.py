@@ -203,6 +203,14 @@ class _ModuleIndexer:
                 self.expr(item.expr)
             case ast.DropDecl():
                 pass
+            case ast.ThreadDecl():
+                params = ", ".join(f"{p.name}: {p.sort}" for p in item.params)
+                self.declare(item.name, "thread", f"thread {item.name}({params})", item.doc,
+                             start, stop)
+            case ast.LockDecl():
+                keys = f"{', '.join(str(k) for k in item.keys)} -> " if item.keys else ""
+                self.declare(item.name, "lock", f"lock {item.name}: {keys}{item.kind}",
+                             item.doc, start, stop)
 
     def use(self, item: ast.Use, start: int, stop: int) -> None:
         token = self.source.name_after(start + len("use"), item.module, stop)
@@ -245,6 +253,14 @@ class _ModuleIndexer:
                 self.expr(item.body)
         elif item.body is not None:
             self.block(item.body)
+        if isinstance(item, ast.ActionDecl):
+            for var in item.locals:
+                self.local(var.name, "thread var", f"var {var.name}: {var.sort}", var.doc,
+                           self.source.span_start(var.span) + len("var"), start, stop)
+                if var.init is not None:
+                    self.expr(var.init)
+            for step in item.steps:
+                self.block(step.body)
 
     def local(self, name: str, kind: str, signature: str, doc: str, at: int,
               scope_start: int, scope_end: int) -> None:
@@ -292,6 +308,11 @@ class _ModuleIndexer:
                         self.expr(arg)
                 case ast.FailpointStmt():
                     self.block(stmt.body)
+                case ast.AcquireStmt() | ast.ReleaseStmt():
+                    for key in stmt.lock.keys:
+                        self.expr(key)
+                case ast.GotoStmt():
+                    pass
 
     def expr(self, node: ast.Expr) -> None:
         """The quantified variables in ``node``: each names its binder over the

@@ -409,6 +409,9 @@ def explain(machine: Evaluator, name: str, trace: Trace) -> Explanation:
     kind, doc, span, expr = _kind_doc_span(model, name)
     out = Explanation(name, kind, doc, span)
     state = trace.last
+    if name == ir.DEADLOCK_PROPERTY and model.threads:
+        out.diagnosis = deadlock_cycle(machine, state)
+        return out
     if expr is None:
         return out
     env: dict[str, Any] = {}
@@ -430,6 +433,58 @@ def explain(machine: Evaluator, name: str, trace: Trace) -> Explanation:
     if layout is not None:
         _explain_rmap(machine, layout, trace, bindings, out)
     return out
+
+
+def deadlock_cycle(machine: Evaluator, state: State) -> list[str]:
+    """The threads that wait for one another in ``state``, one line each:
+    who waits at which step for which lock, and who holds it."""
+    instance = machine.instance
+    model = instance.model
+
+    def label(thread: ir.Thread, keys: tuple[Any, ...]) -> str:
+        shown = ", ".join(format_value(instance, p.sort, k)
+                          for p, k in zip(thread.params, keys, strict=True))
+        return f"{thread.name}({shown})"
+
+    waits: dict[str, tuple[str, list[str]]] = {}  # thread -> (what it waits for, holders)
+    for thread in model.threads:
+        for keys in itertools.product(*(instance.values(p.sort) for p in thread.params)):
+            env = {p.name: k for p, k in zip(thread.params, keys, strict=True)}
+            for wait in thread.waits:
+                if machine.eval_expr(wait.when, state, env) is not True:
+                    continue
+                lock = next(lk for lk in model.locks if lk.name == wait.lock)
+                lkeys = tuple(machine.eval_expr(k, state, env) for k in wait.keys)
+                holders: list[str] = []
+                for other in model.threads:
+                    hold = ir.StateRead(lock.holder_var(other.name), (), ir.INT)
+                    for okeys in itertools.product(*(instance.values(p.sort)
+                                                     for p in other.params)):
+                        value = instance.decode(state)[hold.var][(*lkeys, *okeys)]
+                        held = value if isinstance(value, str) else \
+                            ("unheld", "reader", "writer")[value]
+                        if held == "writer" or (held == "reader" and wait.exclusive):
+                            holders.append(label(other, okeys))
+                shown = ", ".join(format_value(instance, s, k)
+                                  for s, k in zip(lock.keys, lkeys, strict=True))
+                name = f"{lock.name}[{shown}]" if lkeys else lock.name
+                how = "" if lock.kind != "rwsem" else \
+                    (" as writer" if wait.exclusive else " as reader")
+                waits[label(thread, keys)] = (f"waits at {wait.step} for {name}{how}", holders)
+    # Follow the waits from each thread until one comes back: that is the cycle.
+    for start in waits:
+        path = [start]
+        while path[-1] in waits and waits[path[-1]][1]:
+            nxt = next((h for h in waits[path[-1]][1] if h in waits), waits[path[-1]][1][0])
+            if nxt in path:
+                cycle = path[path.index(nxt):]
+                lines = ["deadlock: these threads wait for one another"]
+                for i, who in enumerate(cycle):
+                    holder = cycle[(i + 1) % len(cycle)]
+                    lines.append(f"  {who} {waits[who][0]}, which {holder} holds")
+                return lines
+            path.append(nxt)
+    return ["deadlock: threads wait for one another (the cycle could not be named)"]
 
 
 def _collect_facts(machine: Evaluator, trace: Trace, leaf: ir.Expr, env: dict[str, Any],

@@ -29,12 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from rmapcheck import ir
+from rmapcheck.instance import Instance
 from rmapcheck.render.explain import Explanation, explain, format_value
 from rmapcheck.render.explain import where as where_of
 from rmapcheck.render.html_eval import eval_script
 from rmapcheck.render.scene import Change, build_scene, slot_changes
 from rmapcheck.render.svg import CHANGED, COLOURS, scene_to_svg
 from rmapcheck.render.text import Style, format_args, format_explanation, format_key, step_changes
+from rmapcheck.render.threads import describe_locks, locks_held, step_thread, thread_label
 from rmapcheck.render.vmview import vm_layout, vm_view
 from rmapcheck.trace import State, Trace
 
@@ -206,6 +208,7 @@ def trace_to_html(machine: Any, trace: Trace, violated: str | None) -> str:
                      f'<span class="where">{escape(where)}</span><div class="changes">'
                      + "".join(f"<div>{escape(c)}</div>" for c in prose) + "</div></li>")
         previous = step.state
+    lanes = _lanes(instance, trace)
     panels = []
     vm = vm_layout(instance) is not None
     for index, state in enumerate(states):
@@ -256,7 +259,7 @@ placeholder="an expression of the spec, e.g. mapped_by(0) or forall p: Proc. ali
 </header>
 <main>
 <nav><p class="consts">bounds: <code>{escape(consts)}</code></p>
-<ol id="steps">{''.join(items)}</ol>
+{lanes}<ol id="steps">{''.join(items)}</ol>
 <p class="keys">keys: &larr;/&rarr; (or &uarr;/&darr;, j/k) step, Home/End; the address
 bar's #step-N names the step shown</p></nav>
 <section id="view">
@@ -270,6 +273,37 @@ bar's #step-N names the step shown</p></nav>
 </body>
 </html>
 """
+
+
+def _lanes(instance: Instance, trace: Trace) -> str:
+    """The interleaving of a model with threads: one column per thread (and
+    one for the atomic actions), one row per step, each step in its thread's
+    column with the locks the thread holds after it."""
+    if not instance.model.threads:
+        return ""
+    columns: list[str] = []
+    rows: list[tuple[int, str, str, str]] = []
+    for number, step in enumerate(trace.steps, 1):
+        thread = step_thread(instance, step.action, step.args)
+        lane = thread_label(instance, *thread) if thread is not None else "atomic"
+        holds = describe_locks(locks_held(instance, step.state, *thread)) if thread else ""
+        if lane not in columns:
+            columns.append(lane)
+        rows.append((number, lane, step.action, holds))
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = []
+    for number, lane, action, holds in rows:
+        cells = []
+        for column in columns:
+            if column != lane:
+                cells.append("<td></td>")
+                continue
+            held = f'<div class="held">holds {escape(holds)}</div>' if holds else ""
+            cells.append(f'<td><a href="#step-{number}">{number}. {escape(action)}</a>'
+                         f"{held}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (f'<table class="lanes"><caption>the interleaving: one lane per thread</caption>'
+            f"<tr>{head}</tr>{''.join(body)}</table>")
 
 
 def write_html(machine: Any, trace: Trace, violated: str | None, path: str) -> None:

@@ -40,6 +40,7 @@ from rmapcheck import __name__ as _pkg
 from rmapcheck import ir
 from rmapcheck.errors import SpecError
 from rmapcheck.instance import Instance
+from rmapcheck.render.threads import locks_held, step_thread, thread_label
 from rmapcheck.trace import State, Step, Trace
 
 _NONE = {"tag": "None", "value": {"#tup": []}}
@@ -253,6 +254,12 @@ def trace_to_itf(instance: Instance, trace: Trace, violated: str | None = None) 
             sorts = {p.name: p.sort for p in action.params}
             meta["action"] = step.action
             meta["args"] = {n: _value_to_itf(instance, sorts[n], (v,)) for n, v in step.args}
+            thread = step_thread(instance, step.action, step.args)
+            if thread is not None:
+                # Which thread took the step, and the locks it holds after it.
+                meta["thread"] = thread_label(instance, *thread)
+                meta["holds"] = [f"{name} as {how}" if how != "held" else name
+                                 for name, how in locks_held(instance, state, *thread)]
         entry["#meta"] = meta
         states.append(entry)
     meta = {"format": "ITF", "source": model.span.file, "model": model.name,

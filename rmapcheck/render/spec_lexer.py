@@ -39,11 +39,11 @@ _NAME = r"[A-Za-z_][A-Za-z_0-9]*"
 # The keywords of spec/rmapcheck.lark, by role.
 MODULE_KEYWORDS = ("model", "library", "use")
 DECLARATION_KEYWORDS = ("const", "type", "record", "extend", "var", "init", "action", "def",
-                        "proc", "invariant", "lemma", "sometimes")
+                        "proc", "invariant", "lemma", "sometimes", "thread", "lock", "step")
 MODIFIER_KEYWORDS = ("hook", "override", "local", "drop", "observe", "symmetric")
 SORT_KEYWORDS = ("enum", "set")
 STATEMENT_KEYWORDS = ("requires", "assert", "if", "then", "else", "for", "where", "let",
-                      "failpoint")
+                      "failpoint", "acquire", "release", "goto")
 QUANTIFIER_KEYWORDS = ("forall", "exists", "count", "choose")
 OPERATOR_KEYWORDS = ("not", "and", "or", "in", "with", "as")
 CONSTANT_KEYWORDS = ("true", "false", "none")

@@ -23,6 +23,13 @@ from rmapcheck.render.explain import (
     target_name,
 )
 from rmapcheck.render.explain import where as where_of
+from rmapcheck.render.threads import (
+    describe_locks,
+    is_thread_bookkeeping,
+    locks_held,
+    step_thread,
+    thread_label,
+)
 from rmapcheck.render.vmview import Vma, VmLayout, vm_layout, vm_view
 from rmapcheck.trace import Holds, Proved, Result, State, Trace, Unknown, Verdict, Violated
 
@@ -124,6 +131,8 @@ def state_changes(instance: Instance, before: State, after: State,
     for var in instance.model.state:
         if only is not None and var.name not in only:
             continue
+        if is_thread_bookkeeping(instance.model, var.name):
+            continue  # the step line names the step, and the holds line the locks
         sort = var.value
         if var.keys:
             entries = [(k, old[var.name][k], new[var.name][k])
@@ -348,9 +357,13 @@ def step_changes(instance: Instance, before: State, after: State) -> list[str]:
 
 
 def format_step_header(instance: Instance, number: int, step: Any, style: Style) -> str:
+    """``3. mmap(p=p0, v=1)  vm.spec:120:1``; a step of a thread says which
+    one first: ``6. walker(w0): try_to_unmap.visit(w=w0)  ...``."""
     action = instance.model.action(step.action)
     where = f"  {style.dim(where_of(step.span or action.span))}"
-    return (f"  {number}. {style.bold(step.action)}"
+    thread = step_thread(instance, step.action, step.args)
+    lane = f"{thread_label(instance, *thread)}: " if thread is not None else ""
+    return (f"  {number}. {lane}{style.bold(step.action)}"
             f"({format_args(instance, action, step.args)}){where}")
 
 
@@ -374,6 +387,11 @@ def format_trace(instance: Instance, trace: Trace, style: Style | None = None) -
             lines.append(f"       {change}")
         if not changes:
             lines.append(style.dim("       (no change)"))
+        thread = step_thread(instance, step.action, step.args)
+        if thread is not None and instance.model.locks:
+            held = locks_held(instance, step.state, *thread)
+            if held or held != locks_held(instance, previous, *thread):
+                lines.append(style.dim(f"       holds {describe_locks(held) or 'no lock'}"))
         previous = step.state
     return lines
 
@@ -523,22 +541,24 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
         out.append(style.bold(f"{model.name}: {name} is ") + style.red("VIOLATED") +
                    style.bold(f" after {len(first.trace)} "
                               f"step{'s' if len(first.trace) != 1 else ''}")
-                   + f"  ({result.engine}, {consts})")
+                   + f"  ({result.engine}{', ' + consts if consts else ''})")
         out.append("")
         out.extend(format_trace(instance, first.trace, style))
         out.append("")
         explained = format_explanation(machine, name, first.trace, style)
         out.extend(explained)
-        if first.detail and not any(line.startswith("  fails for") for line in explained):
+        if first.detail and name != ir.DEADLOCK_PROPERTY \
+                and not any(line.startswith("  fails for") for line in explained):
             out.append(style.dim(f"  engine: {first.detail}"))
     else:
         unknown = result.unknowns
         if unknown:
             out.append(style.bold(f"{model.name}: no violation found, but the check is ") +
-                       style.yellow("inconclusive") + f"  ({result.engine}, {consts})")
+                       style.yellow("inconclusive")
+                       + f"  ({result.engine}{', ' + consts if consts else ''})")
         else:
             out.append(style.bold(f"{model.name}: no property is violated") +
-                       f"  ({result.engine}, {consts})")
+                       f"  ({result.engine}{', ' + consts if consts else ''})")
     out.append("")
     for name, verdict in result.verdicts:
         kind = _kind_of(model, name)
@@ -574,6 +594,9 @@ def format_result(machine: Evaluator, result: Result, style: Style | None = None
         if key == "symmetry" and searched:
             parts.append(f"symmetry over {', '.join(value)}" if value
                          else "no symmetry reduction")
+        if key == "partial_order":
+            parts.append(f"partial-order reduction in {value:,} states" if value
+                         else "partial-order reduction found no independent step")
     for key, value in stats.extra:
         if key == "then proved":
             out.append("")
