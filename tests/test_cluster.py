@@ -73,3 +73,28 @@ def test_the_command_line(tmp_path: Any) -> None:
                            check=False)
     assert clash.returncode == 150
     assert "does not take --por" in clash.stderr
+
+
+def test_swarm_walks_find_the_race_and_shrink_it(client: Any) -> None:
+    from rmapcheck.fuzz.swarm import strategies, swarm_walks
+
+    machine = Machine(Instance(load_model("broken/mremap_move_ptes_unlocked")),
+                      symmetry=False)
+    trace, failed, figures = swarm_walks(machine, client, runs=800, steps=40, seed=3)
+    assert failed == ["unmap_complete"] and trace is not None
+    assert figures["tasks"] == 8 and figures["violating_tasks"] >= 1
+    # A threaded operation's steps are kept or left out together.
+    for plan in strategies(machine.model, 3, 8):
+        kept = {name for name, _ in plan.weights or ()}
+        assert ("mremap" in kept) == ("mremap.move" in kept)
+
+
+def test_swarm_fuzz_merges_the_tasks(client: Any) -> None:
+    from rmapcheck.fuzz.swarm import swarm_fuzz
+
+    machine = Machine(Instance(load_model("anonmm")), symmetry=False)
+    result = swarm_fuzz(machine, client, examples=400, steps=20, seed=11)
+    assert result.engine == "fuzz-swarm"
+    assert dict(result.stats.extra)["swarm_tasks"] == 8
+    name, violation = result.violations[0]
+    assert name == "rmap_complete" and len(violation.trace) == 3

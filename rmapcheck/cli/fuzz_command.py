@@ -44,6 +44,10 @@ def add_parser(sub: Any) -> None:
     fuzz.add_argument("--timeout", type=positive(float), metavar="SECONDS",
                       help="stop generating runs after this long (a failure found is still "
                            "shrunk)")
+    fuzz.add_argument("--cluster", metavar="ADDRESS",
+                      help="swarm: the runs spread over a Dask cluster (local:N starts N "
+                      "workers here), task i from seed + i; the first task's violation, "
+                      "shrunk, is shown")
     add_coverage(fuzz, "the runs")
     add_counterexample_options(fuzz)
 
@@ -58,8 +62,11 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
     instance = Instance(model, consts)
     machine = Machine(instance, symmetry=False,  # fuzzing compares no states
                       coverage=args.coverage)
-    result = fuzz(machine, examples=args.examples, steps=args.steps, seed=args.seed,
-                  timeout=args.timeout)
+    if args.cluster:
+        result = _swarm(machine, args)
+    else:
+        result = fuzz(machine, examples=args.examples, steps=args.steps, seed=args.seed,
+                      timeout=args.timeout)
     write_artifacts(machine, result, args)
     if args.json:
         from rmapcheck.render.json_out import result_to_json
@@ -73,8 +80,25 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
         if result.violations:
             print(f"  reproduce: rmapcheck fuzz {' '.join(args.files)}"
                   + "".join(f" --const {k}={v}" for k, v in consts.items())
-                  + f" --examples {args.examples} --steps {args.steps} --seed {extra['seed']}")
+                  + f" --examples {args.examples} --steps {args.steps} --seed {extra['seed']}"
+                  + (f" --cluster {args.cluster}" if args.cluster else ""))
         # Random runs reach only some of the state space: they warn of nothing.
         report_coverage(machine, result, args, warn=False)
     sys.stdout.flush()
     return exit_code(result)
+
+
+def _swarm(machine: Any, args: argparse.Namespace) -> Any:
+    import random
+
+    from rmapcheck.errors import SpecError
+    from rmapcheck.explicit import cluster
+    from rmapcheck.fuzz.swarm import swarm_fuzz
+
+    if args.timeout is not None or args.coverage:
+        raise SpecError("--cluster runs every task to its examples; it does not take "
+                        "--timeout or --coverage", None)
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    with cluster.connect(args.cluster) as client:
+        return swarm_fuzz(machine, client, examples=args.examples, steps=args.steps,
+                          seed=seed)

@@ -36,6 +36,10 @@ def add_parser(sub: Any) -> None:
                           help="print every walk (default: the walk that violates a property, "
                           "else the last one, and a line on the others)")
     add_actions(simulate, "every action, each enabled instance equally likely")
+    simulate.add_argument("--cluster", metavar="ADDRESS",
+                          help="swarm: the walks spread over a Dask cluster (local:N starts N "
+                          "workers here), each task with its own seed and mix of operations; "
+                          "the first violating walk is shrunk and shown")
     add_coverage(simulate, "the walks")
     add_picture_options(simulate, "the last walk")
 
@@ -74,6 +78,8 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
             print(shown.dim(f"  ({which} is enabled: the walk ends here)"))
         print()
 
+    if args.cluster:
+        return _swarm(machine, args, seed, shown)
     for walk in range(1, args.runs + 1):
         taken = walk
         trace, failed = random_walk(machine, rng, args.steps, seen, weights)
@@ -122,3 +128,51 @@ def run(model: ir.Model, args: argparse.Namespace, consts: dict[str, int]) -> in
             write_itf(instance, trace, args.itf, violated=name)
         write_pictures(machine, trace, name, args)
     return worst
+
+
+def _swarm(machine: Any, args: argparse.Namespace, seed: int, shown: Any) -> int:
+    from rmapcheck.errors import SpecError
+    from rmapcheck.explicit import cluster
+    from rmapcheck.fuzz.swarm import swarm_walks
+    from rmapcheck.render.itf import trace_to_itf
+    from rmapcheck.render.text import format_explanation, format_trace
+
+    if args.actions or args.all_walks or args.coverage:
+        raise SpecError("--cluster chooses each task's mix of operations itself; it does not "
+                        "take --actions, --all-walks or --coverage", None)
+    with cluster.connect(args.cluster) as client:
+        trace, failed, figures = swarm_walks(machine, client, runs=args.runs, steps=args.steps,
+                                             seed=seed)
+    instance = machine.instance
+    summary = (f"{figures['walks']:,} random walks of at most {args.steps} steps in "
+               f"{figures['tasks']} tasks, seed {seed}: " +
+               (f"{figures['violating_tasks']} task(s) found a violation; task "
+                f"{figures['task']}'s, shrunk, violates {failed[0]}" if trace is not None
+                else "no property violated"))
+    if args.json:
+        document: dict[str, Any] = {"model": machine.model.name, "seed": seed,
+                                    "swarm": {k: v for k, v in figures.items()
+                                              if k != "strategy"},
+                                    "violated": failed}
+        if trace is not None:
+            document["trace"] = trace_to_itf(instance, trace, failed[0])
+        print(json.dumps(document, default=str))
+    else:
+        if trace is not None:
+            print(shown.bold(f"{machine.model.name}: {failed[0]} is violated by a swarm walk, "
+                             f"shrunk to {len(trace)} steps"))
+            print("\n".join(format_trace(instance, trace, shown)))
+            print()
+            print("\n".join(format_explanation(machine, failed[0], trace, shown)))
+            print()
+        print(shown.dim("  " + summary))
+    if trace is not None:
+        if getattr(args, "itf", None):
+            from rmapcheck.render.itf import write_itf
+
+            write_itf(instance, trace, args.itf, violated=failed[0])
+        from rmapcheck.cli.outcome import write_pictures
+
+        write_pictures(machine, trace, failed[0], args)
+        return errors.EXIT_VIOLATED
+    return errors.EXIT_OK

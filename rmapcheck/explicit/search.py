@@ -350,13 +350,16 @@ class Run:
         return Result(self.model.name, self.engine, tuple(verdicts), stats, consts, coverage)
 
 
-def concretize(machine: Machine, key: Callable[[State], int], iids: list[int],
-               final: tuple[int, int] | None = None) -> Trace:
+def concretize(machine: Machine, key: Callable[[State], Any], iids: list[int],
+               final: tuple[int, int] | None = None,
+               representative: Callable[[State], State] | None = None) -> Trace:
     """A concrete trace following the representatives the search reached
-    through ``iids`` (see the module docstring)."""
+    through ``iids`` (see the module docstring). ``representative``: the
+    representative of a state's class, when the search did not take it from
+    ``key`` (the cluster's native step keys states by its own canonical form)."""
     initial = machine.initial_state()
-    rep = machine.state_of(key(initial))
-    targets: list[int] = []
+    rep = representative(initial) if representative else machine.state_of(key(initial))
+    targets: list[Any] = []
     for iid in iids:
         result = machine.run(rep, iid)
         if result is None:
@@ -364,7 +367,7 @@ def concretize(machine: Machine, key: Callable[[State], int], iids: list[int],
                                 f"({machine.describe(iid)[0]}) is not enabled on the "
                                 "representative it was recorded from")
         targets.append(key(result[0]))
-        rep = machine.state_of(targets[-1])
+        rep = representative(result[0]) if representative else machine.state_of(targets[-1])
     state = initial
     steps: list[Step] = []
     for n, (iid, target) in enumerate(zip(iids, targets, strict=True)):
@@ -392,8 +395,8 @@ def concretize(machine: Machine, key: Callable[[State], int], iids: list[int],
     return Trace(initial, tuple(steps))
 
 
-def _matching_step(machine: Machine, key: Callable[[State], int], state: State, iid: int,
-                   target: int, assert_index: int | None) -> tuple[int, State] | None:
+def _matching_step(machine: Machine, key: Callable[[State], Any], state: State, iid: int,
+                   target: Any, assert_index: int | None) -> tuple[int, State] | None:
     """An action instance from ``state`` whose result has canonical form
     ``target`` (and violates assertion ``assert_index``, when given); the
     recorded instance ``iid`` first, as it is the one without symmetry."""
