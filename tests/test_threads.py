@@ -280,3 +280,36 @@ def test_run_takes_steps_by_name_and_says_which_lock_blocks_one() -> None:
     assert "5. walker(w0): try_to_unmap.visit(w=w0)" in run.stdout
     assert "blocked by acquire anon_vma_lock as writer" in run.stdout
     assert "where anon_vma_lock.walker[w0] = reader" in run.stdout
+
+
+def test_past_five_threads_the_short_cycles_are_checked_and_said(tmp_path: Path) -> None:
+    six = ABBA.read_text().replace("type Proc = symmetric 0 .. 1", "type Proc = symmetric 0 .. 5")
+    model = Instance(load_model(_write(tmp_path, six))).model
+    assert "no cycle of up to 4 threads" in model.prop(ir.DEADLOCK_PROPERTY).doc
+    result = bfs.search(Machine(Instance(load_model(_write(tmp_path, six)))), SearchLimits())
+    assert _actions(result.verdict(ir.DEADLOCK_PROPERTY)) in (  # type: ignore[arg-type]
+        ["forward", "backward"], ["backward", "forward"])
+    one_order = six.replace(
+        "step take_second { acquire second }\n  step take_first { acquire first",
+        "step take_first { acquire first }\n  step take_second { acquire second")
+    held = bfs.search(Machine(Instance(load_model(_write(tmp_path, one_order)))),
+                      SearchLimits(stop_at_first=False))
+    assert isinstance(held.verdict(ir.DEADLOCK_PROPERTY), Holds)
+
+
+def test_the_html_explorer_has_one_lane_per_thread(tmp_path: Path) -> None:
+    from rmapcheck.render.html import trace_to_html
+    from rmapcheck.render.itf import trace_to_itf
+
+    machine = Machine(Instance(load_model("broken/mremap_move_ptes_unlocked")))
+    v = bfs.search(machine).verdict("unmap_complete")
+    assert isinstance(v, Violated)
+    page = trace_to_html(machine, v.trace, "unmap_complete")
+    lanes = page.split('<table class="lanes">', 1)[1].split("</table>", 1)[0]
+    assert "<th>task(0)</th><th>walker(w0)</th>" in lanes
+    cell = ('<td></td><td><a href="#step-6">6. try_to_unmap</a>'
+            '<div class="held">holds anon_vma_lock as reader</div></td>')
+    assert cell in lanes
+    itf = trace_to_itf(machine.instance, v.trace, "unmap_complete")
+    meta = itf["states"][6]["#meta"]
+    assert meta["thread"] == "walker(w0)" and meta["holds"] == ["anon_vma_lock as reader"]
