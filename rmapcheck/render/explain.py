@@ -447,6 +447,7 @@ def deadlock_cycle(machine: Evaluator, state: State) -> list[str]:
         return f"{thread.name}({shown})"
 
     waits: dict[str, tuple[str, list[str]]] = {}  # thread -> (what it waits for, holders)
+    decoded = instance.decode(state)
     for thread in model.threads:
         for keys in itertools.product(*(instance.values(p.sort) for p in thread.params)):
             env = {p.name: k for p, k in zip(thread.params, keys, strict=True)}
@@ -457,10 +458,10 @@ def deadlock_cycle(machine: Evaluator, state: State) -> list[str]:
                 lkeys = tuple(machine.eval_expr(k, state, env) for k in wait.keys)
                 holders: list[str] = []
                 for other in model.threads:
-                    hold = ir.StateRead(lock.holder_var(other.name), (), ir.INT)
+                    holds = decoded[lock.holder_var(other.name)]
                     for okeys in itertools.product(*(instance.values(p.sort)
                                                      for p in other.params)):
-                        value = instance.decode(state)[hold.var][(*lkeys, *okeys)]
+                        value = holds[(*lkeys, *okeys)]
                         held = value if isinstance(value, str) else \
                             ("unheld", "reader", "writer")[value]
                         if held == "writer" or (held == "reader" and wait.exclusive):
